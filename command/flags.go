@@ -1,0 +1,124 @@
+package command
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"github.com/urfave/cli/v2/altsrc"
+	"gopkg.in/yaml.v3"
+)
+
+// Flag names, which are also the keys of the YAML file given with --config.
+const (
+	flagConfig           = "config"
+	flagDatabaseURL      = "database-url"
+	flagLogLevel         = "log-level"
+	flagLogFormat        = "log-format"
+	flagAPIURL           = "api-url"
+	flagTokenFile        = "token-file"
+	flagIDsFile          = "ids-file"
+	flagConcurrency      = "concurrency"
+	flagRate             = "rate"
+	flagMaxAttempts      = "max-attempts"
+	flagRequestTimeout   = "request-timeout"
+	flagBackoffBase      = "backoff-base"
+	flagBackoffMax       = "backoff-max"
+	flagMaxResponseBytes = "max-response-bytes"
+	flagBatchSize        = "batch-size"
+	flagProgressInterval = "progress-interval"
+	flagNoMigrate        = "no-migrate"
+	flagDryRun           = "dry-run"
+)
+
+// DefaultAPIURL is the OpenTrain public API base.
+const DefaultAPIURL = "https://app.opentrain.ai/api/public/v1"
+
+// envName is the environment variable of a flag without a contract-fixed one.
+func envName(flag string) string {
+	return "INTERVIEW_EXPORT_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+func commonFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.PathFlag{Name: flagConfig, Usage: "read settings from this YAML `FILE` (keys are the flag names; see config.example.yaml)", EnvVars: []string{envName(flagConfig)}},
+		altsrc.NewStringFlag(&cli.StringFlag{Name: flagDatabaseURL, Usage: "PostgreSQL libpq `URL` or key=value DSN", EnvVars: []string{"DATABASE_URL"}}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: flagLogLevel, Value: "info", Usage: "debug, info, warn or error", EnvVars: []string{envName(flagLogLevel)}}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: flagLogFormat, Value: "text", Usage: "text or json (log lines on stderr)", EnvVars: []string{envName(flagLogFormat)}}),
+	}
+}
+
+func exportFlags() []cli.Flag {
+	return append(commonFlags(),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: flagAPIURL, Value: DefaultAPIURL, Usage: "OpenTrain public API base `URL`", EnvVars: []string{"OT_API_URL"}}),
+		altsrc.NewPathFlag(&cli.PathFlag{Name: flagTokenFile, Usage: "read the API token from `FILE` (else from OT_API_TOKEN; never a flag value)", EnvVars: []string{envName(flagTokenFile)}}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: flagIDsFile, Usage: "proposal IDs, one per line, from `PATH` (- for standard input)", EnvVars: []string{envName(flagIDsFile)}}),
+		altsrc.NewIntFlag(&cli.IntFlag{Name: flagConcurrency, Value: 8, Usage: "requests in flight at most", EnvVars: []string{envName(flagConcurrency)}}),
+		altsrc.NewFloat64Flag(&cli.Float64Flag{Name: flagRate, Value: 10, Usage: "requests per second across the run (0: no limit until the API answers 429)", EnvVars: []string{envName(flagRate)}}),
+		altsrc.NewIntFlag(&cli.IntFlag{Name: flagMaxAttempts, Value: 5, Usage: "tries per proposal, the first included (429s do not count)", EnvVars: []string{envName(flagMaxAttempts)}}),
+		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagRequestTimeout, Value: 30 * time.Second, Usage: "time limit of one attempt, body included", EnvVars: []string{envName(flagRequestTimeout)}}),
+		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagBackoffBase, Value: 500 * time.Millisecond, Usage: "first retry delay ceiling; doubles per retry (full jitter)", EnvVars: []string{envName(flagBackoffBase)}}),
+		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagBackoffMax, Value: 30 * time.Second, Usage: "largest retry delay", EnvVars: []string{envName(flagBackoffMax)}}),
+		altsrc.NewInt64Flag(&cli.Int64Flag{Name: flagMaxResponseBytes, Value: 32 << 20, Usage: "largest transcript body accepted, in bytes", EnvVars: []string{envName(flagMaxResponseBytes)}}),
+		altsrc.NewIntFlag(&cli.IntFlag{Name: flagBatchSize, Value: 500, Usage: "proposals committed per transaction", EnvVars: []string{envName(flagBatchSize)}}),
+		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagProgressInterval, Value: 10 * time.Second, Usage: "interval of progress log lines (0: none)", EnvVars: []string{envName(flagProgressInterval)}}),
+		altsrc.NewBoolFlag(&cli.BoolFlag{Name: flagNoMigrate, Usage: "do not apply pending migrations first", EnvVars: []string{envName(flagNoMigrate)}}),
+		altsrc.NewBoolFlag(&cli.BoolFlag{Name: flagDryRun, Usage: "fetch and normalize, write nothing; print one JSON object per proposal on stdout", EnvVars: []string{envName(flagDryRun)}}),
+	)
+}
+
+// loadConfigFile is the Before hook of every command: it checks the YAML
+// file's keys (a misspelt key is an error, not a silently ignored setting)
+// and applies its values below flags and environment.
+func loadConfigFile(flags []cli.Flag) cli.BeforeFunc {
+	apply := altsrc.InitInputSourceWithContext(flags, altsrc.NewYamlSourceFromFlagFunc(flagConfig))
+	return func(c *cli.Context) error {
+		path := c.String(flagConfig)
+		if path == "" {
+			return nil
+		}
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return usageError{fmt.Errorf("read --config file: %w", err)}
+		}
+		var keys map[string]any
+		if err := yaml.Unmarshal(raw, &keys); err != nil {
+			return usageError{fmt.Errorf("--config %s is not valid YAML: %w", path, err)}
+		}
+		if _, ok := keys["token"]; ok {
+			return usageError{fmt.Errorf("--config %s: put the token in a file named by token-file, not in the config", path)}
+		}
+		known := map[string]bool{}
+		for _, f := range flags {
+			for _, n := range f.Names() {
+				known[n] = true
+			}
+		}
+		var unknown []string
+		for k := range keys {
+			if !known[k] || k == flagConfig {
+				unknown = append(unknown, k)
+			}
+		}
+		if len(unknown) > 0 {
+			sort.Strings(unknown)
+			valid := slices.Sorted(func(yield func(string) bool) {
+				for k := range known {
+					if k != flagConfig && !yield(k) {
+						return
+					}
+				}
+			})
+			return usageError{fmt.Errorf("--config %s: unknown key(s) %s; this command takes: %s",
+				path, strings.Join(unknown, ", "), strings.Join(valid, ", "))}
+		}
+		if err := apply(c); err != nil {
+			return usageError{fmt.Errorf("--config %s: %w", path, err)}
+		}
+		return nil
+	}
+}

@@ -1,0 +1,322 @@
+// Package exporter wires one export run: proposal IDs from a Source, through
+// the workers that fetch them with package extract and normalize them with
+// package transform, to a BatchWriter (package load's Writer, or the JSON
+// lines of --dry-run).
+//
+// The stages are goroutines of one errgroup joined by bounded channels:
+//
+//	source ──ids──▶ N fetch workers ──results──▶ loader (batches)
+//
+// A per-ID failure is a result like any other and never stops the run. A
+// fatal error (the token rejected, the database gone) cancels every stage;
+// the loader still commits what it already holds. When the run's context
+// ends (a signal), the source stops, in-flight requests are abandoned and
+// the loader commits the outcomes already received.
+package exporter
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/interview-export/interview-export/extract"
+	"github.com/interview-export/interview-export/load"
+	"github.com/interview-export/interview-export/transform"
+)
+
+// Source yields proposal IDs. IDs calls yield for each one until the source
+// is exhausted, yield returns an error, or ctx ends.
+type Source interface {
+	IDs(ctx context.Context, yield func(extract.Input) error) error
+	// Describe names the source for logs and export_runs, e.g. "ids-file:ids.txt".
+	Describe() string
+}
+
+// BatchWriter commits a batch of outcomes; load.Writer is one.
+type BatchWriter interface {
+	Write(ctx context.Context, b *load.Batch) (load.WriteStats, error)
+}
+
+// Fetcher fetches one proposal's interview; extract.Client is one.
+type Fetcher interface {
+	Interview(ctx context.Context, proposalID string) (extract.Answer, error)
+	Stats() extract.Stats
+}
+
+// Options tune a run.
+type Options struct {
+	// Concurrency is the number of fetch workers. Default 8.
+	Concurrency int
+	// BatchSize is the most proposals per committed batch. Default 500.
+	BatchSize int
+	// BatchMessages flushes a batch early once it holds that many messages. Default 20000.
+	BatchMessages int
+	// FlushInterval commits a partial batch after this long, so a slow run
+	// still makes steady progress. Default 2s.
+	FlushInterval time.Duration
+	// Logger receives progress and problems. Default: discard.
+	Logger *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.Concurrency <= 0 {
+		o.Concurrency = 8
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 500
+	}
+	if o.BatchMessages <= 0 {
+		o.BatchMessages = 20000
+	}
+	if o.FlushInterval <= 0 {
+		o.FlushInterval = 2 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Summary counts what a run did.
+type Summary struct {
+	IDsRead, Duplicates                                 int64
+	Available, NoInterview                              int64
+	Failed                                              int64
+	FailedByCode                                        map[string]int64
+	MessagesWritten, MessagesDeleted, InterviewsChanged int64
+	Requests, Retries, RateLimited                      int64
+	Duration                                            time.Duration
+}
+
+// Done is the number of proposals that reached an outcome or a failure.
+func (s Summary) Done() int64 { return s.Available + s.NoInterview + s.Failed }
+
+// PerSecond is the proposals per second of the run.
+func (s Summary) PerSecond() float64 {
+	if s.Duration <= 0 {
+		return 0
+	}
+	return float64(s.Done()) / s.Duration.Seconds()
+}
+
+// Run is one export run. Make it with New and call Execute once.
+type Run struct {
+	src   Source
+	fetch Fetcher
+	out   BatchWriter
+	opts  Options
+
+	idsRead, duplicates atomic.Int64
+	done, failed        atomic.Int64
+}
+
+// New prepares a run.
+func New(src Source, fetch Fetcher, out BatchWriter, opts Options) *Run {
+	opts.defaults()
+	return &Run{src: src, fetch: fetch, out: out, opts: opts}
+}
+
+// Progress is a snapshot of a running export.
+type Progress struct {
+	Read, Done, Failed int64
+}
+
+// Progress may be called from any goroutine while Execute runs.
+func (r *Run) Progress() Progress {
+	return Progress{Read: r.idsRead.Load() - r.duplicates.Load(), Done: r.done.Load(), Failed: r.failed.Load()}
+}
+
+// result is one proposal's outcome or failure.
+type result struct {
+	interview *load.Interview
+	failure   *load.Failure
+}
+
+// Execute runs the export to the end of its source. It returns the summary
+// of what was committed and the error that stopped the run early, if any:
+// ctx's error when ctx ended, extract.ErrUnauthorized when the token was
+// rejected, or a write error.
+func (r *Run) Execute(ctx context.Context) (Summary, error) {
+	start := time.Now()
+	g, gctx := errgroup.WithContext(ctx)
+	ids := make(chan string, r.opts.Concurrency*4)
+	results := make(chan result, r.opts.Concurrency*4)
+
+	// Invalid IDs skip the workers: the source hands them straight to the loader.
+	g.Go(func() error {
+		defer close(ids)
+		return r.readSource(gctx, ids, results)
+	})
+	var workers errgroup.Group
+	for range r.opts.Concurrency {
+		workers.Go(func() error { return r.work(gctx, ids, results) })
+	}
+	g.Go(func() error {
+		err := workers.Wait()
+		close(results)
+		return err
+	})
+	var sum Summary
+	g.Go(func() error {
+		var err error
+		sum, err = r.load(ctx, results)
+		return err
+	})
+	err := g.Wait()
+	sum.Duration = time.Since(start)
+	if ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	return sum, err
+}
+
+// readSource sends the source's valid, first-seen IDs to ids and its invalid
+// ones, as failures, to results.
+func (r *Run) readSource(ctx context.Context, ids chan<- string, results chan<- result) error {
+	seen := make(map[[16]byte]struct{})
+	err := r.src.IDs(ctx, func(in extract.Input) error {
+		r.idsRead.Add(1)
+		key := idKey(in.ID)
+		if _, dup := seen[key]; dup {
+			r.duplicates.Add(1)
+			return nil
+		}
+		seen[key] = struct{}{}
+		if in.Err != nil {
+			f := transform.Failure(in.ID, in.Err, 0)
+			if in.Line > 0 {
+				f.Message = fmt.Sprintf("line %d: %s", in.Line, f.Message)
+			}
+			return send(ctx, results, result{failure: &f})
+		}
+		return send(ctx, ids, in.ID)
+	})
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("read proposal IDs from %s: %w", r.src.Describe(), err)
+	}
+	return err
+}
+
+// idKey is a 128-bit digest of an ID: the run remembers every ID it has seen
+// in 16 bytes, whatever the ID's length, with no practical risk of collision.
+func idKey(id string) [16]byte {
+	sum := sha256.Sum256([]byte(id))
+	return [16]byte(sum[:16])
+}
+
+func (r *Run) work(ctx context.Context, ids <-chan string, results chan<- result) error {
+	for id := range ids {
+		ans, err := r.fetch.Interview(ctx, id)
+		var res result
+		switch {
+		case err == nil:
+			iv, terr := transform.Answer(ans)
+			if terr != nil {
+				f := transform.Failure(id, terr, ans.Attempts)
+				res.failure = &f
+			} else {
+				res.interview = &iv
+			}
+		case ctx.Err() != nil:
+			return ctx.Err() // abandoned in flight: no outcome recorded
+		case errors.Is(err, extract.ErrUnauthorized):
+			return err
+		default:
+			f := transform.Failure(id, err, 0)
+			res.failure = &f
+			var fe *extract.FetchError
+			if errors.As(err, &fe) {
+				r.opts.Logger.LogAttrs(ctx, slog.LevelDebug, "proposal failed", slog.String("proposal_id", id),
+					slog.String("error_code", fe.Code), slog.Int("http_status", fe.HTTPStatus),
+					slog.String("request_id", fe.RequestID), slog.Int("attempts", fe.Attempts))
+			}
+		}
+		if err := send(ctx, results, res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func send[T any](ctx context.Context, ch chan<- T, v T) error {
+	select {
+	case ch <- v:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// load batches results and commits them. It drains results to the end even
+// after ctx ends, and writes with a context that outlives ctx, so what was
+// received is committed or rolled back, never lost half-way.
+func (r *Run) load(ctx context.Context, results <-chan result) (Summary, error) {
+	sum := Summary{FailedByCode: map[string]int64{}}
+	wctx := context.WithoutCancel(ctx)
+	var batch load.Batch
+	var messages int
+	var last extract.Stats
+	var lastRead, lastDup int64
+	flush := func() error {
+		st := r.fetch.Stats()
+		read, dup := r.idsRead.Load(), r.duplicates.Load()
+		batch.Requests, batch.Retries, batch.RateLimited = st.Requests-last.Requests, st.Retries-last.Retries, st.RateLimited-last.RateLimited
+		batch.IDsRead, batch.IDsDuplicate = read-lastRead, dup-lastDup
+		if batch.Len() == 0 && batch.IDsRead == 0 && batch.Requests == 0 {
+			return nil
+		}
+		ws, err := r.out.Write(wctx, &batch)
+		if err != nil {
+			return err
+		}
+		last, lastRead, lastDup = st, read, dup
+		sum.Available += int64(ws.Available)
+		sum.NoInterview += int64(ws.NoInterview)
+		sum.Failed += int64(ws.Failed)
+		for _, f := range batch.Failures {
+			sum.FailedByCode[f.Code]++
+		}
+		sum.MessagesWritten += ws.MessagesWritten
+		sum.MessagesDeleted += ws.MessagesDeleted
+		sum.InterviewsChanged += ws.InterviewsChanged
+		r.done.Add(int64(batch.Len()))
+		r.failed.Add(int64(len(batch.Failures)))
+		batch.Reset()
+		messages = 0
+		return nil
+	}
+	ticker := time.NewTicker(r.opts.FlushInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case res, ok := <-results:
+			if !ok {
+				err := flush()
+				st := r.fetch.Stats()
+				sum.Requests, sum.Retries, sum.RateLimited = st.Requests, st.Retries, st.RateLimited
+				sum.IDsRead, sum.Duplicates = r.idsRead.Load(), r.duplicates.Load()
+				return sum, err
+			}
+			if res.interview != nil {
+				batch.Interviews = append(batch.Interviews, *res.interview)
+				messages += len(res.interview.Messages)
+			} else {
+				batch.Failures = append(batch.Failures, *res.failure)
+			}
+			if batch.Len() >= r.opts.BatchSize || messages >= r.opts.BatchMessages {
+				if err := flush(); err != nil {
+					return sum, err
+				}
+			}
+		case <-ticker.C:
+			if err := flush(); err != nil {
+				return sum, err
+			}
+		}
+	}
+}

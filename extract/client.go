@@ -1,0 +1,430 @@
+package extract
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Config configures a Client. Zero values take the documented defaults.
+type Config struct {
+	// BaseURL is the API base, e.g. https://app.opentrain.ai/api/public/v1.
+	BaseURL string
+	// Token is the bearer token. It is only ever put in the Authorization header.
+	Token string
+	// Concurrency is the number of requests in flight at most; it sizes the
+	// connection pool. Default 8.
+	Concurrency int
+	// Gate spaces requests; nil means no limit until a 429.
+	Gate *Gate
+	// MaxAttempts is the number of tries per proposal, the first included;
+	// 429s do not count. Default 5.
+	MaxAttempts int
+	// MaxRateLimited is how many 429s one proposal may receive before it
+	// fails with CodeRateLimited. Default 100.
+	MaxRateLimited int
+	// RequestTimeout bounds one attempt, body included. Default 30s.
+	RequestTimeout time.Duration
+	// BackoffBase and BackoffMax shape the retry delays: a random duration
+	// between 0 and min(BackoffMax, BackoffBase·2^retry). Defaults 500ms, 30s.
+	BackoffBase, BackoffMax time.Duration
+	// MaxResponseBytes caps a response body. Default 32 MiB.
+	MaxResponseBytes int64
+	// UserAgent is sent with every request.
+	UserAgent string
+	// Logger receives retries and pauses at debug and warn level; never the
+	// token or transcript content. Default: discard.
+	Logger *slog.Logger
+	// Transport overrides the HTTP transport (tests).
+	Transport http.RoundTripper
+}
+
+// Client fetches interviews from the OpenTrain public API. It is safe for
+// concurrent use by the workers of one run.
+type Client struct {
+	cfg  Config
+	base *url.URL
+	http *http.Client
+	gate *Gate
+	log  *slog.Logger
+
+	requests, retries, rateLimited atomic.Int64
+}
+
+// NewClient checks cfg and returns a client.
+func NewClient(cfg Config) (*Client, error) {
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 8
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 5
+	}
+	if cfg.MaxRateLimited <= 0 {
+		cfg.MaxRateLimited = 100
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 30 * time.Second
+	}
+	if cfg.BackoffBase <= 0 {
+		cfg.BackoffBase = 500 * time.Millisecond
+	}
+	if cfg.BackoffMax <= 0 {
+		cfg.BackoffMax = 30 * time.Second
+	}
+	if cfg.MaxResponseBytes <= 0 {
+		cfg.MaxResponseBytes = 32 << 20
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "interview-export"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Gate == nil {
+		cfg.Gate = NewGate(0)
+	}
+	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("API base URL %q: want an absolute http(s) URL such as https://app.opentrain.ai/api/public/v1", cfg.BaseURL)
+	}
+	if base.User != nil {
+		return nil, errors.New("API base URL must not carry credentials: put the token in OT_API_TOKEN or --token-file")
+	}
+	if cfg.Token == "" {
+		return nil, errors.New("no API token: set OT_API_TOKEN or pass --token-file")
+	}
+	transport := cfg.Transport
+	if transport == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConns = cfg.Concurrency * 2
+		t.MaxIdleConnsPerHost = cfg.Concurrency
+		t.MaxConnsPerHost = cfg.Concurrency
+		t.ResponseHeaderTimeout = cfg.RequestTimeout
+		transport = t
+	}
+	return &Client{
+		cfg:  cfg,
+		base: base,
+		http: &http.Client{Transport: transport},
+		gate: cfg.Gate,
+		log:  cfg.Logger,
+	}, nil
+}
+
+// Stats are the client's request counters since it was made.
+type Stats struct {
+	Requests, Retries, RateLimited int64
+}
+
+// Stats returns the request counters.
+func (c *Client) Stats() Stats {
+	return Stats{Requests: c.requests.Load(), Retries: c.retries.Load(), RateLimited: c.rateLimited.Load()}
+}
+
+// Answer is the API's final answer about one proposal's interview.
+type Answer struct {
+	ProposalID string
+	// NoInterview is true for a 404 with the API's error envelope.
+	NoInterview bool
+	// Body is the 200 response body, to be decoded by package transform.
+	Body []byte
+	// RequestID is the envelope's requestId of a 404, if any.
+	RequestID string
+	// Attempts counts requests made, 429s excluded.
+	Attempts   int
+	ReceivedAt time.Time
+}
+
+// Interview fetches GET /proposals/{id}/interview. It returns an Answer for
+// a 200 or an enveloped 404, ErrUnauthorized for a 401, a context error when
+// ctx ends, and a *FetchError for every other outcome once retries are spent.
+func (c *Client) Interview(ctx context.Context, proposalID string) (Answer, error) {
+	u := c.endpoint("proposals", proposalID, "interview")
+	r, err := c.get(ctx, proposalID, u)
+	if err != nil {
+		return Answer{}, err
+	}
+	a := Answer{ProposalID: proposalID, Attempts: r.attempts, ReceivedAt: r.at}
+	switch r.status {
+	case http.StatusOK:
+		a.Body = r.body
+		return a, nil
+	case http.StatusNotFound:
+		env, ok := parseEnvelope(r.body)
+		if !ok || env.Code != "NOT_FOUND" {
+			return Answer{}, &FetchError{ProposalID: proposalID, Code: CodeNotFoundNoEnvelope, HTTPStatus: r.status,
+				APICode: env.Code, RequestID: env.RequestID, Attempts: r.attempts,
+				Detail: fmt.Sprintf("404 without the API's NOT_FOUND error envelope (Content-Type %q): a proxy page or a wrong OT_API_URL, not \"no interview\"", r.contentType)}
+		}
+		a.NoInterview = true
+		a.RequestID = env.RequestID
+		return a, nil
+	}
+	return Answer{}, c.statusError(proposalID, r)
+}
+
+// Identity is what GET /auth/me says of the token.
+type Identity struct {
+	Scopes []string
+	Label  string
+}
+
+// CheckToken calls GET /auth/me and checks that the token carries every
+// scope in required (a :write scope implies its :read). It returns
+// ErrUnauthorized for a rejected token and an error wrapping ErrScopeMissing
+// when a scope is missing.
+func (c *Client) CheckToken(ctx context.Context, required ...string) (Identity, error) {
+	r, err := c.get(ctx, "", c.endpoint("auth", "me"))
+	if err != nil {
+		return Identity{}, fmt.Errorf("check token with GET /auth/me: %w", err)
+	}
+	if r.status != http.StatusOK {
+		return Identity{}, fmt.Errorf("check token with GET /auth/me: %w", c.statusError("", r))
+	}
+	var me struct {
+		Token struct {
+			Label  string   `json:"label"`
+			Scopes []string `json:"scopes"`
+		} `json:"token"`
+	}
+	if err := json.Unmarshal(r.body, &me); err != nil {
+		return Identity{}, fmt.Errorf("check token with GET /auth/me: unexpected response: %v", err)
+	}
+	id := Identity{Scopes: me.Token.Scopes, Label: me.Token.Label}
+	var missing []string
+	for _, s := range required {
+		write := strings.TrimSuffix(s, ":read") + ":write"
+		if !slices.Contains(id.Scopes, s) && !slices.Contains(id.Scopes, write) {
+			missing = append(missing, s)
+		}
+	}
+	if len(missing) > 0 {
+		return id, fmt.Errorf("%w: it has [%s] but the export needs [%s]; create a token with these scopes",
+			ErrScopeMissing, strings.Join(id.Scopes, " "), strings.Join(missing, " "))
+	}
+	return id, nil
+}
+
+func (c *Client) endpoint(segments ...string) string {
+	var b strings.Builder
+	b.WriteString(c.base.String())
+	for _, s := range segments {
+		b.WriteByte('/')
+		b.WriteString(url.PathEscape(s))
+	}
+	return b.String()
+}
+
+// response is one complete HTTP answer that ended the retry loop.
+type response struct {
+	status      int
+	body        []byte
+	contentType string
+	retryAfter  string
+	attempts    int
+	at          time.Time
+}
+
+// get performs GET u with the gate, timeouts and retries, and returns the
+// first answer that is not worth retrying. proposalID labels errors.
+func (c *Client) get(ctx context.Context, proposalID, u string) (response, error) {
+	attempts, limited := 0, 0
+	var last *FetchError
+	for {
+		if err := c.gate.Wait(ctx); err != nil {
+			return response{}, err
+		}
+		attempts++
+		c.requests.Add(1)
+		r, err := c.attempt(ctx, u)
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return response{}, ctxErr
+		}
+		r.attempts = attempts
+		var retry bool
+		switch {
+		case err != nil:
+			last, retry = err, err.Code != CodeResponseTooLarge
+			last.ProposalID, last.Attempts = proposalID, attempts
+		case r.status == http.StatusTooManyRequests:
+			attempts-- // a 429 is the API pacing us, not a failed attempt
+			limited++
+			c.rateLimited.Add(1)
+			wait := parseRetryAfter(r.retryAfter, time.Now())
+			if wait <= 0 {
+				wait = c.backoff(limited)
+			}
+			c.gate.Pause(wait)
+			c.log.LogAttrs(ctx, slog.LevelWarn, "rate limited by the API; pausing all requests",
+				slog.String("proposal_id", proposalID), slog.Duration("retry_after", wait),
+				slog.Float64("new_rate_per_s", c.gate.Limit()))
+			if limited >= c.cfg.MaxRateLimited {
+				env, _ := parseEnvelope(r.body)
+				return response{}, &FetchError{ProposalID: proposalID, Code: CodeRateLimited, HTTPStatus: r.status,
+					APICode: env.Code, RequestID: env.RequestID, Attempts: attempts,
+					Detail: fmt.Sprintf("answered 429 %d times in a row", limited)}
+			}
+			continue
+		case r.status >= 500:
+			env, _ := parseEnvelope(r.body)
+			last = &FetchError{ProposalID: proposalID, Code: CodeServerError, HTTPStatus: r.status,
+				APICode: env.Code, RequestID: env.RequestID, Attempts: attempts, Detail: serverDetail(r, env)}
+			retry = true
+		default:
+			return r, nil
+		}
+		if !retry || attempts >= c.cfg.MaxAttempts {
+			return response{}, last
+		}
+		c.retries.Add(1)
+		delay := c.backoff(attempts)
+		c.log.LogAttrs(ctx, slog.LevelDebug, "retrying", slog.String("proposal_id", proposalID),
+			slog.String("error_code", last.Code), slog.Int("http_status", last.HTTPStatus),
+			slog.Int("attempt", attempts), slog.Duration("delay", delay))
+		if err := sleep(ctx, delay); err != nil {
+			return response{}, err
+		}
+	}
+}
+
+// attempt makes one request. A non-nil *FetchError is a retryable transport
+// problem; any complete response comes back as is.
+func (c *Client) attempt(ctx context.Context, u string) (response, *FetchError) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return response{}, &FetchError{Code: CodeNetworkError, Detail: "build request: " + err.Error(), Err: err}
+	}
+	req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.cfg.UserAgent)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return response{}, transportError(ctx, err)
+	}
+	defer resp.Body.Close()
+	limit := c.cfg.MaxResponseBytes
+	if resp.StatusCode != http.StatusOK {
+		limit = min(limit, 1<<20) // error bodies are small envelopes
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	r := response{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type"),
+		retryAfter: resp.Header.Get("Retry-After"), at: time.Now()}
+	if err != nil {
+		fe := transportError(ctx, err)
+		fe.HTTPStatus = resp.StatusCode
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			fe.Code, fe.Detail = CodeTruncatedBody, fmt.Sprintf("body ended after %d bytes", len(body))
+		}
+		return r, fe
+	}
+	if int64(len(body)) > limit {
+		if resp.StatusCode != http.StatusOK {
+			body = body[:limit]
+		} else {
+			// Not retried: the same transcript will be as large next time.
+			return response{status: -1}, &FetchError{Code: CodeResponseTooLarge, HTTPStatus: resp.StatusCode,
+				Detail: fmt.Sprintf("response body over %d bytes; raise --max-response-bytes to accept it", limit)}
+		}
+	}
+	// A body delimited by the connection's close cannot show truncation at the
+	// HTTP layer: an incomplete JSON document there is a dropped connection.
+	if resp.StatusCode == http.StatusOK && resp.ContentLength < 0 && len(resp.TransferEncoding) == 0 && resp.Close {
+		if err := json.NewDecoder(bytes.NewReader(body)).Decode(new(json.RawMessage)); errors.Is(err, io.ErrUnexpectedEOF) {
+			return r, &FetchError{Code: CodeTruncatedBody, HTTPStatus: resp.StatusCode,
+				Detail: fmt.Sprintf("connection closed after %d bytes of an incomplete JSON body", len(body))}
+		}
+	}
+	r.body = body
+	return r, nil
+}
+
+// transportError classifies a request or body-read error.
+func transportError(ctx context.Context, err error) *FetchError {
+	var ne net.Error
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return &FetchError{Code: CodeTimeout, Detail: "no complete answer within --request-timeout", Err: err}
+	}
+	// url.Error repeats the URL, which is harmless (no credentials), but the
+	// inner error is what a person needs.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return &FetchError{Code: CodeNetworkError, Detail: err.Error(), Err: err}
+}
+
+// statusError turns a final non-success answer into an error.
+func (c *Client) statusError(proposalID string, r response) error {
+	env, enveloped := parseEnvelope(r.body)
+	fe := &FetchError{ProposalID: proposalID, HTTPStatus: r.status, APICode: env.Code, RequestID: env.RequestID, Attempts: r.attempts}
+	if enveloped {
+		fe.Detail = envelopeDetail(env)
+	} else {
+		fe.Detail = fmt.Sprintf("answer without the API's error envelope (Content-Type %q)", r.contentType)
+	}
+	switch r.status {
+	case http.StatusUnauthorized:
+		fe.Code = "unauthorized"
+		return fmt.Errorf("%w: %w", ErrUnauthorized, fe)
+	case http.StatusForbidden:
+		fe.Code = CodeForbidden
+	case http.StatusBadRequest:
+		fe.Code = CodeBadRequest
+	default:
+		fe.Code = CodeUnexpectedStatus
+	}
+	return fe
+}
+
+func serverDetail(r response, env Envelope) string {
+	if env.Message != "" {
+		return env.Message
+	}
+	return fmt.Sprintf("HTTP %d (Content-Type %q)", r.status, r.contentType)
+}
+
+// backoff returns the delay before retry n (1-based): full jitter over a
+// capped exponential.
+func (c *Client) backoff(n int) time.Duration {
+	ceil := c.cfg.BackoffBase << min(n-1, 30)
+	if ceil <= 0 || ceil > c.cfg.BackoffMax {
+		ceil = c.cfg.BackoffMax
+	}
+	return rand.N(ceil) + 1
+}
+
+// parseRetryAfter reads a Retry-After value: delay-seconds or an HTTP date.
+// It returns 0 when the header is absent or unreadable.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseFloat(v, 64); err == nil {
+		if secs < 0 || secs > 24*3600 {
+			return 0
+		}
+		return time.Duration(secs * float64(time.Second))
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		// An HTTP date has one-second resolution and the server may have
+		// truncated its resume time: wait until that second is over.
+		return max(t.Add(time.Second).Sub(now), 0)
+	}
+	return 0
+}

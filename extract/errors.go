@@ -1,0 +1,117 @@
+package extract
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Error codes recorded in export_failures.error_code.
+const (
+	CodeInvalidID          = "invalid_id"
+	CodeForbidden          = "forbidden"
+	CodeBadRequest         = "bad_request"
+	CodeNotFoundNoEnvelope = "not_found_without_envelope"
+	CodeServerError        = "server_error"
+	CodeNetworkError       = "network_error"
+	CodeTimeout            = "timeout"
+	CodeTruncatedBody      = "truncated_body"
+	CodeResponseTooLarge   = "response_too_large"
+	CodeRateLimited        = "rate_limited"
+	CodeUnexpectedStatus   = "unexpected_status"
+	CodeInvalidResponse    = "invalid_response"
+)
+
+// ErrUnauthorized means the API rejected the token (401): it is missing,
+// invalid, expired or revoked. Nothing more can succeed, so the run stops.
+var ErrUnauthorized = errors.New("the API rejected the token (401 UNAUTHORIZED): check OT_API_TOKEN or --token-file; the token may be expired or revoked")
+
+// ErrScopeMissing means the token is valid but lacks a scope the run needs.
+var ErrScopeMissing = errors.New("the token lacks a required scope")
+
+// Envelope is the API's error body:
+// {"error": "...", "code": "NOT_FOUND", "requestId": "...", "details": {...}}.
+type Envelope struct {
+	Message   string         `json:"error"`
+	Code      string         `json:"code"`
+	RequestID string         `json:"requestId"`
+	Details   map[string]any `json:"details"`
+}
+
+// parseEnvelope returns the envelope in body, or false when body is not one
+// (an HTML page from a proxy, an empty body, another JSON shape).
+func parseEnvelope(body []byte) (Envelope, bool) {
+	var raw struct {
+		Message   *string        `json:"error"`
+		Code      *string        `json:"code"`
+		RequestID string         `json:"requestId"`
+		Details   map[string]any `json:"details"`
+	}
+	if err := json.Unmarshal(body, &raw); err != nil || raw.Message == nil || raw.Code == nil || *raw.Code == "" {
+		return Envelope{}, false
+	}
+	return Envelope{Message: *raw.Message, Code: *raw.Code, RequestID: raw.RequestID, Details: raw.Details}, true
+}
+
+// FetchError is a proposal whose interview could not be fetched: one row of
+// export_failures. It never contains the token or response content other
+// than the API's own error message and code.
+type FetchError struct {
+	ProposalID string
+	// Code is one of the Code* constants.
+	Code string
+	// HTTPStatus is the last HTTP status received, 0 when none was.
+	HTTPStatus int
+	// APICode and RequestID come from the API's error envelope, when there was one.
+	APICode   string
+	RequestID string
+	// Detail says what happened, for a person.
+	Detail string
+	// Attempts counts the requests made for this proposal, 429s excluded.
+	Attempts int
+	Err      error
+}
+
+func (e *FetchError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "proposal %q: %s", e.ProposalID, e.Code)
+	if e.HTTPStatus != 0 {
+		fmt.Fprintf(&b, " (HTTP %d", e.HTTPStatus)
+		if e.APICode != "" {
+			fmt.Fprintf(&b, " %s", e.APICode)
+		}
+		b.WriteString(")")
+	}
+	if e.Detail != "" {
+		fmt.Fprintf(&b, ": %s", e.Detail)
+	}
+	if e.RequestID != "" {
+		fmt.Fprintf(&b, " [requestId %s]", e.RequestID)
+	}
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " after %d attempts", e.Attempts)
+	}
+	return b.String()
+}
+
+func (e *FetchError) Unwrap() error { return e.Err }
+
+// envelopeDetail is the envelope's message followed by its details, in a
+// stable order, for a failure's message column.
+func envelopeDetail(env Envelope) string {
+	if len(env.Details) == 0 {
+		return env.Message
+	}
+	keys := make([]string, 0, len(env.Details))
+	for k := range env.Details {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%v", k, env.Details[k]))
+	}
+	return fmt.Sprintf("%s (%s)", env.Message, strings.Join(parts, ", "))
+}

@@ -1,0 +1,159 @@
+package extract
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/interview-export/interview-export/internal/sanitize"
+)
+
+// MaxIDBytes is the longest valid proposal ID, in bytes.
+const MaxIDBytes = 256
+
+// maxKeptInvalid bounds how much of an invalid line is kept to be recorded,
+// so one enormous line cannot exhaust memory.
+const maxKeptInvalid = 1024
+
+// InvalidIDError says why a proposal ID is refused. Such an ID is never sent
+// to the API.
+type InvalidIDError struct {
+	Reason string
+}
+
+func (e *InvalidIDError) Error() string { return "invalid proposal ID: " + e.Reason }
+
+// ValidateID checks a trimmed, non-empty proposal ID against the contract:
+// at most 256 bytes of valid UTF-8 with no whitespace or control character.
+func ValidateID(id string) error {
+	if len(id) > MaxIDBytes {
+		return &InvalidIDError{Reason: fmt.Sprintf("longer than %d bytes (%d)", MaxIDBytes, len(id))}
+	}
+	if !utf8.ValidString(id) {
+		return &InvalidIDError{Reason: "not valid UTF-8"}
+	}
+	for _, r := range id {
+		switch {
+		case unicode.IsSpace(r):
+			return &InvalidIDError{Reason: fmt.Sprintf("contains whitespace %U", r)}
+		case unicode.IsControl(r):
+			return &InvalidIDError{Reason: fmt.Sprintf("contains control character %U", r)}
+		}
+	}
+	return nil
+}
+
+// Input is one proposal ID read from a source.
+type Input struct {
+	// ID is the trimmed ID. When Err is set it is the line's text made
+	// storable (invalid bytes replaced by U+FFFD, NUL removed), cut to 1 KiB.
+	ID string
+	// Line is the 1-based line number in the source, 0 when not from a file.
+	Line int64
+	// Err is an *InvalidIDError when the ID must not be sent.
+	Err error
+}
+
+// IDScanner streams proposal IDs, one per line, from a reader: surrounding
+// whitespace (\r included) is trimmed, blank lines and lines starting with #
+// are skipped, and invalid IDs come back with Err set. Lines of any length
+// are read in bounded memory. Duplicates are not removed here: that is the
+// run's job, across all its sources.
+type IDScanner struct {
+	r    *bufio.Reader
+	line int64
+	err  error
+	buf  []byte
+}
+
+// NewIDScanner returns a scanner reading r.
+func NewIDScanner(r io.Reader) *IDScanner {
+	return &IDScanner{r: bufio.NewReaderSize(r, 64<<10)}
+}
+
+// Next returns the next ID, or false at the end of input or on a read error
+// (see Err).
+func (s *IDScanner) Next() (Input, bool) {
+	for s.err == nil {
+		kept, content, err := s.readLine()
+		if err != nil {
+			s.err = err
+			if err != io.EOF {
+				s.err = fmt.Errorf("read IDs (line %d): %w", s.line+1, err)
+			}
+			return Input{}, false
+		}
+		s.line++
+		trimmed := bytes.TrimSpace(kept)
+		tooLong := content > len(kept)
+		if (len(trimmed) == 0 && !tooLong) || (len(trimmed) > 0 && trimmed[0] == '#') {
+			continue
+		}
+		if tooLong {
+			return Input{ID: sanitize.Text(string(trimmed)) + "…", Line: s.line,
+				Err: &InvalidIDError{Reason: fmt.Sprintf("longer than %d bytes (%d)", MaxIDBytes, content)}}, true
+		}
+		id := string(trimmed)
+		if err := ValidateID(id); err != nil {
+			return Input{ID: sanitize.Text(id), Line: s.line, Err: err}, true
+		}
+		return Input{ID: id, Line: s.line}, true
+	}
+	return Input{}, false
+}
+
+// Err returns the read error that ended the scan, nil at a clean end.
+func (s *IDScanner) Err() error {
+	if errors.Is(s.err, io.EOF) {
+		return nil
+	}
+	return s.err
+}
+
+// readLine reads one line in bounded memory. It returns the line from its
+// first non-blank byte, keeping at most maxKeptInvalid bytes, and the length
+// of its content from the first to the last non-blank byte (ASCII blanks;
+// the caller trims Unicode ones). It returns io.EOF only when no byte was left.
+func (s *IDScanner) readLine() (kept []byte, content int, err error) {
+	s.buf = s.buf[:0]
+	started, n, read := false, 0, 0
+	for {
+		chunk, err := s.r.ReadSlice('\n')
+		read += len(chunk)
+		for _, c := range chunk {
+			blank := isBlank(c)
+			if blank && !started {
+				continue
+			}
+			started = true
+			n++
+			if !blank {
+				content = n
+			}
+			if len(s.buf) < maxKeptInvalid {
+				s.buf = append(s.buf, c)
+			}
+		}
+		switch {
+		case err == bufio.ErrBufferFull:
+			continue
+		case err == io.EOF && read > 0:
+			return s.buf, content, nil // a last line without a newline
+		case err != nil:
+			return nil, 0, err
+		}
+		return s.buf, content, nil
+	}
+}
+
+func isBlank(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\r', '\v', '\f':
+		return true
+	}
+	return false
+}

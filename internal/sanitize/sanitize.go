@@ -1,0 +1,32 @@
+// Package sanitize makes text storable in PostgreSQL following the contract:
+// NUL characters are removed and each byte of invalid UTF-8 becomes U+FFFD;
+// everything else is kept byte for byte (no trimming, no normalization).
+package sanitize
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// Text returns s without NUL characters and with every byte that is not part
+// of valid UTF-8 replaced by U+FFFD. It returns s itself, without allocating,
+// when there is nothing to change.
+func Text(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b.WriteRune(utf8.RuneError)
+		case r == 0:
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}

@@ -1,0 +1,69 @@
+package load
+
+import "time"
+
+// Status is the recorded outcome of a proposal's interview.
+type Status string
+
+const (
+	// StatusAvailable means the API returned a transcript.
+	StatusAvailable Status = "available"
+	// StatusNoInterview means the API answered 404 with its error envelope:
+	// no interview is recorded for the proposal.
+	StatusNoInterview Status = "no_interview"
+)
+
+// Interview is one row of the interviews table with its messages.
+type Interview struct {
+	ProposalID  string
+	Status      Status
+	InterviewID *string
+	// Score is the decimal literal exactly as the API sent it (nil for null),
+	// stored into a numeric column without rescaling or rounding.
+	Score     *string
+	Summary   *string
+	Messages  []Message
+	FetchedAt time.Time
+}
+
+// Message is one row of interview_messages. Position is the 0-based index
+// of the message in the API's messages array.
+type Message struct {
+	ID       string
+	Position int32
+	Role     string
+	Content  string
+	SentAt   time.Time
+}
+
+// Failure is one row of export_failures: a proposal ID that reached no
+// recorded outcome in this run.
+type Failure struct {
+	ProposalID string
+	// HTTPStatus is the last HTTP status received, 0 when there was none
+	// (stored as NULL).
+	HTTPStatus int
+	Code       string
+	Message    string
+	Attempts   int
+	RequestID  string
+}
+
+// Batch is what one Writer.Write call commits together.
+type Batch struct {
+	Interviews []Interview
+	Failures   []Failure
+	// Counters observed while producing the batch, added to the run's row.
+	Requests, Retries, RateLimited int64
+	IDsRead, IDsDuplicate, IDsSkipped int64
+}
+
+// Len is the number of proposals in the batch.
+func (b *Batch) Len() int { return len(b.Interviews) + len(b.Failures) }
+
+// Reset empties the batch, keeping its allocations.
+func (b *Batch) Reset() {
+	clear(b.Interviews)
+	clear(b.Failures)
+	*b = Batch{Interviews: b.Interviews[:0], Failures: b.Failures[:0]}
+}

@@ -1,0 +1,20 @@
+-- Session-local staging tables of a Writer; emptied at every commit.
+CREATE TEMP TABLE IF NOT EXISTS stage_interviews (
+    proposal_id    text PRIMARY KEY,
+    status         text NOT NULL,
+    interview_id   text,
+    score          text,
+    summary        text,
+    message_count  int NOT NULL,
+    fetched_at     timestamptz NOT NULL
+) ON COMMIT DELETE ROWS;
+
+CREATE TEMP TABLE IF NOT EXISTS stage_messages (
+    proposal_id  text NOT NULL,
+    message_id   text NOT NULL,
+    position     int NOT NULL,
+    role         text NOT NULL,
+    content      text NOT NULL,
+    sent_at      timestamptz NOT NULL,
+    PRIMARY KEY (proposal_id, message_id)
+) ON COMMIT DELETE ROWS;

@@ -1,0 +1,31 @@
+-- Make each staged proposal's messages exactly the staged ones:
+-- delete the messages gone upstream, insert new ones, update changed ones,
+-- and leave identical rows untouched (no new row version).
+-- A proposal whose messages changed gets changed_at = fetched_at.
+WITH deleted AS (
+    DELETE FROM interview_messages m
+    USING stage_interviews s
+    WHERE m.proposal_id = s.proposal_id
+      AND NOT EXISTS (
+          SELECT 1 FROM stage_messages sm
+          WHERE sm.proposal_id = m.proposal_id AND sm.message_id = m.message_id)
+    RETURNING m.proposal_id
+), written AS (
+    INSERT INTO interview_messages AS m (proposal_id, message_id, position, role, content, sent_at)
+    SELECT proposal_id, message_id, position, role, content, sent_at
+    FROM stage_messages
+    ON CONFLICT (proposal_id, message_id) DO UPDATE SET
+        position = excluded.position,
+        role     = excluded.role,
+        content  = excluded.content,
+        sent_at  = excluded.sent_at
+    WHERE (m.position, m.role, m.content, m.sent_at)
+          IS DISTINCT FROM (excluded.position, excluded.role, excluded.content, excluded.sent_at)
+    RETURNING m.proposal_id
+), touched AS (
+    UPDATE interviews i SET changed_at = i.fetched_at
+    WHERE i.proposal_id IN (SELECT proposal_id FROM deleted UNION SELECT proposal_id FROM written)
+      AND i.changed_at IS DISTINCT FROM i.fetched_at
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM written), (SELECT count(*) FROM deleted), (SELECT count(*) FROM touched)

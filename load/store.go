@@ -1,0 +1,207 @@
+package load
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/tern/v2/migrate"
+
+	"github.com/interview-export/interview-export/migrations"
+)
+
+// versionTable is tern's bookkeeping table, resolved through search_path like
+// every other table, so one database can hold several independent schemas.
+const versionTable = "interview_export_schema_version"
+
+// ErrLocked is returned by LockRun when another export holds the lock of the
+// same database, schema and shard.
+var ErrLocked = errors.New("another export is running on this database and shard")
+
+var (
+	//go:embed sql/start_run.sql
+	startRunSQL string
+	//go:embed sql/finish_run.sql
+	finishRunSQL string
+)
+
+// Store is a connection pool to the export database.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+// Open connects to databaseURL (a libpq URL or key=value DSN) and checks the
+// connection. maxConns bounds the pool; 0 leaves pgx's default.
+func Open(ctx context.Context, databaseURL string, maxConns int32) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		// pgx's parse errors can quote the URL, password included: keep only the kind.
+		return nil, errors.New("parse DATABASE_URL: not a valid PostgreSQL URL or key=value DSN")
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
+	cfg.ConnConfig.RuntimeParams["application_name"] = "interview-export"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to database %s:%d/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
+	}
+	return &Store{pool: pool}, nil
+}
+
+// Pool returns the underlying pool, for callers that run their own queries.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Close closes every connection.
+func (s *Store) Close() { s.pool.Close() }
+
+// Migrate applies the pending migrations of package migrations and returns
+// how many it applied. It is safe to run from several processes at once:
+// tern serializes them with an advisory lock and each file runs in its own
+// transaction.
+func (s *Store) Migrate(ctx context.Context) (applied int, err error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("migrate: acquire connection: %w", err)
+	}
+	defer conn.Release()
+	m, err := migrate.NewMigrator(ctx, conn.Conn(), versionTable)
+	if err != nil {
+		return 0, fmt.Errorf("migrate: prepare version table: %w", err)
+	}
+	if err := m.LoadMigrations(migrations.FS); err != nil {
+		return 0, fmt.Errorf("migrate: load migrations: %w", err)
+	}
+	m.OnStart = func(int32, string, string, string) { applied++ }
+	if err := m.Migrate(ctx); err != nil {
+		return applied, fmt.Errorf("migrate: %w", err)
+	}
+	return applied, nil
+}
+
+// SchemaVersion returns the number of the last applied migration and the
+// number of migrations this binary knows.
+func (s *Store) SchemaVersion(ctx context.Context) (current, latest int32, err error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer conn.Release()
+	m, err := migrate.NewMigrator(ctx, conn.Conn(), versionTable)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := m.LoadMigrations(migrations.FS); err != nil {
+		return 0, 0, err
+	}
+	current, err = m.GetCurrentVersion(ctx)
+	return current, int32(len(m.Migrations)), err
+}
+
+// LockRun takes the run lock of shard in the current database and schema.
+// It returns ErrLocked at once when another process holds it. The lock is a
+// session-level advisory lock on a connection held until release is called,
+// so it dies with the process that holds it.
+func (s *Store) LockRun(ctx context.Context, shard string) (release func(), err error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("run lock: acquire connection: %w", err)
+	}
+	const key = `hashtextextended('interview-export run:' || current_schema() || ':' || $1, 0)`
+	var ok bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(`+key+`)`, shard).Scan(&ok); err != nil {
+		conn.Release()
+		return nil, fmt.Errorf("run lock: %w", err)
+	}
+	if !ok {
+		conn.Release()
+		return nil, ErrLocked
+	}
+	return func() {
+		ctx := context.WithoutCancel(ctx)
+		if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock(`+key+`)`, shard); err != nil {
+			// The lock is gone with the connection anyway.
+			conn.Conn().Close(ctx)
+		}
+		conn.Release()
+	}, nil
+}
+
+// RunStart describes a run for its export_runs row.
+type RunStart struct {
+	Shard  string
+	Source string
+	// Settings are the run's non-secret settings, stored as JSON.
+	Settings map[string]any
+}
+
+// StartRun inserts the run's export_runs row and returns its id. Runs of the
+// same shard left 'running' by a process that died are marked 'failed'; call
+// it only while holding the shard's run lock.
+func (s *Store) StartRun(ctx context.Context, r RunStart) (int64, error) {
+	settings, err := json.Marshal(r.Settings)
+	if err != nil {
+		return 0, fmt.Errorf("start run: encode settings: %w", err)
+	}
+	var id int64
+	if err := s.pool.QueryRow(ctx, startRunSQL, r.Shard, r.Source, settings).Scan(&id); err != nil {
+		return 0, fmt.Errorf("start run: %w", err)
+	}
+	return id, nil
+}
+
+// RunStatus is the final status of an export run.
+type RunStatus string
+
+// The statuses of export_runs.status.
+const (
+	RunRunning     RunStatus = "running"
+	RunSucceeded   RunStatus = "succeeded"
+	RunPartial     RunStatus = "partial"
+	RunFailed      RunStatus = "failed"
+	RunInterrupted RunStatus = "interrupted"
+)
+
+// RunCounts are the counts of a run as stored in export_runs.
+type RunCounts struct {
+	IDsRead, IDsDuplicate, IDsSkipped   int64
+	Available, NoInterview, Failed      int64
+	MessagesWritten, MessagesDeleted    int64
+	Requests, Retries, RateLimited      int64
+	Duration                            time.Duration
+}
+
+// FinishRun records the run's final status (and the error that ended it, if
+// any) and returns its counts as stored.
+func (s *Store) FinishRun(ctx context.Context, runID int64, status RunStatus, errText string) (RunCounts, error) {
+	var c RunCounts
+	err := s.pool.QueryRow(ctx, finishRunSQL, runID, string(status), errText).Scan(
+		&c.IDsRead, &c.IDsDuplicate, &c.IDsSkipped, &c.Available, &c.NoInterview, &c.Failed,
+		&c.MessagesWritten, &c.MessagesDeleted, &c.Requests, &c.Retries, &c.RateLimited, &c.Duration)
+	if err != nil {
+		return c, fmt.Errorf("finish run %d: %w", runID, err)
+	}
+	return c, nil
+}
+
+// IsConnectionError reports whether err means the database could not be
+// reached (as opposed to a query being refused).
+func IsConnectionError(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// Class 28: invalid authorization; 3D000: database does not exist.
+		return pgErr.Code[:2] == "28" || pgErr.Code == "3D000"
+	}
+	var connErr *pgconn.ConnectError
+	return errors.As(err, &connErr) || pgconn.Timeout(err) || errors.Is(err, pgx.ErrTxClosed)
+}

@@ -1,0 +1,161 @@
+package load
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+var (
+	//go:embed sql/stage_create.sql
+	stageCreateSQL string
+	//go:embed sql/upsert_interviews.sql
+	upsertInterviewsSQL string
+	//go:embed sql/upsert_messages.sql
+	upsertMessagesSQL string
+	//go:embed sql/add_run_counts.sql
+	addRunCountsSQL string
+)
+
+// Writer writes batches for one run on one dedicated connection. It is not
+// safe for concurrent use: a run has one loader.
+type Writer struct {
+	conn  *pgxpool.Conn
+	runID int64
+}
+
+// WriteStats tells what one batch changed.
+type WriteStats struct {
+	Available, NoInterview, Failed int
+	// MessagesWritten counts inserted or changed message rows; an unchanged
+	// message is not rewritten and not counted.
+	MessagesWritten, MessagesDeleted int64
+	// InterviewsChanged counts proposals whose content (status, interview,
+	// score, summary or messages) differs from what was stored before.
+	InterviewsChanged int64
+}
+
+// NewWriter acquires a connection for run runID and prepares its staging
+// tables. Close releases it.
+func (s *Store) NewWriter(ctx context.Context, runID int64) (*Writer, error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("writer: acquire connection: %w", err)
+	}
+	if _, err := conn.Exec(ctx, stageCreateSQL); err != nil {
+		conn.Release()
+		return nil, fmt.Errorf("writer: create staging tables: %w", err)
+	}
+	return &Writer{conn: conn, runID: runID}, nil
+}
+
+// Close releases the writer's connection.
+func (w *Writer) Close() { w.conn.Release() }
+
+// Write commits b in one transaction and returns what it changed. On error
+// nothing of b is written.
+func (w *Writer) Write(ctx context.Context, b *Batch) (WriteStats, error) {
+	var st WriteStats
+	err := pgx.BeginFunc(ctx, w.conn, func(tx pgx.Tx) error {
+		var err error
+		st, err = writeBatch(ctx, tx, w.runID, b)
+		return err
+	})
+	if err != nil {
+		return WriteStats{}, fmt.Errorf("write batch of %d proposals: %w", b.Len(), err)
+	}
+	return st, nil
+}
+
+func writeBatch(ctx context.Context, tx pgx.Tx, runID int64, b *Batch) (WriteStats, error) {
+	var st WriteStats
+	if len(b.Interviews) > 0 {
+		n, err := tx.CopyFrom(ctx, pgx.Identifier{"stage_interviews"},
+			[]string{"proposal_id", "status", "interview_id", "score", "summary", "message_count", "fetched_at"},
+			pgx.CopyFromSlice(len(b.Interviews), func(i int) ([]any, error) {
+				iv := &b.Interviews[i]
+				return []any{iv.ProposalID, string(iv.Status), iv.InterviewID, iv.Score, iv.Summary, int32(len(iv.Messages)), iv.FetchedAt}, nil
+			}))
+		if err != nil {
+			return st, fmt.Errorf("stage interviews: %w", err)
+		}
+		if int(n) != len(b.Interviews) {
+			return st, fmt.Errorf("stage interviews: copied %d of %d rows", n, len(b.Interviews))
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"stage_messages"},
+			[]string{"proposal_id", "message_id", "position", "role", "content", "sent_at"},
+			&messageSource{ivs: b.Interviews, i: 0, j: -1}); err != nil {
+			return st, fmt.Errorf("stage messages: %w", err)
+		}
+		if err := tx.QueryRow(ctx, upsertInterviewsSQL, runID).Scan(&st.InterviewsChanged); err != nil {
+			return st, fmt.Errorf("upsert interviews: %w", err)
+		}
+		var touched int64
+		if err := tx.QueryRow(ctx, upsertMessagesSQL).Scan(&st.MessagesWritten, &st.MessagesDeleted, &touched); err != nil {
+			return st, fmt.Errorf("upsert messages: %w", err)
+		}
+		st.InterviewsChanged += touched
+		for i := range b.Interviews {
+			if b.Interviews[i].Status == StatusAvailable {
+				st.Available++
+			} else {
+				st.NoInterview++
+			}
+		}
+	}
+	if len(b.Failures) > 0 {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"export_failures"},
+			[]string{"run_id", "proposal_id", "http_status", "error_code", "message", "attempts", "request_id"},
+			pgx.CopyFromSlice(len(b.Failures), func(i int) ([]any, error) {
+				f := &b.Failures[i]
+				var status, requestID any
+				if f.HTTPStatus != 0 {
+					status = int32(f.HTTPStatus)
+				}
+				if f.RequestID != "" {
+					requestID = f.RequestID
+				}
+				return []any{runID, f.ProposalID, status, f.Code, f.Message, int32(f.Attempts), requestID}, nil
+			})); err != nil {
+			return st, fmt.Errorf("record failures: %w", err)
+		}
+		st.Failed = len(b.Failures)
+	}
+	if _, err := tx.Exec(ctx, addRunCountsSQL, runID,
+		b.IDsRead, b.IDsDuplicate, b.IDsSkipped,
+		st.Available, st.NoInterview, st.Failed,
+		st.MessagesWritten, st.MessagesDeleted,
+		b.Requests, b.Retries, b.RateLimited); err != nil {
+		return st, fmt.Errorf("update run counts: %w", err)
+	}
+	return st, nil
+}
+
+// messageSource streams every message of a batch's interviews to CopyFrom
+// without building an intermediate slice of rows.
+type messageSource struct {
+	ivs  []Interview
+	i, j int
+	row  [6]any
+}
+
+func (s *messageSource) Next() bool {
+	s.j++
+	for s.i < len(s.ivs) && s.j >= len(s.ivs[s.i].Messages) {
+		s.i++
+		s.j = 0
+	}
+	return s.i < len(s.ivs)
+}
+
+func (s *messageSource) Values() ([]any, error) {
+	iv := &s.ivs[s.i]
+	m := &iv.Messages[s.j]
+	s.row = [6]any{iv.ProposalID, m.ID, m.Position, m.Role, m.Content, m.SentAt}
+	return s.row[:], nil
+}
+
+func (s *messageSource) Err() error { return nil }

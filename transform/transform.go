@@ -1,0 +1,259 @@
+// Package transform turns what package extract returns into the rows that
+// package load writes, following the contract's rules for stored text and
+// values. It does no I/O.
+//
+//   - NUL characters are removed from all text and each byte of invalid
+//     UTF-8 (and each JSON lone surrogate) becomes U+FFFD; nothing else is
+//     trimmed or normalized.
+//   - sentAt may carry any RFC 3339 offset; it becomes the same instant.
+//   - score is kept as the decimal literal the API sent, never rescaled.
+//   - Roles are kept as given; position is the index in the messages array.
+//   - A transcript that breaks the schema (wrong types, a missing required
+//     field, duplicate message IDs, another proposal's ID, a score outside
+//     PostgreSQL's numeric range) is an *InvalidResponseError: a failure,
+//     never a partial write.
+package transform
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/interview-export/interview-export/extract"
+	"github.com/interview-export/interview-export/internal/sanitize"
+	"github.com/interview-export/interview-export/load"
+)
+
+// InvalidResponseError is a complete 200 body that does not follow the
+// interview schema. It is not retried: the same body would come back.
+type InvalidResponseError struct {
+	// Field locates the problem, e.g. "interview.messages[3].sentAt".
+	Field  string
+	Reason string
+}
+
+func (e *InvalidResponseError) Error() string {
+	if e.Field == "" {
+		return "invalid response: " + e.Reason
+	}
+	return fmt.Sprintf("invalid response: %s: %s", e.Field, e.Reason)
+}
+
+type wireBody struct {
+	Interview *wireInterview `json:"interview"`
+}
+
+type wireInterview struct {
+	ProposalID  *string         `json:"proposalId"`
+	InterviewID *string         `json:"interviewId"`
+	Score       json.RawMessage `json:"score"`
+	Summary     *string         `json:"summary"`
+	Messages    *[]*wireMessage `json:"messages"`
+}
+
+type wireMessage struct {
+	ID      *string `json:"id"`
+	Role    *string `json:"role"`
+	Content *string `json:"content"`
+	SentAt  *string `json:"sentAt"`
+}
+
+// Answer turns an answer of the API into the interviews row to write: a
+// decoded transcript for a 200, a no_interview row for an enveloped 404.
+func Answer(a extract.Answer) (load.Interview, error) {
+	if a.NoInterview {
+		return load.Interview{ProposalID: a.ProposalID, Status: load.StatusNoInterview, FetchedAt: a.ReceivedAt}, nil
+	}
+	iv, err := Decode(a.ProposalID, a.Body)
+	iv.FetchedAt = a.ReceivedAt
+	return iv, err
+}
+
+// Decode decodes the 200 body of GET /proposals/{proposalID}/interview.
+func Decode(proposalID string, body []byte) (load.Interview, error) {
+	var w wireBody
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&w); err != nil {
+		return load.Interview{}, decodeError(err)
+	}
+	if dec.More() {
+		return load.Interview{}, &InvalidResponseError{Reason: "more than one JSON value in the body"}
+	}
+	in := w.Interview
+	if in == nil {
+		return load.Interview{}, &InvalidResponseError{Field: "interview", Reason: "missing or null"}
+	}
+	if in.ProposalID != nil && *in.ProposalID != proposalID {
+		return load.Interview{}, &InvalidResponseError{Field: "interview.proposalId", Reason: "names another proposal"}
+	}
+	if in.InterviewID == nil {
+		return load.Interview{}, &InvalidResponseError{Field: "interview.interviewId", Reason: "missing or null"}
+	}
+	if in.Messages == nil {
+		return load.Interview{}, &InvalidResponseError{Field: "interview.messages", Reason: "missing or null"}
+	}
+	score, err := decodeScore(in.Score)
+	if err != nil {
+		return load.Interview{}, err
+	}
+	iv := load.Interview{
+		ProposalID:  proposalID,
+		Status:      load.StatusAvailable,
+		InterviewID: text(in.InterviewID),
+		Score:       score,
+		Summary:     text(in.Summary),
+		Messages:    make([]load.Message, len(*in.Messages)),
+	}
+	seen := make(map[string]int, len(*in.Messages))
+	for i, m := range *in.Messages {
+		msg, err := decodeMessage(i, m)
+		if err != nil {
+			return load.Interview{}, err
+		}
+		if j, dup := seen[msg.ID]; dup {
+			return load.Interview{}, &InvalidResponseError{Field: fmt.Sprintf("interview.messages[%d].id", i),
+				Reason: fmt.Sprintf("same id as messages[%d]", j)}
+		}
+		seen[msg.ID] = i
+		iv.Messages[i] = msg
+	}
+	return iv, nil
+}
+
+func decodeMessage(i int, m *wireMessage) (load.Message, error) {
+	field := func(name string) string { return fmt.Sprintf("interview.messages[%d]%s", i, name) }
+	if m == nil {
+		return load.Message{}, &InvalidResponseError{Field: field(""), Reason: "null"}
+	}
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{".id", m.ID}, {".role", m.Role}, {".content", m.Content}, {".sentAt", m.SentAt}} {
+		if f.v == nil {
+			return load.Message{}, &InvalidResponseError{Field: field(f.name), Reason: "missing or null"}
+		}
+	}
+	id := sanitize.Text(*m.ID)
+	if id == "" {
+		return load.Message{}, &InvalidResponseError{Field: field(".id"), Reason: "empty"}
+	}
+	sentAt, err := time.Parse(time.RFC3339Nano, *m.SentAt)
+	if err != nil {
+		return load.Message{}, &InvalidResponseError{Field: field(".sentAt"), Reason: "not an RFC 3339 date-time"}
+	}
+	return load.Message{
+		ID:       id,
+		Position: int32(i),
+		Role:     sanitize.Text(*m.Role),
+		Content:  sanitize.Text(*m.Content),
+		SentAt:   sentAt,
+	}, nil
+}
+
+func text(s *string) *string {
+	if s == nil {
+		return nil
+	}
+	t := sanitize.Text(*s)
+	return &t
+}
+
+// PostgreSQL numeric limits: digits before and after the decimal point.
+const (
+	maxNumericIntDigits  = 131072
+	maxNumericFracDigits = 16383
+)
+
+// decodeScore returns the score literal, nil for an absent or null score.
+func decodeScore(raw json.RawMessage) (*string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	if c := raw[0]; c != '-' && (c < '0' || c > '9') {
+		return nil, &InvalidResponseError{Field: "interview.score", Reason: "not a number or null"}
+	}
+	// raw is a valid JSON number (the decoder checked its syntax).
+	intDigits, fracDigits := numberDigits(string(raw))
+	if intDigits > maxNumericIntDigits || fracDigits > maxNumericFracDigits {
+		return nil, &InvalidResponseError{Field: "interview.score", Reason: "outside PostgreSQL's numeric range"}
+	}
+	s := string(raw)
+	return &s, nil
+}
+
+// numberDigits returns how many digits a JSON number has before and after
+// its decimal point once its exponent is applied.
+func numberDigits(n string) (intDigits, fracDigits int) {
+	if n[0] == '-' {
+		n = n[1:]
+	}
+	mant, exp := n, 0
+	if i := bytes.IndexAny([]byte(n), "eE"); i >= 0 {
+		mant = n[:i]
+		e := n[i+1:]
+		sign := 1
+		switch {
+		case e[0] == '-':
+			sign, e = -1, e[1:]
+		case e[0] == '+':
+			e = e[1:]
+		}
+		for _, c := range e {
+			exp = exp*10 + int(c-'0')
+			if exp > 1<<24 {
+				break // far beyond any limit; avoids overflow
+			}
+		}
+		exp *= sign
+	}
+	whole, frac := mant, ""
+	if i := bytes.IndexByte([]byte(mant), '.'); i >= 0 {
+		whole, frac = mant[:i], mant[i+1:]
+	}
+	for len(whole) > 0 && whole[0] == '0' {
+		whole = whole[1:]
+	}
+	for len(frac) > 0 && frac[len(frac)-1] == '0' {
+		frac = frac[:len(frac)-1]
+	}
+	if whole == "" && frac == "" {
+		return 0, 0 // zero, whatever its exponent
+	}
+	return max(len(whole)+exp, 0), max(len(frac)-exp, 0)
+}
+
+func decodeError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return &InvalidResponseError{Field: typeErr.Field, Reason: fmt.Sprintf("a JSON %s where the schema wants another type", typeErr.Value)}
+	}
+	var syntaxErr *json.SyntaxError
+	if errors.As(err, &syntaxErr) {
+		return &InvalidResponseError{Reason: fmt.Sprintf("not valid JSON (at byte %d)", syntaxErr.Offset)}
+	}
+	return &InvalidResponseError{Reason: "not a JSON object"}
+}
+
+// Failure turns the error that ended a proposal into its export_failures row.
+// attempts is used when err does not carry its own count.
+func Failure(proposalID string, err error, attempts int) load.Failure {
+	f := load.Failure{ProposalID: proposalID, Attempts: attempts, Message: err.Error()}
+	var fe *extract.FetchError
+	var idErr *extract.InvalidIDError
+	var respErr *InvalidResponseError
+	switch {
+	case errors.As(err, &fe):
+		f.Code, f.HTTPStatus, f.RequestID, f.Attempts = fe.Code, fe.HTTPStatus, fe.RequestID, fe.Attempts
+		f.Message = fe.Detail
+	case errors.As(err, &idErr):
+		f.Code, f.Message = extract.CodeInvalidID, idErr.Reason
+	case errors.As(err, &respErr):
+		f.Code, f.HTTPStatus, f.Message = extract.CodeInvalidResponse, 200, respErr.Error()
+	default:
+		f.Code = "error"
+	}
+	f.Message = sanitize.Text(f.Message)
+	return f
+}
