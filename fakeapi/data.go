@@ -18,15 +18,15 @@ type Kind int
 // the prefixes below (e.g. "notfound-42"), otherwise from a stable hash of
 // the ID weighed by the Config's shares.
 const (
-	KindAvailable   Kind = iota // 200 with a transcript
-	KindNoInterview             // 404 with the error envelope
-	KindForbidden               // 403 with the error envelope
-	KindBadRequest              // 400 with the error envelope
-	KindInvalid                 // 200 whose body breaks the schema
-	KindHTMLNotFound            // 404 HTML page, as from a proxy
-	KindAlways500               // 500 on every attempt
-	KindEmpty                   // 200 with zero messages
-	KindHuge                    // 200 with a very large transcript
+	KindAvailable    Kind = iota // 200 with a transcript
+	KindNoInterview              // 404 with the error envelope
+	KindForbidden                // 403 with the error envelope
+	KindBadRequest               // 400 with the error envelope
+	KindInvalid                  // 200 whose body breaks the schema
+	KindHTMLNotFound             // 404 HTML page, as from a proxy
+	KindAlways500                // 500 on every attempt
+	KindEmpty                    // 200 with zero messages
+	KindHuge                     // 200 with a very large transcript
 )
 
 var prefixes = map[string]Kind{

@@ -54,7 +54,7 @@ type Batch struct {
 	Interviews []Interview
 	Failures   []Failure
 	// Counters observed while producing the batch, added to the run's row.
-	Requests, Retries, RateLimited int64
+	Requests, Retries, RateLimited    int64
 	IDsRead, IDsDuplicate, IDsSkipped int64
 }
 

@@ -174,11 +174,11 @@ const (
 
 // RunCounts are the counts of a run as stored in export_runs.
 type RunCounts struct {
-	IDsRead, IDsDuplicate, IDsSkipped   int64
-	Available, NoInterview, Failed      int64
-	MessagesWritten, MessagesDeleted    int64
-	Requests, Retries, RateLimited      int64
-	Duration                            time.Duration
+	IDsRead, IDsDuplicate, IDsSkipped int64
+	Available, NoInterview, Failed    int64
+	MessagesWritten, MessagesDeleted  int64
+	Requests, Retries, RateLimited    int64
+	Duration                          time.Duration
 }
 
 // FinishRun records the run's final status (and the error that ended it, if
