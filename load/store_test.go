@@ -1,0 +1,371 @@
+package load_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/interview-export/interview-export/internal/pgtest"
+	"github.com/interview-export/interview-export/load"
+)
+
+type bundle struct {
+	url   string
+	store *load.Store
+	runID int64
+	w     *load.Writer
+}
+
+// setup migrates a fresh schema and starts a run with a writer.
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	ctx := context.Background()
+	url := pgtest.Schema(t)
+	store, err := load.Open(ctx, url, 4)
+	require.NoError(t, err)
+	t.Cleanup(store.Close)
+	_, err = store.Migrate(ctx)
+	require.NoError(t, err)
+	runID, err := store.StartRun(ctx, load.RunStart{Shard: "0/1", Source: "test"})
+	require.NoError(t, err)
+	w, err := store.NewWriter(ctx, runID)
+	require.NoError(t, err)
+	t.Cleanup(w.Close)
+	return &bundle{url: url, store: store, runID: runID, w: w}
+}
+
+func TestMigrateTwice(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.Schema(t)
+	store, err := load.Open(ctx, url, 2)
+	require.NoError(t, err)
+	defer store.Close()
+
+	n, err := store.Migrate(ctx)
+	require.NoError(t, err)
+	assert.Positive(t, n)
+	n, err = store.Migrate(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n, "second migrate applies nothing")
+	cur, latest, err := store.SchemaVersion(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, latest, cur)
+}
+
+func TestMigrateConcurrently(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.Schema(t)
+	const procs = 4
+	applied := make([]int, procs)
+	errs := make([]error, procs)
+	var wg sync.WaitGroup
+	for i := range procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			store, err := load.Open(ctx, url, 2)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer store.Close()
+			applied[i], errs[i] = store.Migrate(ctx)
+		}()
+	}
+	wg.Wait()
+	total := 0
+	for i := range procs {
+		require.NoError(t, errs[i], "migrator %d", i)
+		total += applied[i]
+	}
+	store, err := load.Open(ctx, url, 2)
+	require.NoError(t, err)
+	defer store.Close()
+	cur, latest, err := store.SchemaVersion(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, latest, cur)
+	assert.Equal(t, int(latest), total, "each migration applied exactly once across processes")
+}
+
+var t0 = time.Date(2026, 6, 11, 15, 20, 0, 0, time.UTC)
+
+func msg(id string, pos int32, role, content string, sent time.Time) load.Message {
+	return load.Message{ID: id, Position: pos, Role: role, Content: content, SentAt: sent}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func available(id string, score *string, msgs ...load.Message) load.Interview {
+	return load.Interview{ProposalID: id, Status: load.StatusAvailable, InterviewID: ptr("iv-" + id),
+		Score: score, Summary: ptr("summary of " + id), Messages: msgs, FetchedAt: time.Now()}
+}
+
+func noInterview(id string) load.Interview {
+	return load.Interview{ProposalID: id, Status: load.StatusNoInterview, FetchedAt: time.Now()}
+}
+
+type storedInterview struct {
+	Status       string
+	InterviewID  *string
+	Score        *string
+	Summary      *string
+	MessageCount int
+}
+
+func readInterview(t *testing.T, b *bundle, id string) (storedInterview, bool) {
+	t.Helper()
+	var s storedInterview
+	err := b.store.Pool().QueryRow(context.Background(),
+		`SELECT status, interview_id, score::text, summary, message_count FROM interviews WHERE proposal_id = $1`, id).
+		Scan(&s.Status, &s.InterviewID, &s.Score, &s.Summary, &s.MessageCount)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return s, false
+	}
+	require.NoError(t, err)
+	return s, true
+}
+
+type storedMessage struct {
+	ID       string
+	Position int32
+	Role     string
+	Content  string
+	SentAt   time.Time
+	Xmin     uint32
+}
+
+func readMessages(t *testing.T, b *bundle, id string) []storedMessage {
+	t.Helper()
+	rows, err := b.store.Pool().Query(context.Background(),
+		`SELECT message_id, position, role, content, sent_at, xmin::text::bigint FROM interview_messages
+		 WHERE proposal_id = $1 ORDER BY position`, id)
+	require.NoError(t, err)
+	var out []storedMessage
+	for rows.Next() {
+		var m storedMessage
+		var xmin int64
+		require.NoError(t, rows.Scan(&m.ID, &m.Position, &m.Role, &m.Content, &m.SentAt, &xmin))
+		m.Xmin = uint32(xmin)
+		out = append(out, m)
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+func write(t *testing.T, b *bundle, ivs ...load.Interview) load.WriteStats {
+	t.Helper()
+	st, err := b.w.Write(context.Background(), &load.Batch{Interviews: ivs})
+	require.NoError(t, err)
+	return st
+}
+
+func TestWriteNewChangedShrunkVanished(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ist := time.FixedZone("+05:30", 5*3600+1800)
+	a := available("A", ptr("86"),
+		msg("a1", 0, "interviewer", "Tell me about labeling.", t0),
+		msg("a2", 1, "candidate", "  spaces kept \r\n and unicode 世界 🎉 ", t0.Add(time.Minute).In(ist)),
+		msg("a3", 2, "system", "", t0.Add(2*time.Minute)))
+	bProp := available("B", ptr("8.60"),
+		msg("b1", 0, "interviewer", "Q1", t0),
+		msg("b2", 1, "candidate", "A1", t0.Add(time.Second)),
+		msg("b3", 2, "interviewer", "Q2", t0.Add(2*time.Second)))
+	st := write(t, b, a, bProp, noInterview("C"))
+	assert.Equal(t, load.WriteStats{Available: 2, NoInterview: 1, MessagesWritten: 6, InterviewsChanged: 3}, st)
+
+	gotA, ok := readInterview(t, b, "A")
+	require.True(t, ok)
+	assert.Equal(t, storedInterview{Status: "available", InterviewID: ptr("iv-A"), Score: ptr("86"), Summary: ptr("summary of A"), MessageCount: 3}, gotA)
+	gotB, _ := readInterview(t, b, "B")
+	assert.Equal(t, ptr("8.60"), gotB.Score, "score kept as given, scale included")
+	gotC, ok := readInterview(t, b, "C")
+	require.True(t, ok)
+	assert.Equal(t, storedInterview{Status: "no_interview", MessageCount: 0}, gotC)
+
+	msgsA := readMessages(t, b, "A")
+	require.Len(t, msgsA, 3)
+	assert.Equal(t, "  spaces kept \r\n and unicode 世界 🎉 ", msgsA[1].Content, "text stored byte for byte")
+	assert.True(t, msgsA[1].SentAt.Equal(t0.Add(time.Minute)), "same instant whatever the offset")
+	assert.Equal(t, "system", msgsA[2].Role)
+
+	// Second fetch: A unchanged; B edited (b2), shrunk (b3 gone), grown (b4)
+	// and reordered; C now has an interview; D is new.
+	bProp2 := available("B", ptr("8.60"),
+		msg("b4", 0, "interviewer", "New first", t0.Add(-time.Second)),
+		msg("b1", 1, "interviewer", "Q1", t0),
+		msg("b2", 2, "candidate", "A1 edited", t0.Add(time.Second)))
+	a.FetchedAt = time.Now()
+	c2 := available("C", nil, msg("c1", 0, "interviewer", "hello", t0))
+	c2.Summary = ptr("")
+	st = write(t, b, a, bProp2, c2, available("D", ptr("1e2")))
+	assert.Equal(t, 4, st.Available)
+	assert.Equal(t, int64(1), st.MessagesDeleted, "b3 deleted")
+	// b4 inserted, b1 moved, b2 edited, c1 inserted
+	assert.Equal(t, int64(4), st.MessagesWritten)
+	assert.Equal(t, int64(3), st.InterviewsChanged, "B, C and D changed; A did not")
+
+	again := readMessages(t, b, "A")
+	for i := range again {
+		assert.Equal(t, msgsA[i].Xmin, again[i].Xmin, "unchanged message %s not rewritten", again[i].ID)
+	}
+	msgsB := readMessages(t, b, "B")
+	require.Len(t, msgsB, 3)
+	assert.Equal(t, []string{"b4", "b1", "b2"}, []string{msgsB[0].ID, msgsB[1].ID, msgsB[2].ID})
+	assert.Equal(t, "A1 edited", msgsB[2].Content)
+	gotC, _ = readInterview(t, b, "C")
+	assert.Equal(t, storedInterview{Status: "available", InterviewID: ptr("iv-C"), Summary: ptr(""), MessageCount: 1}, gotC,
+		"null score is NULL, empty summary is ''")
+	gotD, _ := readInterview(t, b, "D")
+	assert.Equal(t, ptr("100"), gotD.Score)
+	assert.Empty(t, readMessages(t, b, "D"))
+
+	// Third fetch: A's interview is gone upstream (404 after 200).
+	st = write(t, b, noInterview("A"))
+	assert.Equal(t, int64(3), st.MessagesDeleted)
+	gotA, _ = readInterview(t, b, "A")
+	assert.Equal(t, storedInterview{Status: "no_interview"}, gotA)
+	assert.Empty(t, readMessages(t, b, "A"))
+}
+
+func TestUnchangedRewritesNothingButFetchedAt(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	iv := available("P", ptr("42.5"), msg("m1", 0, "interviewer", "Q", t0), msg("m2", 1, "candidate", "A", t0.Add(time.Second)))
+	write(t, b, iv, noInterview("N"))
+	var changedBefore, fetchedBefore time.Time
+	require.NoError(t, b.store.Pool().QueryRow(ctx, `SELECT changed_at, fetched_at FROM interviews WHERE proposal_id='P'`).Scan(&changedBefore, &fetchedBefore))
+	before := readMessages(t, b, "P")
+
+	iv.FetchedAt = time.Now().Add(time.Second)
+	st := write(t, b, iv, noInterview("N"))
+	assert.Zero(t, st.MessagesWritten)
+	assert.Zero(t, st.MessagesDeleted)
+	assert.Zero(t, st.InterviewsChanged)
+	after := readMessages(t, b, "P")
+	assert.Equal(t, before, after, "same rows, same xmin")
+
+	var changedAfter, fetchedAfter time.Time
+	require.NoError(t, b.store.Pool().QueryRow(ctx, `SELECT changed_at, fetched_at FROM interviews WHERE proposal_id='P'`).Scan(&changedAfter, &fetchedAfter))
+	assert.True(t, changedAfter.Equal(changedBefore), "changed_at stays")
+	assert.True(t, fetchedAfter.After(fetchedBefore), "fetched_at moves")
+}
+
+func TestFailuresAndRunCounts(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	batch := &load.Batch{
+		Interviews: []load.Interview{available("X", nil, msg("x1", 0, "interviewer", "Q", t0))},
+		Failures: []load.Failure{
+			{ProposalID: "F1", HTTPStatus: 403, Code: "forbidden", Message: "nope", Attempts: 1, RequestID: "req-1"},
+			{ProposalID: "bad\uFFFDid", Code: "invalid_id", Message: "not valid UTF-8"},
+		},
+		Requests: 5, Retries: 2, RateLimited: 1, IDsRead: 4, IDsDuplicate: 1,
+	}
+	_, err := b.w.Write(ctx, batch)
+	require.NoError(t, err)
+
+	rows, err := b.store.Pool().Query(ctx, `SELECT proposal_id, http_status, error_code, message, attempts, request_id
+		FROM export_failures WHERE run_id = $1 ORDER BY proposal_id`, b.runID)
+	require.NoError(t, err)
+	type failure struct {
+		ProposalID string
+		HTTPStatus *int32
+		Code, Msg  string
+		Attempts   int32
+		RequestID  *string
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[failure])
+	require.NoError(t, err)
+	assert.Equal(t, []failure{
+		{"F1", ptr(int32(403)), "forbidden", "nope", 1, ptr("req-1")},
+		{"bad\uFFFDid", nil, "invalid_id", "not valid UTF-8", 0, nil},
+	}, got)
+
+	counts, err := b.store.FinishRun(ctx, b.runID, load.RunPartial, "")
+	require.NoError(t, err)
+	counts.Duration = 0
+	assert.Equal(t, load.RunCounts{IDsRead: 4, IDsDuplicate: 1, Available: 1, Failed: 2, MessagesWritten: 1,
+		Requests: 5, Retries: 2, RateLimited: 1}, counts)
+	var status string
+	var finished *time.Time
+	require.NoError(t, b.store.Pool().QueryRow(ctx, `SELECT status, finished_at FROM export_runs WHERE id = $1`, b.runID).Scan(&status, &finished))
+	assert.Equal(t, "partial", status)
+	assert.NotNil(t, finished)
+}
+
+func TestFailedBatchWritesNothing(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	// Two messages with one ID break the staging table's key: the whole batch
+	// must roll back, including the valid proposal before it.
+	dup := available("DUP", nil, msg("m", 0, "interviewer", "a", t0), msg("m", 1, "candidate", "b", t0))
+	_, err := b.w.Write(ctx, &load.Batch{Interviews: []load.Interview{available("OK", nil), dup}})
+	require.Error(t, err)
+	_, ok := readInterview(t, b, "OK")
+	assert.False(t, ok, "nothing of a failed batch is written")
+	// The writer is still usable afterwards.
+	write(t, b, available("OK", nil))
+	_, ok = readInterview(t, b, "OK")
+	assert.True(t, ok)
+}
+
+func TestRunLock(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	release, err := b.store.LockRun(ctx, "0/1")
+	require.NoError(t, err)
+
+	other, err := load.Open(ctx, b.url, 2)
+	require.NoError(t, err)
+	defer other.Close()
+	_, err = other.LockRun(ctx, "0/1")
+	assert.ErrorIs(t, err, load.ErrLocked)
+	releaseShard, err := other.LockRun(ctx, "1/2")
+	require.NoError(t, err, "another shard is another lock")
+	releaseShard()
+
+	release()
+	release2, err := other.LockRun(ctx, "0/1")
+	require.NoError(t, err, "released lock can be taken")
+	release2()
+}
+
+func TestRunLockIsPerSchema(t *testing.T) {
+	t.Parallel()
+	a, b := setup(t), setup(t)
+	ctx := context.Background()
+	ra, err := a.store.LockRun(ctx, "0/1")
+	require.NoError(t, err)
+	defer ra()
+	rb, err := b.store.LockRun(ctx, "0/1")
+	require.NoError(t, err, "two schemas in one database do not block each other")
+	rb()
+}
+
+func TestStartRunClosesAbandonedRuns(t *testing.T) {
+	t.Parallel()
+	b := setup(t) // its run is left 'running', as by a killed process
+	ctx := context.Background()
+	next, err := b.store.StartRun(ctx, load.RunStart{Shard: "0/1", Source: "test"})
+	require.NoError(t, err)
+	var status string
+	var errText *string
+	require.NoError(t, b.store.Pool().QueryRow(ctx, `SELECT status, error FROM export_runs WHERE id = $1`, b.runID).Scan(&status, &errText))
+	assert.Equal(t, "failed", status)
+	assert.NotNil(t, errText)
+	require.NoError(t, b.store.Pool().QueryRow(ctx, `SELECT status FROM export_runs WHERE id = $1`, next).Scan(&status))
+	assert.Equal(t, "running", status)
+}

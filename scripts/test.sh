@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, vet, and every test (unit, integration, end-to-end) with the
+# race detector, against a real PostgreSQL. When TEST_DATABASE_URL is not set, a throwaway local
+# PostgreSQL is started (scripts/pg.sh). Extra arguments go to `go test`, e.g. -run TestName.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "test: gofmt would change:" $unformatted >&2
+	exit 1
+fi
+go vet ./...
+
+if [ -z "${TEST_DATABASE_URL:-}" ]; then
+	TEST_DATABASE_URL=$(scripts/pg.sh start interview_export_test)
+	echo "test: using a throwaway PostgreSQL at $TEST_DATABASE_URL"
+fi
+export TEST_DATABASE_URL
+
+go test -race -count=1 -timeout 30m "$@" ./...
