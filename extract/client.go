@@ -218,11 +218,18 @@ func (c *Client) CheckToken(ctx context.Context, required ...string) (Identity, 
 	return id, nil
 }
 
+// endpoint joins the base URL and path segments, each percent-escaped as
+// one opaque segment: "a/b" becomes a%2Fb, and "." and ".." become %2E and
+// %2E%2E so that no client, proxy or server resolves them as dot-segments.
 func (c *Client) endpoint(segments ...string) string {
 	var b strings.Builder
 	b.WriteString(c.base.String())
 	for _, s := range segments {
 		b.WriteByte('/')
+		if s == "." || s == ".." {
+			b.WriteString(strings.ReplaceAll(s, ".", "%2E"))
+			continue
+		}
 		b.WriteString(url.PathEscape(s))
 	}
 	return b.String()

@@ -316,3 +316,7 @@ func jsonString(s string) string {
 func shortHash(h uint64) string { return fmt.Sprintf("%08x", uint32(h)) }
 
 func ptr[T any](v T) *T { return &v }
+
+// Body returns the 200 body the fake serves for proposalID at the current
+// epoch, for tests of decoders.
+func (s *Server) Body(proposalID string) []byte { return s.Transcript(proposalID).body() }
