@@ -12,7 +12,7 @@ import (
 // Gate spaces requests for the whole run: every worker calls Wait before each
 // request. It combines a token-bucket limiter (burst 1) with a pause that a
 // 429 imposes on everyone until its Retry-After, and adapts: each 429 halves
-// the rate, and each calm second raises it by a quarter back up to the
+// the rate, and each calm second raises it by half back up to the
 // configured ceiling.
 type Gate struct {
 	mu          sync.Mutex
@@ -122,7 +122,7 @@ func (g *Gate) raise(now time.Time) {
 	if cur == g.ceiling || now.Sub(g.lastRaise) < time.Second {
 		return
 	}
-	next := cur * 1.25
+	next := cur * 1.5
 	switch {
 	case g.ceiling != rate.Inf && next >= g.ceiling:
 		next = g.ceiling

@@ -1,0 +1,217 @@
+// Package e2e runs the real interview-export binary against the fake API
+// and a real PostgreSQL (one schema per test).
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/interview-export/interview-export/fakeapi"
+	"github.com/interview-export/interview-export/internal/pgtest"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "interview-export-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "interview-export")
+	build := exec.Command("go", "build", "-o", binary, "..")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build interview-export:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// token is distinctive so a leak is easy to find.
+const token = "ot_pat_E2E_SECRET_TOKEN_7f3a9c"
+
+type env struct {
+	t    *testing.T
+	fake *fakeapi.Server
+	api  string
+	db   string
+	dir  string
+}
+
+// setup starts a fake API with cfg and makes an empty schema.
+func setup(t *testing.T, cfg fakeapi.Config) *env {
+	t.Helper()
+	cfg.Token = token
+	if cfg.Scopes == nil {
+		cfg.Scopes = []string{"jobs:read", "proposals:read"}
+	}
+	fake := fakeapi.New(cfg)
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	return &env{t: t, fake: fake, api: srv.URL + "/api/public/v1", db: pgtest.Schema(t), dir: t.TempDir()}
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// command returns the binary's command with the test's environment.
+func (e *env) command(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = append(os.Environ(),
+		"DATABASE_URL="+e.db, "OT_API_URL="+e.api, "OT_API_TOKEN="+token)
+	return cmd
+}
+
+// run runs the binary to its end.
+func (e *env) run(stdin string, args ...string) result {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := e.command(ctx, args...)
+	var out, errOut bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(stdin), &out, &errOut
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		e.t.Fatalf("run %v: %v", args, err)
+	}
+	r := result{code: code, stdout: out.String(), stderr: errOut.String()}
+	if strings.Contains(r.stdout, token) || strings.Contains(r.stderr, token) {
+		e.t.Errorf("the token appears in the output of %v", args)
+	}
+	return r
+}
+
+// idsFile writes ids, one per line, and returns the file's path.
+func (e *env) idsFile(name string, lines []string) string {
+	e.t.Helper()
+	path := filepath.Join(e.dir, name)
+	require.NoError(e.t, os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644))
+	return path
+}
+
+// fast are export flags for tests: no rate limit, quick retries.
+var fast = []string{"--rate", "0", "--backoff-base", "5ms", "--backoff-max", "50ms", "--progress-interval", "0"}
+
+func exportArgs(ids string, extra ...string) []string {
+	return append(append([]string{"export", "--ids-file", ids}, fast...), extra...)
+}
+
+// snapshot is the content of the tables, bookkeeping columns left out.
+type snapshot struct {
+	Interviews map[string]string
+	Messages   map[string][]string
+	Failures   map[string]string // of the last run: proposal_id -> code/status
+	RunStatus  string
+}
+
+func (e *env) snapshot() snapshot {
+	e.t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, e.db)
+	require.NoError(e.t, err)
+	defer conn.Close(ctx)
+	s := snapshot{Interviews: map[string]string{}, Messages: map[string][]string{}, Failures: map[string]string{}}
+	rows, _ := conn.Query(ctx, `SELECT proposal_id, format('%s|%s|%s|%s|%s', status, coalesce(interview_id, '<null>'),
+		coalesce(score::text, '<null>'), coalesce(summary, '<null>'), message_count) FROM interviews`)
+	for rows.Next() {
+		var id, v string
+		require.NoError(e.t, rows.Scan(&id, &v))
+		s.Interviews[id] = v
+	}
+	require.NoError(e.t, rows.Err())
+	rows, _ = conn.Query(ctx, `SELECT proposal_id, message_id, position, role, content, sent_at FROM interview_messages ORDER BY proposal_id, position`)
+	for rows.Next() {
+		var pid, mid, role, content string
+		var pos int32
+		var sent time.Time
+		require.NoError(e.t, rows.Scan(&pid, &mid, &pos, &role, &content, &sent))
+		s.Messages[pid] = append(s.Messages[pid], fmt.Sprintf("%d|%s|%s|%q|%s", pos, mid, role, content, sent.UTC().Format(time.RFC3339Nano)))
+	}
+	require.NoError(e.t, rows.Err())
+	var runID int64
+	if err := conn.QueryRow(ctx, `SELECT id, status FROM export_runs ORDER BY id DESC LIMIT 1`).Scan(&runID, &s.RunStatus); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		require.NoError(e.t, err)
+	}
+	rows, _ = conn.Query(ctx, `SELECT proposal_id, error_code, coalesce(http_status, 0) FROM export_failures WHERE run_id = $1`, runID)
+	for rows.Next() {
+		var id, code string
+		var status int
+		require.NoError(e.t, rows.Scan(&id, &code, &status))
+		s.Failures[id] = fmt.Sprintf("%s/%d", code, status)
+	}
+	require.NoError(e.t, rows.Err())
+	return s
+}
+
+// expected is what the tables must hold for ids after a complete run
+// against fake, plus the failures of that run.
+func expected(fake *fakeapi.Server, ids []string) snapshot {
+	s := snapshot{Interviews: map[string]string{}, Messages: map[string][]string{}, Failures: map[string]string{}}
+	for _, id := range ids {
+		switch fake.KindOf(id) {
+		case fakeapi.KindForbidden:
+			s.Failures[id] = "forbidden/403"
+			continue
+		case fakeapi.KindBadRequest:
+			s.Failures[id] = "bad_request/400"
+			continue
+		case fakeapi.KindHTMLNotFound:
+			s.Failures[id] = "not_found_without_envelope/404"
+			continue
+		case fakeapi.KindInvalid:
+			s.Failures[id] = "invalid_response/200"
+			continue
+		case fakeapi.KindAlways500:
+			s.Failures[id] = "server_error/500"
+			continue
+		}
+		tr, ok := fake.Expected(id)
+		if !ok {
+			s.Interviews[id] = "no_interview|<null>|<null>|<null>|0"
+			continue
+		}
+		summary, score := "<null>", "<null>"
+		if tr.Summary != nil {
+			summary = *tr.Summary
+		}
+		if tr.Score != "" {
+			score = tr.Score // the fake sends plain decimals, which numeric prints back as sent
+		}
+		s.Interviews[id] = fmt.Sprintf("available|%s|%s|%s|%d", tr.InterviewID, score, summary, len(tr.Messages))
+		for i, m := range tr.Messages {
+			s.Messages[id] = append(s.Messages[id], fmt.Sprintf("%d|%s|%s|%q|%s", i, m.ID, m.Role, m.Content, m.SentAt.UTC().Format(time.RFC3339Nano)))
+		}
+	}
+	return s
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
