@@ -75,7 +75,6 @@ func exportFlags() []cli.Flag {
 // file's keys (a misspelt key is an error, not a silently ignored setting)
 // and applies its values below flags and environment.
 func loadConfigFile(flags []cli.Flag) cli.BeforeFunc {
-	apply := altsrc.InitInputSourceWithContext(flags, altsrc.NewYamlSourceFromFlagFunc(flagConfig))
 	return func(c *cli.Context) error {
 		path := c.String(flagConfig)
 		if path == "" {
@@ -116,9 +115,25 @@ func loadConfigFile(flags []cli.Flag) cli.BeforeFunc {
 			return usageError{fmt.Errorf("--config %s: unknown key(s) %s; this command takes: %s",
 				path, strings.Join(unknown, ", "), strings.Join(valid, ", "))}
 		}
-		if err := apply(c); err != nil {
+		values := make(map[any]any, len(keys))
+		for k, v := range keys {
+			if n, ok := v.(int); ok && isFloatFlag(flags, k) {
+				v = float64(n) // YAML reads "rate: 10" as an int
+			}
+			values[k] = v
+		}
+		if err := altsrc.ApplyInputSourceValues(c, altsrc.NewMapInputSource(path, values), flags); err != nil {
 			return usageError{fmt.Errorf("--config %s: %w", path, err)}
 		}
 		return nil
 	}
+}
+
+func isFloatFlag(flags []cli.Flag, name string) bool {
+	for _, f := range flags {
+		if ff, ok := f.(*altsrc.Float64Flag); ok && ff.Name == name {
+			return true
+		}
+	}
+	return false
 }

@@ -1,0 +1,187 @@
+package command_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/interview-export/interview-export/command"
+	"github.com/interview-export/interview-export/fakeapi"
+	"github.com/interview-export/interview-export/internal/pgtest"
+)
+
+const token = "ot_pat_COMMAND_TEST_SECRET"
+
+type out struct {
+	code           int
+	stdout, stderr string
+}
+
+func run(ctx context.Context, stdin string, args ...string) out {
+	var stdout, stderr bytes.Buffer
+	code := command.Run(ctx, append([]string{"interview-export"}, args...), strings.NewReader(stdin), &stdout, &stderr)
+	return out{code, stdout.String(), stderr.String()}
+}
+
+func fakeServer(t *testing.T, cfg fakeapi.Config) (*fakeapi.Server, string) {
+	t.Helper()
+	cfg.Token = token
+	cfg.Scopes = []string{"jobs:read", "proposals:read"}
+	fake := fakeapi.New(cfg)
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	return fake, srv.URL
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
+	return path
+}
+
+// startedConcurrency runs a dry-run export and returns the concurrency it
+// logged, to observe which setting won.
+func startedConcurrency(t *testing.T, args ...string) int {
+	t.Helper()
+	r := run(context.Background(), "available-1\n", append([]string{"export", "--dry-run", "--ids-file", "-", "--log-format", "json"}, args...)...)
+	require.Equal(t, 0, r.code, r.stderr)
+	sc := bufio.NewScanner(strings.NewReader(r.stderr))
+	for sc.Scan() {
+		var line struct {
+			Msg         string `json:"msg"`
+			Concurrency int    `json:"concurrency"`
+		}
+		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "export started" {
+			return line.Concurrency
+		}
+	}
+	t.Fatalf("no 'export started' line in:\n%s", r.stderr)
+	return 0
+}
+
+// Precedence: flag > environment > config file > default. Not parallel: it sets the environment.
+func TestSettingsPrecedence(t *testing.T) {
+	_, url := fakeServer(t, fakeapi.Config{})
+	t.Setenv("OT_API_URL", url)
+	t.Setenv("OT_API_TOKEN", token)
+	config := writeFile(t, "config.yaml", "concurrency: 3\nrate: 0\n")
+
+	assert.Equal(t, 8, startedConcurrency(t), "default")
+	assert.Equal(t, 3, startedConcurrency(t, "--config", config), "file over default")
+	t.Setenv("INTERVIEW_EXPORT_CONCURRENCY", "5")
+	assert.Equal(t, 5, startedConcurrency(t, "--config", config), "environment over file")
+	assert.Equal(t, 7, startedConcurrency(t, "--config", config, "--concurrency", "7"), "flag over environment")
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	t.Setenv("OT_API_TOKEN", token)
+	t.Setenv("DATABASE_URL", "")
+	ids := writeFile(t, "ids.txt", "p-1\n")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown flag", []string{"export", "--nope"}, "flag provided but not defined"},
+		{"unknown command", []string{"exprot"}, "exprot"},
+		{"no source", []string{"export", "--dry-run"}, "--ids-file"},
+		{"bad concurrency", []string{"export", "--dry-run", "--ids-file", ids, "--concurrency", "0"}, "--concurrency 0"},
+		{"bad rate", []string{"export", "--dry-run", "--ids-file", ids, "--rate", "-1"}, "--rate"},
+		{"bad duration", []string{"export", "--dry-run", "--ids-file", ids, "--request-timeout", "soon"}, "request-timeout"},
+		{"no database", []string{"export", "--ids-file", ids}, "DATABASE_URL"},
+		{"missing ids file", []string{"export", "--dry-run", "--ids-file", "/nonexistent/ids.txt"}, "open IDs file"},
+		{"ids file is a directory", []string{"export", "--dry-run", "--ids-file", t.TempDir()}, "is a directory"},
+		{"stray argument", []string{"export", "--dry-run", "--ids-file", ids, "p-2"}, "unexpected argument"},
+		{"bad log level", []string{"export", "--dry-run", "--ids-file", ids, "--log-level", "loud"}, "--log-level"},
+		{"missing token file", []string{"export", "--dry-run", "--ids-file", ids, "--token-file", "/nonexistent"}, "--token-file"},
+		{"unknown config key", []string{"export", "--dry-run", "--ids-file", ids, "--config", writeFile(t, "c.yaml", "concurency: 4\n")}, "unknown key(s) concurency"},
+		{"token in config", []string{"export", "--dry-run", "--ids-file", ids, "--config", writeFile(t, "c.yaml", "token: abc\n")}, "token-file"},
+		{"config not yaml", []string{"export", "--dry-run", "--ids-file", ids, "--config", writeFile(t, "c.yaml", "{{{\n")}, "not valid YAML"},
+		{"missing config", []string{"export", "--dry-run", "--ids-file", ids, "--config", "/nonexistent.yaml"}, "--config"},
+		{"bad api url", []string{"export", "--dry-run", "--ids-file", ids, "--api-url", "ftp://x"}, "API base URL"},
+		{"unreachable database", []string{"export", "--ids-file", ids, "--database-url", "postgres://nobody:secretpw@127.0.0.1:1/db?connect_timeout=2"}, "is PostgreSQL running"},
+		{"migrate without database", []string{"migrate"}, "DATABASE_URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(context.Background(), "", tt.args...)
+			assert.Equal(t, 2, r.code, "stderr: %s", r.stderr)
+			assert.Contains(t, r.stderr, tt.want)
+			assert.NotContains(t, r.stderr, token)
+			assert.NotContains(t, r.stderr, "secretpw", "database password never echoed")
+			assert.NotContains(t, r.stderr, "goroutine", "no stack traces")
+		})
+	}
+}
+
+func TestNoTokenExit2(t *testing.T) {
+	t.Setenv("OT_API_TOKEN", "")
+	r := run(context.Background(), "p-1\n", "export", "--dry-run", "--ids-file", "-")
+	assert.Equal(t, 2, r.code)
+	assert.Contains(t, r.stderr, "OT_API_TOKEN")
+}
+
+func TestTokenFile(t *testing.T) {
+	_, url := fakeServer(t, fakeapi.Config{})
+	t.Setenv("OT_API_TOKEN", "")
+	tf := writeFile(t, "token", token+"\n")
+	r := run(context.Background(), "notfound-1\n", "export", "--dry-run", "--ids-file", "-", "--api-url", url, "--token-file", tf)
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, `"status":"no_interview"`)
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	t.Parallel()
+	r := run(context.Background(), "", "version")
+	assert.Equal(t, 0, r.code)
+	assert.Equal(t, "interview-export dev\n", r.stdout)
+	r = run(context.Background(), "", "export", "--help")
+	assert.Equal(t, 0, r.code)
+	assert.Contains(t, r.stdout, "first one set wins: flags, then environment variables, then the YAML file")
+	assert.Contains(t, r.stdout, "$OT_API_URL")
+}
+
+func TestSignalInterruptsAndCommits(t *testing.T) {
+	cfg := fakeapi.DefaultConfig()
+	cfg.Latency = 5 * time.Millisecond
+	fake, url := fakeServer(t, cfg)
+	db := pgtest.Schema(t)
+	t.Setenv("OT_API_TOKEN", token)
+	ids := writeFile(t, "ids.txt", strings.Join(fake.ProposalIDs(), "\n"))
+
+	ctx, cancel := context.WithCancelCause(context.Background())
+	go func() {
+		for fake.Stats().InterviewRequests < 200 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel(command.SignalError{Signal: syscall.SIGTERM})
+	}()
+	r := run(ctx, "", "export", "--ids-file", ids, "--api-url", url, "--database-url", db, "--rate", "0",
+		"--concurrency", "4", "--batch-size", "1000", "--progress-interval", "0")
+	assert.Equal(t, 143, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "interrupted")
+
+	pool := pgtest.Pool(t, db)
+	var status string
+	var available, noInterview, failed int
+	require.NoError(t, pool.QueryRow(context.Background(),
+		`SELECT status, available, no_interview, failed FROM export_runs`).Scan(&status, &available, &noInterview, &failed))
+	assert.Equal(t, "interrupted", status)
+	var rows int
+	require.NoError(t, pool.QueryRow(context.Background(), `SELECT count(*) FROM interviews`).Scan(&rows))
+	assert.Positive(t, rows, "outcomes received before the signal are committed (batch size 1000 was never reached)")
+	assert.Equal(t, available+noInterview, rows)
+	assert.Less(t, rows, len(fake.ProposalIDs()))
+}
