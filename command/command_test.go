@@ -185,3 +185,24 @@ func TestSignalInterruptsAndCommits(t *testing.T) {
 	assert.Equal(t, available+noInterview, rows)
 	assert.Less(t, rows, len(fake.ProposalIDs()))
 }
+
+// config.example.yaml lists every key with its default: loading it changes nothing.
+func TestConfigExampleIsCompleteAndValid(t *testing.T) {
+	raw, err := os.ReadFile("../config.example.yaml")
+	require.NoError(t, err)
+	_, url := fakeServer(t, fakeapi.Config{})
+	t.Setenv("OT_API_TOKEN", token)
+	r := run(context.Background(), "notfound-1\n", "export", "--config", "../config.example.yaml",
+		"--api-url", url, "--dry-run", "--ids-file", "-", "--rate", "0")
+	require.Equal(t, 0, r.code, "the example loads: %s", r.stderr)
+	r = run(context.Background(), "", "export", "--help")
+	require.Equal(t, 0, r.code, r.stderr)
+	for _, line := range strings.Split(r.stdout, "\n") {
+		line = strings.TrimSpace(line)
+		if !strings.HasPrefix(line, "--") || strings.HasPrefix(line, "--help") || strings.HasPrefix(line, "--config") {
+			continue
+		}
+		name := strings.Fields(strings.TrimPrefix(line, "--"))[0]
+		assert.Contains(t, string(raw), "\n"+name+":", "config.example.yaml lists %s", name)
+	}
+}

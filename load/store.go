@@ -176,6 +176,7 @@ const (
 type RunCounts struct {
 	IDsRead, IDsDuplicate, IDsSkipped int64
 	Available, NoInterview, Failed    int64
+	InterviewsChanged                 int64
 	MessagesWritten, MessagesDeleted  int64
 	Requests, Retries, RateLimited    int64
 	Duration                          time.Duration
@@ -187,7 +188,7 @@ func (s *Store) FinishRun(ctx context.Context, runID int64, status RunStatus, er
 	var c RunCounts
 	err := s.pool.QueryRow(ctx, finishRunSQL, runID, string(status), errText).Scan(
 		&c.IDsRead, &c.IDsDuplicate, &c.IDsSkipped, &c.Available, &c.NoInterview, &c.Failed,
-		&c.MessagesWritten, &c.MessagesDeleted, &c.Requests, &c.Retries, &c.RateLimited, &c.Duration)
+		&c.InterviewsChanged, &c.MessagesWritten, &c.MessagesDeleted, &c.Requests, &c.Retries, &c.RateLimited, &c.Duration)
 	if err != nil {
 		return c, fmt.Errorf("finish run %d: %w", runID, err)
 	}

@@ -295,7 +295,7 @@ func TestFailuresAndRunCounts(t *testing.T) {
 	counts, err := b.store.FinishRun(ctx, b.runID, load.RunPartial, "")
 	require.NoError(t, err)
 	counts.Duration = 0
-	assert.Equal(t, load.RunCounts{IDsRead: 4, IDsDuplicate: 1, Available: 1, Failed: 2, MessagesWritten: 1,
+	assert.Equal(t, load.RunCounts{IDsRead: 4, IDsDuplicate: 1, Available: 1, Failed: 2, InterviewsChanged: 1, MessagesWritten: 1,
 		Requests: 5, Retries: 2, RateLimited: 1}, counts)
 	var status string
 	var finished *time.Time

@@ -128,7 +128,7 @@ func writeBatch(ctx context.Context, tx pgx.Tx, runID int64, b *Batch) (WriteSta
 		b.IDsRead, b.IDsDuplicate, b.IDsSkipped,
 		st.Available, st.NoInterview, st.Failed,
 		st.MessagesWritten, st.MessagesDeleted,
-		b.Requests, b.Retries, b.RateLimited); err != nil {
+		b.Requests, b.Retries, b.RateLimited, st.InterviewsChanged); err != nil {
 		return st, fmt.Errorf("update run counts: %w", err)
 	}
 	return st, nil

@@ -18,6 +18,7 @@ CREATE TABLE export_runs (
     available          bigint NOT NULL DEFAULT 0,
     no_interview       bigint NOT NULL DEFAULT 0,
     failed             bigint NOT NULL DEFAULT 0,
+    interviews_changed bigint NOT NULL DEFAULT 0,
     messages_written   bigint NOT NULL DEFAULT 0,
     messages_deleted   bigint NOT NULL DEFAULT 0,
     requests           bigint NOT NULL DEFAULT 0,

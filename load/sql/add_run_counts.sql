@@ -9,5 +9,6 @@ UPDATE export_runs SET
     messages_deleted = messages_deleted + $9,
     requests         = requests + $10,
     retries          = retries + $11,
-    rate_limited     = rate_limited + $12
+    rate_limited     = rate_limited + $12,
+    interviews_changed = interviews_changed + $13
 WHERE id = $1

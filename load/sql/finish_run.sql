@@ -2,5 +2,5 @@ UPDATE export_runs
 SET status = $2, finished_at = now(), error = NULLIF($3, '')
 WHERE id = $1
 RETURNING ids_read, ids_duplicate, ids_skipped, available, no_interview, failed,
-          messages_written, messages_deleted, requests, retries, rate_limited,
+          interviews_changed, messages_written, messages_deleted, requests, retries, rate_limited,
           finished_at - started_at
