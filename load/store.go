@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/tern/v2/migrate"
 
@@ -193,16 +191,4 @@ func (s *Store) FinishRun(ctx context.Context, runID int64, status RunStatus, er
 		return c, fmt.Errorf("finish run %d: %w", runID, err)
 	}
 	return c, nil
-}
-
-// IsConnectionError reports whether err means the database could not be
-// reached (as opposed to a query being refused).
-func IsConnectionError(err error) bool {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		// Class 28: invalid authorization; 3D000: database does not exist.
-		return pgErr.Code[:2] == "28" || pgErr.Code == "3D000"
-	}
-	var connErr *pgconn.ConnectError
-	return errors.As(err, &connErr) || pgconn.Timeout(err) || errors.Is(err, pgx.ErrTxClosed)
 }
