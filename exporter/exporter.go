@@ -252,16 +252,20 @@ func send[T any](ctx context.Context, ch chan<- T, v T) error {
 	}
 }
 
-// load batches results and commits them. It drains results to the end even
-// after ctx ends, and writes with a context that outlives ctx, so what was
-// received is committed or rolled back, never lost half-way.
+// load batches results and commits them. Collecting the next batch and
+// committing the previous one overlap: a writer goroutine owns the
+// BatchWriter and commits one batch at a time, in order, while this one
+// keeps receiving. It drains results to the end even after ctx ends, and
+// writes with a context that outlives ctx, so what was received is committed
+// or rolled back, never lost half-way.
 func (r *Run) load(ctx context.Context, results <-chan result) (Summary, error) {
-	sum := Summary{FailedByCode: map[string]int64{}}
-	wctx := context.WithoutCancel(ctx)
-	var batch load.Batch
+	w := r.startWriter(context.WithoutCancel(ctx))
+	batch := new(load.Batch)
 	var messages int
 	var last extract.Stats
 	var lastRead, lastDup int64
+	// flush hands the batch, with the counters accumulated since the last
+	// one, to the writer.
 	flush := func() error {
 		st := r.fetch.Stats()
 		read, dup := r.idsRead.Load(), r.duplicates.Load()
@@ -270,25 +274,28 @@ func (r *Run) load(ctx context.Context, results <-chan result) (Summary, error) 
 		if batch.Len() == 0 && batch.IDsRead == 0 && batch.Requests == 0 {
 			return nil
 		}
-		ws, err := r.out.Write(wctx, &batch)
-		if err != nil {
+		select {
+		case w.batches <- batch:
+		case err := <-w.failed:
 			return err
 		}
 		last, lastRead, lastDup = st, read, dup
-		sum.Available += int64(ws.Available)
-		sum.NoInterview += int64(ws.NoInterview)
-		sum.Failed += int64(ws.Failed)
-		for _, f := range batch.Failures {
-			sum.FailedByCode[f.Code]++
-		}
-		sum.MessagesWritten += ws.MessagesWritten
-		sum.MessagesDeleted += ws.MessagesDeleted
-		sum.InterviewsChanged += ws.InterviewsChanged
-		r.done.Add(int64(batch.Len()))
-		r.failed.Add(int64(len(batch.Failures)))
-		batch.Reset()
-		messages = 0
+		batch, messages = new(load.Batch), 0
 		return nil
+	}
+	finish := func(err error) (Summary, error) {
+		close(w.batches)
+		<-w.done
+		if err == nil {
+			select {
+			case err = <-w.failed:
+			default:
+			}
+		}
+		st := r.fetch.Stats()
+		w.sum.Requests, w.sum.Retries, w.sum.RateLimited = st.Requests, st.Retries, st.RateLimited
+		w.sum.IDsRead, w.sum.Duplicates = r.idsRead.Load(), r.duplicates.Load()
+		return w.sum, err
 	}
 	ticker := time.NewTicker(r.opts.FlushInterval)
 	defer ticker.Stop()
@@ -296,11 +303,7 @@ func (r *Run) load(ctx context.Context, results <-chan result) (Summary, error) 
 		select {
 		case res, ok := <-results:
 			if !ok {
-				err := flush()
-				st := r.fetch.Stats()
-				sum.Requests, sum.Retries, sum.RateLimited = st.Requests, st.Retries, st.RateLimited
-				sum.IDsRead, sum.Duplicates = r.idsRead.Load(), r.duplicates.Load()
-				return sum, err
+				return finish(flush())
 			}
 			if res.interview != nil {
 				batch.Interviews = append(batch.Interviews, *res.interview)
@@ -310,13 +313,55 @@ func (r *Run) load(ctx context.Context, results <-chan result) (Summary, error) 
 			}
 			if batch.Len() >= r.opts.BatchSize || messages >= r.opts.BatchMessages {
 				if err := flush(); err != nil {
-					return sum, err
+					return finish(err)
 				}
 			}
 		case <-ticker.C:
 			if err := flush(); err != nil {
-				return sum, err
+				return finish(err)
 			}
+		case err := <-w.failed:
+			return finish(err)
 		}
 	}
+}
+
+// batchWriter is the goroutine that commits batches in order.
+type batchWriter struct {
+	batches chan *load.Batch // one batch may wait while another is written
+	failed  chan error       // the first write error; later batches are dropped
+	done    chan struct{}
+	sum     Summary // read after done
+}
+
+func (r *Run) startWriter(ctx context.Context) *batchWriter {
+	w := &batchWriter{batches: make(chan *load.Batch, 1), failed: make(chan error, 1), done: make(chan struct{}),
+		sum: Summary{FailedByCode: map[string]int64{}}}
+	go func() {
+		defer close(w.done)
+		broken := false
+		for b := range w.batches {
+			if broken {
+				continue // rolled back by the failure: rerun the export to fetch them again
+			}
+			ws, err := r.out.Write(ctx, b)
+			if err != nil {
+				broken = true
+				w.failed <- err
+				continue
+			}
+			w.sum.Available += int64(ws.Available)
+			w.sum.NoInterview += int64(ws.NoInterview)
+			w.sum.Failed += int64(ws.Failed)
+			for _, f := range b.Failures {
+				w.sum.FailedByCode[f.Code]++
+			}
+			w.sum.MessagesWritten += ws.MessagesWritten
+			w.sum.MessagesDeleted += ws.MessagesDeleted
+			w.sum.InterviewsChanged += ws.InterviewsChanged
+			r.done.Add(int64(b.Len()))
+			r.failed.Add(int64(len(b.Failures)))
+		}
+	}()
+	return w
 }

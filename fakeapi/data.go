@@ -318,5 +318,24 @@ func shortHash(h uint64) string { return fmt.Sprintf("%08x", uint32(h)) }
 func ptr[T any](v T) *T { return &v }
 
 // Body returns the 200 body the fake serves for proposalID at the current
-// epoch, for tests of decoders.
-func (s *Server) Body(proposalID string) []byte { return s.Transcript(proposalID).body() }
+// epoch.
+func (s *Server) Body(proposalID string) []byte {
+	if !s.cfg.CacheBodies {
+		return s.Transcript(proposalID).body()
+	}
+	key := fmt.Sprintf("%d/%s", s.epoch.Load(), proposalID)
+	if b, ok := s.bodies.Load(key); ok {
+		return b.([]byte)
+	}
+	b := s.Transcript(proposalID).body()
+	s.bodies.Store(key, b)
+	return b
+}
+
+// Warm generates and caches the bodies of ids (with Config.CacheBodies), so
+// that a benchmark measures the client rather than the fake.
+func (s *Server) Warm(ids []string) {
+	for _, id := range ids {
+		s.Body(id)
+	}
+}

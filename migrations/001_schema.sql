@@ -59,8 +59,8 @@ CREATE TABLE interview_messages (
     PRIMARY KEY (proposal_id, message_id)
 );
 
--- Reading a transcript in order.
-CREATE INDEX interview_messages_order_idx ON interview_messages (proposal_id, position);
+-- A transcript is read in order through the primary key's proposal_id prefix (a few hundred
+-- rows at most, sorted by position): a second index would slow every write for no gain.
 
 CREATE TABLE export_failures (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

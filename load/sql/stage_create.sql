@@ -15,6 +15,7 @@ CREATE TEMP TABLE IF NOT EXISTS stage_messages (
     position     int NOT NULL,
     role         text NOT NULL,
     content      text NOT NULL,
-    sent_at      timestamptz NOT NULL,
-    PRIMARY KEY (proposal_id, message_id)
+    sent_at      timestamptz NOT NULL
 ) ON COMMIT DELETE ROWS;
+-- No key on stage_messages: transform rejects duplicate message IDs, and a duplicate that slipped
+-- through would still fail the batch at the upsert ("cannot affect row a second time").
