@@ -146,23 +146,31 @@ func (r *Run) Execute(ctx context.Context) (Summary, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	ids := make(chan string, r.opts.Concurrency*4)
 	results := make(chan result, r.opts.Concurrency*4)
+	// Workers hand over what they fetched for as long as the loader runs,
+	// even once ctx has ended: an answer in hand is committed, not dropped.
+	loaderDone := make(chan struct{})
+	out := outbox{results: results, loaderDone: loaderDone}
 
 	// Invalid IDs skip the workers: the source hands them straight to the loader.
+	// errLoaderStopped is a consequence: the loader reports the cause.
 	g.Go(func() error {
 		defer close(ids)
-		return r.readSource(gctx, ids, results)
+		return ignoreLoaderStopped(r.readSource(gctx, ids, out))
 	})
-	var workers errgroup.Group
+	// A worker's fatal error (a 401) stops the other workers at once, then
+	// the source through gctx.
+	workers, wctx := errgroup.WithContext(gctx)
 	for range r.opts.Concurrency {
-		workers.Go(func() error { return r.work(gctx, ids, results) })
+		workers.Go(func() error { return r.work(wctx, ids, out) })
 	}
 	g.Go(func() error {
 		err := workers.Wait()
 		close(results)
-		return err
+		return ignoreLoaderStopped(err)
 	})
 	var sum Summary
 	g.Go(func() error {
+		defer close(loaderDone)
 		var err error
 		sum, err = r.load(ctx, results)
 		return err
@@ -175,9 +183,34 @@ func (r *Run) Execute(ctx context.Context) (Summary, error) {
 	return sum, err
 }
 
+// outbox is where the source and the workers put results.
+type outbox struct {
+	results    chan<- result
+	loaderDone <-chan struct{}
+}
+
+// put delivers res unless the loader has stopped (on a write error).
+func (o outbox) put(res result) error {
+	select {
+	case o.results <- res:
+		return nil
+	case <-o.loaderDone:
+		return errLoaderStopped
+	}
+}
+
+var errLoaderStopped = errors.New("the loader stopped")
+
+func ignoreLoaderStopped(err error) error {
+	if errors.Is(err, errLoaderStopped) {
+		return nil
+	}
+	return err
+}
+
 // readSource sends the source's valid, first-seen IDs to ids and its invalid
 // ones, as failures, to results.
-func (r *Run) readSource(ctx context.Context, ids chan<- string, results chan<- result) error {
+func (r *Run) readSource(ctx context.Context, ids chan<- string, out outbox) error {
 	seen := make(map[[16]byte]struct{})
 	err := r.src.IDs(ctx, func(in extract.Input) error {
 		r.idsRead.Add(1)
@@ -192,11 +225,19 @@ func (r *Run) readSource(ctx context.Context, ids chan<- string, results chan<- 
 			if in.Line > 0 {
 				f.Message = fmt.Sprintf("line %d: %s", in.Line, f.Message)
 			}
-			return send(ctx, results, result{failure: &f})
+			return out.put(result{failure: &f})
 		}
-		return send(ctx, ids, in.ID)
+		if err := ctx.Err(); err != nil {
+			return err // select would pick a ready send half the time
+		}
+		select {
+		case ids <- in.ID:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	})
-	if err != nil && ctx.Err() == nil {
+	if err != nil && ctx.Err() == nil && !errors.Is(err, errLoaderStopped) {
 		return fmt.Errorf("read proposal IDs from %s: %w", r.src.Describe(), err)
 	}
 	return err
@@ -209,8 +250,11 @@ func idKey(id string) [16]byte {
 	return [16]byte(sum[:16])
 }
 
-func (r *Run) work(ctx context.Context, ids <-chan string, results chan<- result) error {
+func (r *Run) work(ctx context.Context, ids <-chan string, out outbox) error {
 	for id := range ids {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		ans, err := r.fetch.Interview(ctx, id)
 		var res result
 		switch {
@@ -236,20 +280,11 @@ func (r *Run) work(ctx context.Context, ids <-chan string, results chan<- result
 					slog.String("request_id", fe.RequestID), slog.Int("attempts", fe.Attempts))
 			}
 		}
-		if err := send(ctx, results, res); err != nil {
+		if err := out.put(res); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func send[T any](ctx context.Context, ch chan<- T, v T) error {
-	select {
-	case ch <- v:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // load batches results and commits them. Collecting the next batch and

@@ -1,0 +1,127 @@
+package fakeapi_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/interview-export/interview-export/fakeapi"
+)
+
+func get(t *testing.T, srv *httptest.Server, path, token string) (*http.Response, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, srv.URL+"/api/public/v1"+path, nil)
+	require.NoError(t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := srv.Client().Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var body map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+	return resp, body
+}
+
+func TestErrorEnvelope(t *testing.T) {
+	t.Parallel()
+	cfg := fakeapi.DefaultConfig()
+	srv := httptest.NewServer(fakeapi.New(cfg))
+	defer srv.Close()
+	resp, body := get(t, srv, "/proposals/p-1/interview", "wrong")
+	assert.Equal(t, 401, resp.StatusCode)
+	assert.Equal(t, "UNAUTHORIZED", body["code"])
+	assert.NotEmpty(t, body["error"])
+	assert.NotEmpty(t, body["requestId"])
+	assert.IsType(t, map[string]any{}, body["details"])
+
+	resp, body = get(t, srv, "/proposals/notfound-7/interview", cfg.Token)
+	assert.Equal(t, 404, resp.StatusCode)
+	assert.Equal(t, "NOT_FOUND", body["code"])
+	assert.Equal(t, map[string]any{"proposalId": "notfound-7"}, body["details"])
+}
+
+func TestCursorPaginationCoversEveryProposal(t *testing.T) {
+	t.Parallel()
+	cfg := fakeapi.DefaultConfig()
+	cfg.Jobs, cfg.ProposalsPerJob = 3, 130
+	fake := fakeapi.New(cfg)
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+
+	var jobs, proposals []string
+	cursor := ""
+	for {
+		_, body := get(t, srv, "/jobs/mine?limit=2&cursor="+cursor, cfg.Token)
+		for _, j := range body["jobs"].([]any) {
+			jobs = append(jobs, j.(map[string]any)["id"].(string))
+		}
+		if body["nextCursor"] == nil {
+			break
+		}
+		cursor = body["nextCursor"].(string)
+	}
+	require.Len(t, jobs, 3)
+	for _, job := range jobs {
+		cursor = ""
+		for {
+			_, body := get(t, srv, "/jobs/"+job+"/proposals?limit=100&cursor="+cursor, cfg.Token)
+			for _, p := range body["proposals"].([]any) {
+				proposals = append(proposals, p.(map[string]any)["id"].(string))
+			}
+			if body["nextCursor"] == nil {
+				break
+			}
+			cursor = body["nextCursor"].(string)
+		}
+	}
+	assert.ElementsMatch(t, fake.ProposalIDs(), proposals)
+
+	resp, body := get(t, srv, "/jobs/mine?limit=0", cfg.Token)
+	assert.Equal(t, 400, resp.StatusCode)
+	assert.Equal(t, "BAD_REQUEST", body["code"])
+}
+
+func TestRateLimitAnswers429WithRetryAfter(t *testing.T) {
+	t.Parallel()
+	cfg := fakeapi.DefaultConfig()
+	cfg.RateLimit = 2
+	fake := fakeapi.New(cfg)
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	var limited *http.Response
+	for i := range 5 {
+		resp, body := get(t, srv, "/proposals/notfound-"+strconv.Itoa(i)+"/interview", cfg.Token)
+		if resp.StatusCode == 429 {
+			limited = resp
+			assert.Equal(t, "RATE_LIMITED", body["code"])
+			break
+		}
+	}
+	require.NotNil(t, limited, "a burst above the limit is answered 429")
+	secs, err := strconv.Atoi(limited.Header.Get("Retry-After"))
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, secs, 1)
+
+	// Asking again before Retry-After is counted as a violation.
+	time.Sleep(30 * time.Millisecond)
+	get(t, srv, "/proposals/notfound-x/interview", cfg.Token)
+	assert.Equal(t, int64(1), fake.Stats().EarlyAfter429)
+}
+
+func TestProposalDetailGatesTranscript(t *testing.T) {
+	t.Parallel()
+	cfg := fakeapi.DefaultConfig()
+	srv := httptest.NewServer(fakeapi.New(cfg))
+	defer srv.Close()
+	_, body := get(t, srv, "/proposals/available-1", cfg.Token)
+	assert.Equal(t, true, body["proposal"].(map[string]any)["aiInterview"].(map[string]any)["transcriptAvailable"])
+	_, body = get(t, srv, "/proposals/notfound-1", cfg.Token)
+	assert.Equal(t, false, body["proposal"].(map[string]any)["aiInterview"].(map[string]any)["transcriptAvailable"])
+}
