@@ -103,6 +103,14 @@ func newApp(e *env) *cli.App {
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return exitError{code: ExitUsage, err: err}
 		},
+		// No command is a mistake (a cron line cut short), not a success.
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return exitError{code: ExitUsage, err: fmt.Errorf("unknown command %q: use export, migrate or version", c.Args().First())}
+			}
+			cli.ShowAppHelp(c)
+			return exitError{code: ExitUsage, err: errors.New("no command given: use export, migrate or version")}
+		},
 		Commands: []*cli.Command{
 			{
 				Name:        "export",

@@ -96,6 +96,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 	}{
 		{"unknown flag", []string{"export", "--nope"}, "flag provided but not defined"},
 		{"unknown command", []string{"exprot"}, "exprot"},
+		{"no command", []string{}, "no command given"},
 		{"no source", []string{"export", "--dry-run"}, "--ids-file"},
 		{"bad concurrency", []string{"export", "--dry-run", "--ids-file", ids, "--concurrency", "0"}, "--concurrency 0"},
 		{"bad rate", []string{"export", "--dry-run", "--ids-file", ids, "--rate", "-1"}, "--rate"},

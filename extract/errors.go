@@ -76,7 +76,10 @@ type FetchError struct {
 
 func (e *FetchError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "proposal %q: %s", e.ProposalID, e.Code)
+	if e.ProposalID != "" {
+		fmt.Fprintf(&b, "proposal %q: ", e.ProposalID)
+	}
+	b.WriteString(e.Code)
 	if e.HTTPStatus != 0 {
 		fmt.Fprintf(&b, " (HTTP %d", e.HTTPStatus)
 		if e.APICode != "" {
