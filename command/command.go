@@ -89,6 +89,9 @@ OT_API_TOKEN or from the file named by --token-file, never from a flag value.`
 func newApp(e *env) *cli.App {
 	exportFl := exportFlags()
 	migrateFl := commonFlags()
+	usage := func(_ *cli.Context, err error, _ bool) error {
+		return exitError{code: ExitUsage, err: err}
+	}
 	return &cli.App{
 		Name:  "interview-export",
 		Usage: "export OpenTrain AI interview transcripts into PostgreSQL",
@@ -100,9 +103,7 @@ func newApp(e *env) *cli.App {
 		ErrWriter:       e.stderr,
 		HideHelpCommand: true,
 		ExitErrHandler:  func(*cli.Context, error) {},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return exitError{code: ExitUsage, err: err}
-		},
+		OnUsageError:    usage,
 		// No command is a mistake (a cron line cut short), not a success.
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
@@ -113,27 +114,23 @@ func newApp(e *env) *cli.App {
 		},
 		Commands: []*cli.Command{
 			{
-				Name:        "export",
-				Usage:       "fetch interviews and upsert them into PostgreSQL (applies pending migrations first)",
-				UsageText:   "interview-export export --ids-file PATH [options]",
-				Description: precedence,
-				Flags:       exportFl,
-				Before:      loadConfigFile(exportFl),
-				Action:      func(c *cli.Context) error { return wrap(runExport(c, e)) },
-				OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-					return exitError{code: ExitUsage, err: err}
-				},
+				Name:         "export",
+				Usage:        "fetch interviews and upsert them into PostgreSQL (applies pending migrations first)",
+				UsageText:    "interview-export export --ids-file PATH [options]",
+				Description:  precedence,
+				Flags:        exportFl,
+				Before:       loadConfigFile(exportFl),
+				Action:       func(c *cli.Context) error { return wrap(runExport(c, e)) },
+				OnUsageError: usage,
 			},
 			{
-				Name:        "migrate",
-				Usage:       "apply pending migrations (safe to run twice or from two processes at once)",
-				Description: precedence,
-				Flags:       migrateFl,
-				Before:      loadConfigFile(migrateFl),
-				Action:      func(c *cli.Context) error { return wrap(runMigrate(c, e)) },
-				OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-					return exitError{code: ExitUsage, err: err}
-				},
+				Name:         "migrate",
+				Usage:        "apply pending migrations (safe to run twice or from two processes at once)",
+				Description:  precedence,
+				Flags:        migrateFl,
+				Before:       loadConfigFile(migrateFl),
+				Action:       func(c *cli.Context) error { return wrap(runMigrate(c, e)) },
+				OnUsageError: usage,
 			},
 			{
 				Name:  "version",

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,11 +36,7 @@ func run(ctx context.Context, stdin string, args ...string) out {
 func fakeServer(t *testing.T, cfg fakeapi.Config) (*fakeapi.Server, string) {
 	t.Helper()
 	cfg.Token = token
-	cfg.Scopes = []string{"jobs:read", "proposals:read"}
-	fake := fakeapi.New(cfg)
-	srv := httptest.NewServer(fake)
-	t.Cleanup(srv.Close)
-	return fake, srv.URL
+	return fakeapi.Start(t, cfg)
 }
 
 func writeFile(t *testing.T, name, content string) string {

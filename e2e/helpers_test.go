@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,13 +57,8 @@ type env struct {
 func setup(t *testing.T, cfg fakeapi.Config) *env {
 	t.Helper()
 	cfg.Token = token
-	if cfg.Scopes == nil {
-		cfg.Scopes = []string{"jobs:read", "proposals:read"}
-	}
-	fake := fakeapi.New(cfg)
-	srv := httptest.NewServer(fake)
-	t.Cleanup(srv.Close)
-	return &env{t: t, fake: fake, api: srv.URL + "/api/public/v1", db: pgtest.Schema(t), dir: t.TempDir()}
+	fake, api := fakeapi.Start(t, cfg)
+	return &env{t: t, fake: fake, api: api, db: pgtest.Schema(t), dir: t.TempDir()}
 }
 
 type result struct {
@@ -169,22 +163,16 @@ func (e *env) snapshot() snapshot {
 // against fake, plus the failures of that run.
 func expected(fake *fakeapi.Server, ids []string) snapshot {
 	s := snapshot{Interviews: map[string]string{}, Messages: map[string][]string{}, Failures: map[string]string{}}
+	failures := map[fakeapi.Kind]string{
+		fakeapi.KindForbidden:    "forbidden/403",
+		fakeapi.KindBadRequest:   "bad_request/400",
+		fakeapi.KindHTMLNotFound: "not_found_without_envelope/404",
+		fakeapi.KindInvalid:      "invalid_response/200",
+		fakeapi.KindAlways500:    "server_error/500",
+	}
 	for _, id := range ids {
-		switch fake.KindOf(id) {
-		case fakeapi.KindForbidden:
-			s.Failures[id] = "forbidden/403"
-			continue
-		case fakeapi.KindBadRequest:
-			s.Failures[id] = "bad_request/400"
-			continue
-		case fakeapi.KindHTMLNotFound:
-			s.Failures[id] = "not_found_without_envelope/404"
-			continue
-		case fakeapi.KindInvalid:
-			s.Failures[id] = "invalid_response/200"
-			continue
-		case fakeapi.KindAlways500:
-			s.Failures[id] = "server_error/500"
+		if f, ok := failures[fake.KindOf(id)]; ok {
+			s.Failures[id] = f
 			continue
 		}
 		tr, ok := fake.Expected(id)

@@ -22,13 +22,7 @@ const token = "ot_pat_secret_for_tests_0123456789"
 func newFake(t *testing.T, cfg fakeapi.Config) (*fakeapi.Server, string) {
 	t.Helper()
 	cfg.Token = token
-	if cfg.Scopes == nil {
-		cfg.Scopes = []string{"jobs:read", "proposals:read"}
-	}
-	fake := fakeapi.New(cfg)
-	srv := httptest.NewServer(fake)
-	t.Cleanup(srv.Close)
-	return fake, srv.URL + "/api/public/v1"
+	return fakeapi.Start(t, cfg)
 }
 
 func newClient(t *testing.T, base string, mod func(*extract.Config)) *extract.Client {

@@ -273,6 +273,15 @@ func (s *Server) hasScope(scope string) bool {
 	return slices.Contains(s.cfg.Scopes, scope) || slices.Contains(s.cfg.Scopes, write)
 }
 
+// requireScope answers 403 and returns false when the token lacks scope.
+func (s *Server) requireScope(w http.ResponseWriter, scope string) bool {
+	if s.hasScope(scope) {
+		return true
+	}
+	writeError(w, http.StatusForbidden, "FORBIDDEN", "Missing scope", map[string]any{"requiredScopes": []string{scope}})
+	return false
+}
+
 func (s *Server) authMe(w http.ResponseWriter) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"actor":   map[string]any{"userId": "u_fake", "userType": "EMPLOYER"},
@@ -333,8 +342,7 @@ func (s *Server) interview(w *recorder, r *http.Request, id string) {
 		writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "Token revoked", nil)
 		return
 	}
-	if !s.hasScope("proposals:read") {
-		writeError(w, http.StatusForbidden, "FORBIDDEN", "Missing scope", map[string]any{"requiredScopes": []string{"proposals:read"}})
+	if !s.requireScope(w, "proposals:read") {
 		return
 	}
 	if s.limited(w, time.Now()) {
@@ -444,14 +452,16 @@ func orNull(s string) string {
 	return s
 }
 
-// page returns the items of one page and the next cursor ("" at the end).
-// The cursor is the last ID of the previous page, as in the real API.
-func page(r *http.Request, ids []string) (items []string, next string, errMsg string) {
+// page returns the items of one page and the next cursor ("" at the end),
+// or answers 400 and returns false for a bad limit or cursor. The cursor is
+// the last ID of the previous page, as in the real API.
+func page(w http.ResponseWriter, r *http.Request, ids []string) (items []string, next string, ok bool) {
 	limit := 25
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			return nil, "", "limit must be a number from 1 to 100"
+			writeError(w, http.StatusBadRequest, "BAD_REQUEST", "limit must be a number from 1 to 100", nil)
+			return nil, "", false
 		}
 		limit = min(n, 100)
 	}
@@ -459,7 +469,8 @@ func page(r *http.Request, ids []string) (items []string, next string, errMsg st
 	if c := r.URL.Query().Get("cursor"); c != "" {
 		i := slices.Index(ids, c)
 		if i < 0 {
-			return nil, "", "unknown cursor"
+			writeError(w, http.StatusBadRequest, "BAD_REQUEST", "unknown cursor", map[string]any{"cursor": c})
+			return nil, "", false
 		}
 		start = i + 1
 	}
@@ -468,21 +479,19 @@ func page(r *http.Request, ids []string) (items []string, next string, errMsg st
 	if end < len(ids) {
 		next = ids[end-1]
 	}
-	return items, next, ""
+	return items, next, true
 }
 
 func (s *Server) jobsMine(w http.ResponseWriter, r *http.Request) {
-	if !s.hasScope("jobs:read") {
-		writeError(w, http.StatusForbidden, "FORBIDDEN", "Missing scope", map[string]any{"requiredScopes": []string{"jobs:read"}})
+	if !s.requireScope(w, "jobs:read") {
 		return
 	}
 	ids := make([]string, s.cfg.Jobs)
 	for j := range ids {
 		ids[j] = jobID(j)
 	}
-	items, next, msg := page(r, ids)
-	if msg != "" {
-		writeError(w, http.StatusBadRequest, "BAD_REQUEST", msg, nil)
+	items, next, ok := page(w, r, ids)
+	if !ok {
 		return
 	}
 	jobs := make([]map[string]any, len(items))
@@ -494,8 +503,7 @@ func (s *Server) jobsMine(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) jobProposals(w http.ResponseWriter, r *http.Request, job string) {
-	if !s.hasScope("proposals:read") {
-		writeError(w, http.StatusForbidden, "FORBIDDEN", "Missing scope", map[string]any{"requiredScopes": []string{"proposals:read"}})
+	if !s.requireScope(w, "proposals:read") {
 		return
 	}
 	var j int
@@ -507,9 +515,8 @@ func (s *Server) jobProposals(w http.ResponseWriter, r *http.Request, job string
 	for p := range ids {
 		ids[p] = proposalID(j, s.cfg.ProposalsPerJob-1-p) // newest first
 	}
-	items, next, msg := page(r, ids)
-	if msg != "" {
-		writeError(w, http.StatusBadRequest, "BAD_REQUEST", msg, nil)
+	items, next, ok := page(w, r, ids)
+	if !ok {
 		return
 	}
 	props := make([]map[string]any, len(items))
