@@ -33,19 +33,29 @@ type jsonFailure struct {
 	RequestID  string `json:"requestId,omitempty"`
 }
 
-type jsonProposal struct {
-	ProposalID   string           `json:"proposalId"`
-	Status       string           `json:"status"`
-	InterviewID  *string          `json:"interviewId,omitempty"`
-	Score        *json.RawMessage `json:"score,omitempty"`
-	Summary      *string          `json:"summary,omitempty"`
-	MessageCount *int             `json:"messageCount,omitempty"`
-	Messages     []jsonMessage    `json:"messages,omitempty"`
-	FetchedAt    *time.Time       `json:"fetchedAt,omitempty"`
-	Error        *jsonFailure     `json:"error,omitempty"`
+// jsonAvailable is an available interview: every key is always present.
+type jsonAvailable struct {
+	ProposalID   string          `json:"proposalId"`
+	Status       string          `json:"status"`
+	InterviewID  *string         `json:"interviewId"`
+	Score        json.RawMessage `json:"score"`
+	Summary      *string         `json:"summary"`
+	MessageCount int             `json:"messageCount"`
+	Messages     []jsonMessage   `json:"messages"`
+	FetchedAt    time.Time       `json:"fetchedAt"`
 }
 
-// Write prints the batch's proposals, one JSON object per line.
+// jsonOther is a proposal without an interview, or a failed one.
+type jsonOther struct {
+	ProposalID string       `json:"proposalId"`
+	Status     string       `json:"status"`
+	FetchedAt  *time.Time   `json:"fetchedAt,omitempty"`
+	Error      *jsonFailure `json:"error,omitempty"`
+}
+
+// Write prints the batch's proposals, one JSON object per line, with times
+// in UTC: an available interview with all its fields, then no_interview
+// ones, then failures.
 func (j JSONLines) Write(_ context.Context, b *load.Batch) (load.WriteStats, error) {
 	var st load.WriteStats
 	w := bufio.NewWriter(j.W)
@@ -53,32 +63,32 @@ func (j JSONLines) Write(_ context.Context, b *load.Batch) (load.WriteStats, err
 	enc.SetEscapeHTML(false)
 	for i := range b.Interviews {
 		iv := &b.Interviews[i]
-		p := jsonProposal{ProposalID: iv.ProposalID, Status: string(iv.Status), FetchedAt: &iv.FetchedAt}
+		var v any
 		if iv.Status == load.StatusAvailable {
 			st.Available++
-			n := len(iv.Messages)
-			p.InterviewID, p.Summary, p.MessageCount = iv.InterviewID, iv.Summary, &n
-			null := json.RawMessage("null")
-			p.Score = &null
+			p := jsonAvailable{ProposalID: iv.ProposalID, Status: string(iv.Status), InterviewID: iv.InterviewID,
+				Score: json.RawMessage("null"), Summary: iv.Summary, MessageCount: len(iv.Messages),
+				Messages: make([]jsonMessage, len(iv.Messages)), FetchedAt: iv.FetchedAt.UTC()}
 			if iv.Score != nil {
-				raw := json.RawMessage(*iv.Score)
-				p.Score = &raw
+				p.Score = json.RawMessage(*iv.Score)
 			}
-			p.Messages = make([]jsonMessage, n)
 			for k, m := range iv.Messages {
-				p.Messages[k] = jsonMessage{ID: m.ID, Position: m.Position, Role: m.Role, Content: m.Content, SentAt: m.SentAt}
+				p.Messages[k] = jsonMessage{ID: m.ID, Position: m.Position, Role: m.Role, Content: m.Content, SentAt: m.SentAt.UTC()}
 			}
-			st.MessagesWritten += int64(n)
+			st.MessagesWritten += int64(len(iv.Messages))
+			v = p
 		} else {
 			st.NoInterview++
+			at := iv.FetchedAt.UTC()
+			v = jsonOther{ProposalID: iv.ProposalID, Status: string(iv.Status), FetchedAt: &at}
 		}
-		if err := enc.Encode(p); err != nil {
+		if err := enc.Encode(v); err != nil {
 			return st, fmt.Errorf("dry run: print %s: %w", iv.ProposalID, err)
 		}
 	}
 	for i := range b.Failures {
 		f := &b.Failures[i]
-		p := jsonProposal{ProposalID: f.ProposalID, Status: "failed", Error: &jsonFailure{
+		p := jsonOther{ProposalID: f.ProposalID, Status: "failed", Error: &jsonFailure{
 			Code: f.Code, HTTPStatus: f.HTTPStatus, Message: f.Message, Attempts: f.Attempts, RequestID: f.RequestID}}
 		st.Failed++
 		if err := enc.Encode(p); err != nil {

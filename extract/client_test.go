@@ -232,3 +232,39 @@ func TestNewClientRejectsBadConfig(t *testing.T) {
 		assert.False(t, strings.Contains(err.Error(), "pass@"), "credentials never echoed")
 	}
 }
+
+// A body delimited by the connection's close (no Content-Length, no
+// chunking) shows truncation only as incomplete JSON: it is retried.
+func TestCloseDelimitedTruncatedBodyIsRetried(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		n := calls
+		mu.Unlock()
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		require.NoError(t, err)
+		defer conn.Close()
+		body := `{"interview":{"interviewId":"i","messages":[]}}`
+		if n == 1 {
+			body = body[:20]
+		}
+		buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n" + body)
+		buf.Flush()
+	}))
+	defer srv.Close()
+	c := newClient(t, srv.URL, nil)
+	a, err := c.Interview(context.Background(), "p")
+	require.NoError(t, err)
+	assert.Equal(t, 2, a.Attempts)
+	assert.JSONEq(t, `{"interview":{"interviewId":"i","messages":[]}}`, string(a.Body))
+
+	c1 := newClient(t, srv.URL, func(c *extract.Config) { c.MaxAttempts = 1 })
+	mu.Lock()
+	calls = 0
+	mu.Unlock()
+	_, err = c1.Interview(context.Background(), "p")
+	assert.Equal(t, extract.CodeTruncatedBody, fetchErr(t, err).Code)
+}

@@ -5,7 +5,8 @@
 //   - NUL characters are removed from all text and each byte of invalid
 //     UTF-8 (and each JSON lone surrogate) becomes U+FFFD; nothing else is
 //     trimmed or normalized.
-//   - sentAt may carry any RFC 3339 offset; it becomes the same instant.
+//   - sentAt may carry any RFC 3339 offset; it becomes the same instant,
+//     to the microsecond (timestamptz's precision).
 //   - score is kept as the decimal literal the API sent, never rescaled.
 //   - Roles are kept as given; position is the index in the messages array.
 //   - A transcript that breaks the schema (wrong types, a missing required
@@ -148,7 +149,9 @@ func decodeMessage(i int, m *wireMessage) (load.Message, error) {
 		Position: int32(i),
 		Role:     sanitize.Text(*m.Role),
 		Content:  sanitize.Text(*m.Content),
-		SentAt:   sentAt,
+		// timestamptz keeps microseconds; what pgx would cut is cut here, so
+		// the dry run shows what the table holds.
+		SentAt: sentAt.Truncate(time.Microsecond),
 	}, nil
 }
 

@@ -1,0 +1,56 @@
+package exporter_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/interview-export/interview-export/exporter"
+	"github.com/interview-export/interview-export/load"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func ptr[T any](v T) *T { return &v }
+
+// The --dry-run output is an interface scripts parse: it is pinned by a golden file.
+func TestJSONLinesGolden(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 11, 29, 2, 15, 0, 123456000, time.UTC)
+	batch := &load.Batch{
+		Interviews: []load.Interview{
+			{ProposalID: "p-1", Status: load.StatusAvailable, InterviewID: ptr("iv-1"), Score: ptr("86.50"), Summary: ptr("Strong <grasp> & clear"),
+				FetchedAt: at, Messages: []load.Message{
+					{ID: "m1", Position: 0, Role: "interviewer", Content: "Tell me…", SentAt: at.Add(-time.Hour)},
+					{ID: "m2", Position: 1, Role: "candidate", Content: "  世界 🎉\r\n", SentAt: at.Add(-time.Hour + time.Minute).In(time.FixedZone("+05:30", 19800))},
+				}},
+			{ProposalID: "p-2", Status: load.StatusAvailable, InterviewID: ptr("iv-2"), Summary: ptr(""), FetchedAt: at, Messages: []load.Message{}},
+			{ProposalID: "p-3", Status: load.StatusNoInterview, FetchedAt: at},
+		},
+		Failures: []load.Failure{
+			{ProposalID: "p-4", HTTPStatus: 403, Code: "forbidden", Message: "This proposal is on another account's job", Attempts: 1, RequestID: "req-4"},
+			{ProposalID: "bad id", Code: "invalid_id", Message: "line 7: contains whitespace U+0020"},
+		},
+	}
+	var out bytes.Buffer
+	st, err := exporter.JSONLines{W: &out}.Write(context.Background(), batch)
+	require.NoError(t, err)
+	require.Equal(t, load.WriteStats{Available: 2, NoInterview: 1, Failed: 2, MessagesWritten: 2}, st)
+
+	golden := filepath.Join("testdata", "dry-run.golden.jsonl")
+	if *update {
+		require.NoError(t, os.WriteFile(golden, out.Bytes(), 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err, "run with -update to create it")
+	if diff := cmp.Diff(string(want), out.String()); diff != "" {
+		t.Errorf("dry-run output differs from %s (-want +got):\n%s", golden, diff)
+	}
+}
