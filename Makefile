@@ -13,10 +13,11 @@ test:
 bench:
 	scripts/bench.sh
 
-## lint: gofmt and go vet
+## lint: gofmt, go vet and staticcheck (pinned, fetched through the Go module proxy)
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	go vet ./...
+	go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 ## fuzz: run each fuzz target for a while (FUZZTIME, default 30s)
 fuzz:

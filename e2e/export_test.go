@@ -382,3 +382,24 @@ func TestDryRunWritesNothing(t *testing.T) {
 	_, err := os.Stat(e.dir)
 	require.NoError(t, err)
 }
+
+func TestNoMigrateRefusesAnOldSchema(t *testing.T) {
+	t.Parallel()
+	e := setup(t, baseConfig())
+	ids := e.idsFile("ids.txt", []string{"notfound-1"})
+	r := e.run("", exportArgs(ids, "--no-migrate")...)
+	assert.Equal(t, 2, r.code)
+	assert.Contains(t, r.stderr, "interview-export migrate")
+	assert.Zero(t, e.fake.Stats().InterviewRequests)
+	conn, err := pgx.Connect(context.Background(), e.db)
+	require.NoError(t, err)
+	var tables int
+	require.NoError(t, conn.QueryRow(context.Background(),
+		`SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()`).Scan(&tables))
+	conn.Close(context.Background())
+	assert.Zero(t, tables, "--no-migrate created nothing")
+
+	require.Equal(t, 0, e.run("", "migrate").code)
+	r = e.run("", exportArgs(ids, "--no-migrate")...)
+	assert.Equal(t, 0, r.code, r.stderr)
+}

@@ -285,7 +285,7 @@ func (c *Client) get(ctx context.Context, proposalID, u string) (response, error
 					Detail: fmt.Sprintf("answered 429 %d times in a row", limited)}
 			}
 			continue
-		case r.status >= 500:
+		case r.status >= 500 || r.status == http.StatusRequestTimeout:
 			env, _ := parseEnvelope(r.body)
 			last = &FetchError{ProposalID: proposalID, Code: CodeServerError, HTTPStatus: r.status,
 				APICode: env.Code, RequestID: env.RequestID, Attempts: attempts, Detail: serverDetail(r, env)}
