@@ -137,7 +137,7 @@ type Stats struct {
 	MaxInFlight int64
 	// ByStatus counts responses per HTTP status (-1: dropped connection).
 	ByStatus map[int]int64
-	// EarlyAfter429 counts requests that arrived more than 20ms after a 429
+	// EarlyAfter429 counts requests that arrived more than earlyGrace after a 429
 	// was sent but before the time it announced in Retry-After.
 	EarlyAfter429 int64
 	// Arrivals are the arrival times of interview requests, in order.
@@ -294,7 +294,7 @@ func (s *Server) authMe(w http.ResponseWriter) {
 func (s *Server) limited(w http.ResponseWriter, now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.announcedAt.IsZero() && now.After(s.announcedAt.Add(20*time.Millisecond)) && now.Before(s.retryAt) {
+	if !s.announcedAt.IsZero() && now.After(s.announcedAt.Add(earlyGrace)) && now.Before(s.retryAt) {
 		s.early.Add(1)
 	}
 	if len(s.arrivals) < maxArrivals {
@@ -532,6 +532,11 @@ func nullable(s string) any {
 	}
 	return s
 }
+
+// earlyGrace is how long after a 429 a request may still arrive without
+// counting as early: it left before the client could have read the 429
+// (a loaded machine under the race detector needs that long).
+const earlyGrace = 200 * time.Millisecond
 
 // maxArrivals bounds the memory of Stats.Arrivals on a long-running fake.
 const maxArrivals = 1 << 20

@@ -110,7 +110,7 @@ func TestRateLimitAnswers429WithRetryAfter(t *testing.T) {
 	assert.GreaterOrEqual(t, secs, 1)
 
 	// Asking again before Retry-After is counted as a violation.
-	time.Sleep(30 * time.Millisecond)
+	time.Sleep(250 * time.Millisecond)
 	get(t, srv, "/proposals/notfound-x/interview", cfg.Token)
 	assert.Equal(t, int64(1), fake.Stats().EarlyAfter429)
 }
