@@ -5,13 +5,14 @@
 //
 // The stages are goroutines of one errgroup joined by bounded channels:
 //
-//	source ──ids──▶ N fetch workers ──results──▶ loader (batches)
+//	source ─▶ shard, dedupe ─▶ [skip fresh] ─ids─▶ N fetch workers ─results─▶ loader ─▶ writer
 //
 // A per-ID failure is a result like any other and never stops the run. A
 // fatal error (the token rejected, the database gone) cancels every stage;
 // the loader still commits what it already holds. When the run's context
-// ends (a signal), the source stops, in-flight requests are abandoned and
-// the loader commits the outcomes already received.
+// ends (a signal), the run drains: no new ID is taken, requests in flight
+// get until Options.DrainTimeout to finish, and every outcome received is
+// committed before Execute returns.
 package exporter
 
 import (
@@ -62,6 +63,19 @@ type Options struct {
 	FlushInterval time.Duration
 	// Logger receives progress and problems. Default: discard.
 	Logger *slog.Logger
+	// Shard keeps only the IDs of one shard; the zero value keeps all.
+	Shard Shard
+	// Fresh, when set, names the IDs recorded recently enough to skip
+	// (--refresh-after); they are counted as skipped, never fetched.
+	Fresh Freshness
+	// DrainTimeout is how long requests in flight may still finish once ctx
+	// ends. Default 15s.
+	DrainTimeout time.Duration
+}
+
+// Freshness tells which of ids were fetched recently enough to be skipped.
+type Freshness interface {
+	Fresh(ctx context.Context, ids []string) (map[string]bool, error)
 }
 
 func (o *Options) defaults() {
@@ -80,11 +94,14 @@ func (o *Options) defaults() {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = 15 * time.Second
+	}
 }
 
 // Summary counts what a run did.
 type Summary struct {
-	IDsRead, Duplicates                                 int64
+	IDsRead, Duplicates, Skipped                        int64
 	Available, NoInterview                              int64
 	Failed                                              int64
 	FailedByCode                                        map[string]int64
@@ -111,8 +128,8 @@ type Run struct {
 	out   BatchWriter
 	opts  Options
 
-	idsRead, duplicates atomic.Int64
-	done, failed        atomic.Int64
+	idsRead, duplicates, skipped atomic.Int64
+	done, failed                 atomic.Int64
 }
 
 // New prepares a run.
@@ -121,14 +138,17 @@ func New(src Source, fetch Fetcher, out BatchWriter, opts Options) *Run {
 	return &Run{src: src, fetch: fetch, out: out, opts: opts}
 }
 
-// Progress is a snapshot of a running export.
+// Progress is a snapshot of a running export: Read counts distinct IDs of
+// this shard taken from the source, Skipped those --refresh-after skipped,
+// Done and Failed the committed outcomes.
 type Progress struct {
-	Read, Done, Failed int64
+	Read, Skipped, Done, Failed int64
 }
 
 // Progress may be called from any goroutine while Execute runs.
 func (r *Run) Progress() Progress {
-	return Progress{Read: r.idsRead.Load() - r.duplicates.Load(), Done: r.done.Load(), Failed: r.failed.Load()}
+	return Progress{Read: r.idsRead.Load() - r.duplicates.Load(), Skipped: r.skipped.Load(),
+		Done: r.done.Load(), Failed: r.failed.Load()}
 }
 
 // result is one proposal's outcome or failure.
@@ -139,11 +159,34 @@ type result struct {
 
 // Execute runs the export to the end of its source. It returns the summary
 // of what was committed and the error that stopped the run early, if any:
-// ctx's error when ctx ended, extract.ErrUnauthorized when the token was
-// rejected, or a write error.
+// ctx's error when ctx ended (after draining), extract.ErrUnauthorized when
+// the token was rejected, or a write error.
 func (r *Run) Execute(ctx context.Context) (Summary, error) {
 	start := time.Now()
-	g, gctx := errgroup.WithContext(ctx)
+	// run ends on a fatal error or when the drain deadline passes after a
+	// signal; stop ends on either, or at once on the signal: it closes the
+	// intake of new IDs while requests in flight finish under run.
+	run, abort := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer abort(nil)
+	stop, stopNow := context.WithCancelCause(run)
+	defer stopNow(nil)
+	defer context.AfterFunc(ctx, func() {
+		stopNow(context.Cause(ctx))
+		t := time.AfterFunc(r.opts.DrainTimeout, func() { abort(errDrainTimeout) })
+		context.AfterFunc(run, func() { t.Stop() })
+	})()
+
+	var g errgroup.Group
+	goFatal := func(f func() error) {
+		g.Go(func() error {
+			err := f()
+			if err != nil {
+				abort(err)
+			}
+			return err
+		})
+	}
+	candidates := make(chan string, r.opts.Concurrency*4)
 	ids := make(chan string, r.opts.Concurrency*4)
 	results := make(chan result, r.opts.Concurrency*4)
 	// Workers hand over what they fetched for as long as the loader runs,
@@ -151,25 +194,33 @@ func (r *Run) Execute(ctx context.Context) (Summary, error) {
 	loaderDone := make(chan struct{})
 	out := outbox{results: results, loaderDone: loaderDone}
 
-	// Invalid IDs skip the workers: the source hands them straight to the loader.
-	// errLoaderStopped is a consequence: the loader reports the cause.
-	g.Go(func() error {
-		defer close(ids)
-		return ignoreLoaderStopped(r.readSource(gctx, ids, out))
+	// Invalid IDs skip the workers: the source hands them straight to the
+	// loader. errLoaderStopped is a consequence: the loader reports the cause.
+	goFatal(func() error {
+		defer close(candidates)
+		return ignoreLoaderStopped(r.readSource(stop, candidates, out))
 	})
-	// A worker's fatal error (a 401) stops the other workers at once, then
-	// the source through gctx.
-	workers, wctx := errgroup.WithContext(gctx)
+	goFatal(func() error {
+		defer close(ids)
+		return r.skipFresh(stop, candidates, ids)
+	})
+	var workers errgroup.Group
 	for range r.opts.Concurrency {
-		workers.Go(func() error { return r.work(wctx, ids, out) })
+		workers.Go(func() error {
+			err := r.work(stop, run, ids, out)
+			if err != nil && !errors.Is(err, errLoaderStopped) {
+				abort(err) // a 401 stops the other workers at once
+			}
+			return err
+		})
 	}
-	g.Go(func() error {
+	goFatal(func() error {
 		err := workers.Wait()
 		close(results)
 		return ignoreLoaderStopped(err)
 	})
 	var sum Summary
-	g.Go(func() error {
+	goFatal(func() error {
 		defer close(loaderDone)
 		var err error
 		sum, err = r.load(ctx, results)
@@ -177,11 +228,14 @@ func (r *Run) Execute(ctx context.Context) (Summary, error) {
 	})
 	err := g.Wait()
 	sum.Duration = time.Since(start)
-	if ctx.Err() != nil {
+	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled) || errors.Is(err, errDrainTimeout)) {
 		err = ctx.Err()
 	}
 	return sum, err
 }
+
+// errDrainTimeout ends the requests still in flight when the drain deadline passes.
+var errDrainTimeout = errors.New("drain deadline passed")
 
 // outbox is where the source and the workers put results.
 type outbox struct {
@@ -208,13 +262,16 @@ func ignoreLoaderStopped(err error) error {
 	return err
 }
 
-// readSource sends the source's valid, first-seen IDs to ids and its invalid
-// ones, as failures, to results.
+// readSource sends the source's valid, first-seen IDs of this shard to ids
+// and its invalid ones, as failures, to results.
 func (r *Run) readSource(ctx context.Context, ids chan<- string, out outbox) error {
 	seen := make(map[[16]byte]struct{})
 	err := r.src.IDs(ctx, func(in extract.Input) error {
-		r.idsRead.Add(1)
 		key := idKey(in.ID)
+		if !r.opts.Shard.holds(key) {
+			return nil
+		}
+		r.idsRead.Add(1)
 		if _, dup := seen[key]; dup {
 			r.duplicates.Add(1)
 			return nil
@@ -222,8 +279,8 @@ func (r *Run) readSource(ctx context.Context, ids chan<- string, out outbox) err
 		seen[key] = struct{}{}
 		if in.Err != nil {
 			f := transform.Failure(in.ID, in.Err, 0)
-			if in.Line > 0 {
-				f.Message = fmt.Sprintf("line %d: %s", in.Line, f.Message)
+			if in.Where != "" {
+				f.Message = in.Where + ": " + f.Message
 			}
 			return out.put(result{failure: &f})
 		}
@@ -240,22 +297,100 @@ func (r *Run) readSource(ctx context.Context, ids chan<- string, out outbox) err
 	if err != nil && ctx.Err() == nil && !errors.Is(err, errLoaderStopped) {
 		return fmt.Errorf("read proposal IDs from %s: %w", r.src.Describe(), err)
 	}
+	if ctx.Err() != nil {
+		return nil // stopped: Execute reports why
+	}
 	return err
+}
+
+// skipFresh forwards the IDs that --refresh-after does not skip, asking the
+// database about them in chunks so a million IDs cost a few thousand queries.
+func (r *Run) skipFresh(ctx context.Context, in <-chan string, out chan<- string) error {
+	forward := func(id string) error {
+		if err := ctx.Err(); err != nil {
+			return nil
+		}
+		select {
+		case out <- id:
+			return nil
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	if r.opts.Fresh == nil {
+		for id := range in {
+			if err := forward(id); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	const chunk = 500
+	pending := make([]string, 0, chunk)
+	check := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		fresh, err := r.opts.Fresh.Fresh(ctx, pending)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("look up recent outcomes for --refresh-after: %w", err)
+		}
+		for _, id := range pending {
+			if fresh[id] {
+				r.skipped.Add(1)
+				continue
+			}
+			if err := forward(id); err != nil {
+				return err
+			}
+		}
+		pending = pending[:0]
+		return nil
+	}
+	// A slow source must not hold IDs back: a partial chunk is checked when
+	// no ID has come for a moment.
+	idle := time.NewTimer(time.Hour)
+	defer idle.Stop()
+	for {
+		select {
+		case id, ok := <-in:
+			if !ok {
+				return check()
+			}
+			pending = append(pending, id)
+			if len(pending) == chunk {
+				if err := check(); err != nil {
+					return err
+				}
+			}
+			idle.Reset(50 * time.Millisecond)
+		case <-idle.C:
+			if err := check(); err != nil {
+				return err
+			}
+		}
+	}
 }
 
 // idKey is a 128-bit digest of an ID: the run remembers every ID it has seen
 // in 16 bytes, whatever the ID's length, with no practical risk of collision.
+// Its first 8 bytes also place the ID in a shard.
 func idKey(id string) [16]byte {
 	sum := sha256.Sum256([]byte(id))
 	return [16]byte(sum[:16])
 }
 
-func (r *Run) work(ctx context.Context, ids <-chan string, out outbox) error {
+// work fetches IDs until the intake stops (stop) and finishes the fetch in
+// hand under run, which ends only on a fatal error or the drain deadline.
+func (r *Run) work(stop, run context.Context, ids <-chan string, out outbox) error {
 	for id := range ids {
-		if err := ctx.Err(); err != nil {
-			return err
+		if stop.Err() != nil {
+			return nil
 		}
-		ans, err := r.fetch.Interview(ctx, id)
+		ans, err := r.fetch.Interview(run, id)
 		var res result
 		switch {
 		case err == nil:
@@ -266,8 +401,8 @@ func (r *Run) work(ctx context.Context, ids <-chan string, out outbox) error {
 			} else {
 				res.interview = &iv
 			}
-		case ctx.Err() != nil:
-			return ctx.Err() // abandoned in flight: no outcome recorded
+		case run.Err() != nil:
+			return nil // abandoned in flight: no outcome recorded; Execute reports why
 		case errors.Is(err, extract.ErrUnauthorized):
 			return err
 		default:
@@ -275,7 +410,7 @@ func (r *Run) work(ctx context.Context, ids <-chan string, out outbox) error {
 			res.failure = &f
 			var fe *extract.FetchError
 			if errors.As(err, &fe) {
-				r.opts.Logger.LogAttrs(ctx, slog.LevelDebug, "proposal failed", slog.String("proposal_id", id),
+				r.opts.Logger.LogAttrs(run, slog.LevelDebug, "proposal failed", slog.String("proposal_id", id),
 					slog.String("error_code", fe.Code), slog.Int("http_status", fe.HTTPStatus),
 					slog.String("request_id", fe.RequestID), slog.Int("attempts", fe.Attempts))
 			}
@@ -298,14 +433,14 @@ func (r *Run) load(ctx context.Context, results <-chan result) (Summary, error) 
 	batch := new(load.Batch)
 	var messages int
 	var last extract.Stats
-	var lastRead, lastDup int64
+	var lastRead, lastDup, lastSkipped int64
 	// flush hands the batch, with the counters accumulated since the last
 	// one, to the writer.
 	flush := func() error {
 		st := r.fetch.Stats()
-		read, dup := r.idsRead.Load(), r.duplicates.Load()
+		read, dup, skipped := r.idsRead.Load(), r.duplicates.Load(), r.skipped.Load()
 		batch.Requests, batch.Retries, batch.RateLimited = st.Requests-last.Requests, st.Retries-last.Retries, st.RateLimited-last.RateLimited
-		batch.IDsRead, batch.IDsDuplicate = read-lastRead, dup-lastDup
+		batch.IDsRead, batch.IDsDuplicate, batch.IDsSkipped = read-lastRead, dup-lastDup, skipped-lastSkipped
 		if batch.Len() == 0 && batch.IDsRead == 0 && batch.Requests == 0 {
 			return nil
 		}
@@ -314,7 +449,7 @@ func (r *Run) load(ctx context.Context, results <-chan result) (Summary, error) 
 		case err := <-w.failed:
 			return err
 		}
-		last, lastRead, lastDup = st, read, dup
+		last, lastRead, lastDup, lastSkipped = st, read, dup, skipped
 		batch, messages = new(load.Batch), 0
 		return nil
 	}
@@ -329,7 +464,7 @@ func (r *Run) load(ctx context.Context, results <-chan result) (Summary, error) 
 		}
 		st := r.fetch.Stats()
 		w.sum.Requests, w.sum.Retries, w.sum.RateLimited = st.Requests, st.Retries, st.RateLimited
-		w.sum.IDsRead, w.sum.Duplicates = r.idsRead.Load(), r.duplicates.Load()
+		w.sum.IDsRead, w.sum.Duplicates, w.sum.Skipped = r.idsRead.Load(), r.duplicates.Load(), r.skipped.Load()
 		return w.sum, err
 	}
 	ticker := time.NewTicker(r.opts.FlushInterval)

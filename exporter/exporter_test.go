@@ -54,6 +54,9 @@ func (f *fetcher) Interview(ctx context.Context, id string) (extract.Answer, err
 	case strings.HasPrefix(id, "slow-"):
 		<-ctx.Done()
 		return extract.Answer{}, ctx.Err()
+	case strings.HasPrefix(id, "late-"): // answers after 300ms, whatever happens
+		time.Sleep(300 * time.Millisecond)
+		return extract.Answer{ProposalID: id, NoInterview: true, Attempts: 1, ReceivedAt: now}, nil
 	}
 	return extract.Answer{}, &extract.FetchError{ProposalID: id, Code: extract.CodeForbidden, HTTPStatus: 403, Attempts: 1}
 }
@@ -98,6 +101,7 @@ func (w *recorder) Write(_ context.Context, b *load.Batch) (load.WriteStats, err
 	}
 	w.counts.IDsRead += b.IDsRead
 	w.counts.IDsDuplicate += b.IDsDuplicate
+	w.counts.IDsSkipped += b.IDsSkipped
 	w.counts.Requests += b.Requests
 	return st, nil
 }
@@ -175,8 +179,11 @@ func TestCancelCommitsWhatWasReceived(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 		cancel()
 	}()
-	sum, err := exporter.New(sliceSource(lines), f, w, exporter.Options{Concurrency: 4, BatchSize: 1000, FlushInterval: time.Hour}).Execute(ctx)
+	start := time.Now()
+	sum, err := exporter.New(sliceSource(lines), f, w, exporter.Options{Concurrency: 4, BatchSize: 1000,
+		FlushInterval: time.Hour, DrainTimeout: 200 * time.Millisecond}).Execute(ctx)
 	require.ErrorIs(t, err, context.Canceled)
+	assert.Less(t, time.Since(start), 10*time.Second, "requests that never answer are abandoned at the drain deadline")
 	var got []string
 	for id := range w.outcomes {
 		got = append(got, id)
@@ -184,4 +191,84 @@ func TestCancelCommitsWhatWasReceived(t *testing.T) {
 	sort.Strings(got)
 	assert.Equal(t, ids("ok-", 100), got, "every answer received is committed; the abandoned requests are not recorded")
 	assert.Equal(t, int64(100), sum.Available)
+}
+
+func TestSignalDrainsRequestsInFlight(t *testing.T) {
+	t.Parallel()
+	w := &recorder{}
+	f := &fetcher{}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for f.calls.Load() < 4 {
+			time.Sleep(time.Millisecond)
+		}
+		cancel() // four requests in flight, each answering 300ms after it left
+	}()
+	_, err := exporter.New(sliceSource(ids("late-", 100)), f, w, exporter.Options{Concurrency: 4, DrainTimeout: 5 * time.Second}).Execute(ctx)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, int64(4), f.calls.Load(), "no new ID taken after the signal")
+	assert.Len(t, w.outcomes, 4, "the requests in flight finished and were committed")
+}
+
+func TestShardsCoverEveryIDOnce(t *testing.T) {
+	t.Parallel()
+	all := ids("ok-", 1000)
+	seen := map[string]int{}
+	for i := range uint64(3) {
+		w := &recorder{}
+		_, err := exporter.New(sliceSource(all), &fetcher{}, w, exporter.Options{Shard: exporter.Shard{Index: i, Count: 3}}).Execute(context.Background())
+		require.NoError(t, err)
+		assert.InDelta(t, 333, len(w.outcomes), 60, "shard %d holds about a third", i)
+		for id := range w.outcomes {
+			seen[id]++
+			assert.Equal(t, i, exporter.Of(id, 3))
+		}
+	}
+	assert.Len(t, seen, 1000)
+	for id, n := range seen {
+		assert.Equal(t, 1, n, id)
+	}
+}
+
+func TestParseShard(t *testing.T) {
+	t.Parallel()
+	s, err := exporter.ParseShard("2/5")
+	require.NoError(t, err)
+	assert.Equal(t, exporter.Shard{Index: 2, Count: 5}, s)
+	assert.Equal(t, "2/5", s.String())
+	s, err = exporter.ParseShard("")
+	require.NoError(t, err)
+	assert.Equal(t, "0/1", s.String())
+	for _, bad := range []string{"5/5", "1", "a/b", "0/0", "-1/3", "1/2/3"} {
+		_, err := exporter.ParseShard(bad)
+		assert.Error(t, err, bad)
+	}
+}
+
+type freshSet map[string]bool
+
+func (f freshSet) Fresh(_ context.Context, ids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, id := range ids {
+		if f[id] {
+			out[id] = true
+		}
+	}
+	return out, nil
+}
+
+func TestRefreshAfterSkipsFreshIDs(t *testing.T) {
+	t.Parallel()
+	fresh := freshSet{}
+	for _, id := range ids("ok-", 700)[:600] {
+		fresh[id] = true
+	}
+	w := &recorder{}
+	f := &fetcher{}
+	sum, err := exporter.New(sliceSource(ids("ok-", 700)), f, w, exporter.Options{Fresh: fresh}).Execute(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, int64(100), f.calls.Load(), "only the stale and new IDs are fetched")
+	assert.Equal(t, int64(600), sum.Skipped)
+	assert.Len(t, w.outcomes, 100)
+	assert.Equal(t, int64(600), w.counts.IDsSkipped, "skipped IDs are counted in the run")
 }

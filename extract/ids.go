@@ -54,6 +54,9 @@ type Input struct {
 	ID string
 	// Line is the 1-based line number in the source, 0 when not from a file.
 	Line int64
+	// Where locates the ID in its source for a failure's message, e.g.
+	// "line 7" or "row 12"; empty when there is nothing useful to say.
+	Where string
 	// Err is an *InvalidIDError when the ID must not be sent.
 	Err error
 }
@@ -94,12 +97,12 @@ func (s *IDScanner) Next() (Input, bool) {
 			continue
 		}
 		if tooLong {
-			return Input{ID: sanitize.Text(string(trimmed)) + "…", Line: s.line,
+			return Input{ID: sanitize.Text(string(trimmed)) + "…", Line: s.line, Where: fmt.Sprintf("line %d", s.line),
 				Err: &InvalidIDError{Reason: fmt.Sprintf("longer than %d bytes (%d)", MaxIDBytes, content)}}, true
 		}
 		id := string(trimmed)
 		if err := ValidateID(id); err != nil {
-			return Input{ID: sanitize.Text(id), Line: s.line, Err: err}, true
+			return Input{ID: sanitize.Text(id), Line: s.line, Where: fmt.Sprintf("line %d", s.line), Err: err}, true
 		}
 		return Input{ID: id, Line: s.line}, true
 	}
