@@ -199,6 +199,6 @@ func TestConfigExampleIsCompleteAndValid(t *testing.T) {
 			continue
 		}
 		name := strings.Fields(strings.TrimPrefix(line, "--"))[0]
-		assert.Contains(t, string(raw), "\n"+name+":", "config.example.yaml lists %s", name)
+		assert.True(t, strings.Contains(string(raw), "\n"+name+":"), "config.example.yaml lists %s", name)
 	}
 }

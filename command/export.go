@@ -35,6 +35,13 @@ type exportOptions struct {
 	progressInterval time.Duration
 	noMigrate        bool
 	dryRun           bool
+	idsQuery         string
+	idsQueryTimeout  time.Duration
+	jobs             []string
+	allJobs          bool
+	refreshAfter     time.Duration
+	shard            exporter.Shard
+	drainTimeout     time.Duration
 }
 
 func exportOptionsFrom(c *cli.Context, e *env) (exportOptions, error) {
@@ -53,10 +60,21 @@ func exportOptionsFrom(c *cli.Context, e *env) (exportOptions, error) {
 		progressInterval: c.Duration(flagProgressInterval),
 		noMigrate:        c.Bool(flagNoMigrate),
 		dryRun:           c.Bool(flagDryRun),
+		idsQuery:         c.String(flagIDsQuery),
+		idsQueryTimeout:  c.Duration(flagIDsQueryTimeout),
+		jobs:             c.StringSlice(flagJob),
+		allJobs:          c.Bool(flagAllJobs),
+		refreshAfter:     c.Duration(flagRefreshAfter),
+		drainTimeout:     c.Duration(flagDrainTimeout),
 	}
 	if c.Args().Len() > 0 {
-		return o, fmt.Errorf("unexpected argument %q: proposal IDs go in --ids-file", c.Args().First())
+		return o, fmt.Errorf("unexpected argument %q: proposal IDs come from --ids-file, --ids-query, --job or --all-jobs", c.Args().First())
 	}
+	shard, err := exporter.ParseShard(c.String(flagShard))
+	if err != nil {
+		return o, err
+	}
+	o.shard = shard
 	token, err := readToken(c.String(flagTokenFile), e.getenv)
 	if err != nil {
 		return o, err
@@ -85,9 +103,27 @@ func readToken(path string, getenv func(string) string) (string, error) {
 }
 
 func (o exportOptions) validate() error {
+	sources := 0
+	for _, set := range []bool{o.idsFile != "", o.idsQuery != "", len(o.jobs) > 0, o.allJobs} {
+		if set {
+			sources++
+		}
+	}
 	switch {
-	case o.idsFile == "":
-		return errors.New("no proposal IDs: pass --ids-file PATH (or --ids-file - for standard input)")
+	case sources == 0:
+		return errors.New("no proposal IDs: pass one of --ids-file PATH (- for standard input), --ids-query SQL, --job ID or --all-jobs")
+	case sources > 1:
+		return errors.New("proposal IDs come from exactly one source: pass only one of --ids-file, --ids-query, --job (repeatable) or --all-jobs")
+	case o.idsQuery != "" && o.databaseURL == "":
+		return errors.New("--ids-query runs against the database: set DATABASE_URL or pass --database-url")
+	case o.idsQueryTimeout <= 0:
+		return fmt.Errorf("--ids-query-timeout %s: want a positive duration", o.idsQueryTimeout)
+	case o.refreshAfter < 0:
+		return fmt.Errorf("--refresh-after %s: want 0 (fetch all) or a positive duration such as 20h", o.refreshAfter)
+	case o.refreshAfter > 0 && o.databaseURL == "":
+		return errors.New("--refresh-after reads the recorded outcomes: set DATABASE_URL or pass --database-url")
+	case o.drainTimeout <= 0:
+		return fmt.Errorf("--drain-timeout %s: want a positive duration", o.drainTimeout)
 	case o.concurrency < 1 || o.concurrency > 1000:
 		return fmt.Errorf("--concurrency %d: want 1 to 1000", o.concurrency)
 	case o.rate < 0:
@@ -115,6 +151,7 @@ func (o exportOptions) settings() map[string]any {
 	return map[string]any{
 		"api_url": o.apiURL, "concurrency": o.concurrency, "rate": o.rate, "max_attempts": o.maxAttempts,
 		"request_timeout": o.requestTimeout.String(), "batch_size": o.batchSize, "version": Version,
+		"refresh_after": o.refreshAfter.String(), "shard": o.shard.String(), "dry_run": o.dryRun,
 	}
 }
 
@@ -128,15 +165,8 @@ func runExport(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	src, err := extract.OpenFileSource(o.idsFile, e.stdin)
-	if err != nil {
-		return usageError{err}
-	}
-	defer src.Close()
-
-	gate := extract.NewGate(o.rate)
 	client, err := extract.NewClient(extract.Config{
-		BaseURL: o.apiURL, Token: o.token, Concurrency: o.concurrency, Gate: gate,
+		BaseURL: o.apiURL, Token: o.token, Concurrency: o.concurrency, Gate: extract.NewGate(o.rate),
 		MaxAttempts: o.maxAttempts, RequestTimeout: o.requestTimeout,
 		BackoffBase: o.backoffBase, BackoffMax: o.backoffMax, MaxResponseBytes: o.maxResponseBytes,
 		UserAgent: "interview-export/" + Version, Logger: log,
@@ -145,29 +175,44 @@ func runExport(c *cli.Context, e *env) error {
 		return usageError{err}
 	}
 
-	var out exporter.BatchWriter = exporter.JSONLines{W: e.stdout}
+	// The database first: a second export of the same shard must exit 4 at
+	// once, before any query or API call.
 	var store *load.Store
 	var runID int64
-	if !o.dryRun {
-		store, err = openStore(ctx, o.databaseURL, o.concurrency, o.noMigrate, log)
+	if !o.dryRun || o.refreshAfter > 0 {
+		// A dry run only reads (recorded outcomes): it never migrates.
+		store, err = openStore(ctx, o.databaseURL, o.noMigrate || o.dryRun, log)
 		if err != nil {
 			return err
 		}
 		defer store.Close()
 	}
-	if err := checkToken(ctx, client, o.apiURL, log); err != nil {
-		return err
-	}
 	if !o.dryRun {
-		release, err := store.LockRun(ctx, "0/1")
+		release, err := store.LockRun(ctx, o.shard.String())
 		if errors.Is(err, load.ErrLocked) {
-			return exitError{code: ExitLocked, err: fmt.Errorf("%w: wait for it to finish (a killed run releases its lock at once)", err)}
+			return exitError{code: ExitLocked, err: fmt.Errorf("%w (shard %s): wait for it to finish (a killed run releases its lock at once)", err, o.shard)}
 		}
 		if err != nil {
 			return usageError{err}
 		}
 		defer release()
-		runID, err = store.StartRun(ctx, load.RunStart{Shard: "0/1", Source: src.Describe(), Settings: o.settings()})
+	}
+	src, closeSrc, err := openSource(ctx, o, e, client, log)
+	if err != nil {
+		return usageError{err}
+	}
+	defer closeSrc()
+	scopes := []string{"proposals:read"}
+	if o.allJobs {
+		scopes = append(scopes, "jobs:read")
+	}
+	if err := checkToken(ctx, client, o.apiURL, scopes, log); err != nil {
+		return err
+	}
+
+	var out exporter.BatchWriter = exporter.JSONLines{W: e.stdout}
+	if !o.dryRun {
+		runID, err = store.StartRun(ctx, load.RunStart{Shard: o.shard.String(), Source: src.Describe(), Settings: o.settings()})
 		if err != nil {
 			return err
 		}
@@ -178,22 +223,27 @@ func runExport(c *cli.Context, e *env) error {
 		defer w.Close()
 		out = w
 	}
-
-	run := exporter.New(src, client, out, exporter.Options{
-		Concurrency: o.concurrency, BatchSize: o.batchSize, Logger: log,
-	})
-	log.Info("export started", "run_id", runID, "source", src.Describe(), "api_url", o.apiURL,
-		"concurrency", o.concurrency, "rate", o.rate, "dry_run", o.dryRun)
-	stopProgress := reportProgress(ctx, run, o.progressInterval, log)
+	opts := exporter.Options{Concurrency: o.concurrency, BatchSize: o.batchSize, Logger: log,
+		Shard: o.shard, DrainTimeout: o.drainTimeout}
+	if o.refreshAfter > 0 {
+		opts.Fresh = freshness{store: store, maxAge: o.refreshAfter}
+	}
+	run := exporter.New(src, client, out, opts)
+	log.Info("export started", "run_id", runID, "source", src.Describe(), "shard", o.shard.String(), "api_url", o.apiURL,
+		"concurrency", o.concurrency, "rate", o.rate, "refresh_after", o.refreshAfter.String(), "dry_run", o.dryRun)
+	stopProgress := startProgress(ctx, e.stderr, run, o.progressInterval, log)
 	sum, runErr := run.Execute(ctx)
 	stopProgress()
 
 	status, code := load.RunSucceeded, ExitOK
+	var fe *extract.FetchError
 	switch sig, interrupted := interruptCode(ctx); {
 	case interrupted:
 		status, code = load.RunInterrupted, sig
 	case runErr != nil && errors.Is(runErr, extract.ErrUnauthorized):
 		status, code = load.RunFailed, ExitUsage
+	case runErr != nil && errors.As(runErr, &fe) && fe.HTTPStatus >= 400 && fe.HTTPStatus < 500:
+		status, code = load.RunFailed, ExitUsage // discovery refused: a wrong job ID or a missing scope
 	case runErr != nil:
 		status, code = load.RunFailed, ExitRunFailed
 	case sum.Failed > 0:
@@ -203,7 +253,7 @@ func runExport(c *cli.Context, e *env) error {
 	if runErr != nil && code != ExitInterrupted && code != ExitTerminated {
 		errText = runErr.Error()
 	}
-	if store != nil {
+	if store != nil && runID != 0 {
 		if _, err := store.FinishRun(context.WithoutCancel(ctx), runID, status, errText); err != nil {
 			log.Error("could not record the end of the run", "run_id", runID, "error", err)
 		}
@@ -218,8 +268,39 @@ func runExport(c *cli.Context, e *env) error {
 	return exitError{code: code, err: runErr}
 }
 
+// openSource opens the one source of proposal IDs the options name.
+func openSource(ctx context.Context, o exportOptions, e *env, client *extract.Client, log *slog.Logger) (exporter.Source, func(), error) {
+	switch {
+	case o.idsQuery != "":
+		src, err := extract.OpenQuerySource(ctx, o.databaseURL, o.idsQuery, o.idsQueryTimeout)
+		if err != nil {
+			return nil, nil, err
+		}
+		rows, nulls := src.Rows()
+		log.Info("--ids-query returned its IDs", "rows", rows, "null_rows_skipped", nulls)
+		return src, func() { src.Close() }, nil
+	case len(o.jobs) > 0 || o.allJobs:
+		return &extract.JobsSource{Client: client, Jobs: o.jobs, All: o.allJobs}, func() {}, nil
+	}
+	src, err := extract.OpenFileSource(o.idsFile, e.stdin)
+	if err != nil {
+		return nil, nil, err
+	}
+	return src, func() { src.Close() }, nil
+}
+
+// freshness answers --refresh-after from the interviews table.
+type freshness struct {
+	store  *load.Store
+	maxAge time.Duration
+}
+
+func (f freshness) Fresh(ctx context.Context, ids []string) (map[string]bool, error) {
+	return f.store.RecentlyFetched(ctx, ids, f.maxAge)
+}
+
 // openStore connects, then applies or checks the schema.
-func openStore(ctx context.Context, url string, concurrency int, noMigrate bool, log *slog.Logger) (*load.Store, error) {
+func openStore(ctx context.Context, url string, noMigrate bool, log *slog.Logger) (*load.Store, error) {
 	store, err := load.Open(ctx, url, 4)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("%w (is PostgreSQL running, and is DATABASE_URL right?)", err)}
@@ -248,8 +329,8 @@ func openStore(ctx context.Context, url string, concurrency int, noMigrate bool,
 
 // checkToken makes a bad token or a missing scope fail before the first
 // transcript, in a second, with a clear message.
-func checkToken(ctx context.Context, client *extract.Client, apiURL string, log *slog.Logger) error {
-	id, err := client.CheckToken(ctx, "proposals:read")
+func checkToken(ctx context.Context, client *extract.Client, apiURL string, scopes []string, log *slog.Logger) error {
+	id, err := client.CheckToken(ctx, scopes...)
 	switch {
 	case err == nil:
 		log.Debug("token accepted", "scopes", strings.Join(id.Scopes, " "))
@@ -263,6 +344,11 @@ func checkToken(ctx context.Context, client *extract.Client, apiURL string, log 
 		return usageError{err}
 	}
 	return usageError{fmt.Errorf("%w (is OT_API_URL %s right and reachable?)", err, apiURL)}
+}
+
+// startProgress shows the run's progress until stop is called.
+func startProgress(ctx context.Context, stderr io.Writer, run *exporter.Run, every time.Duration, log *slog.Logger) (stop func()) {
+	return reportProgress(ctx, run, every, log)
 }
 
 // reportProgress logs a progress line every interval until stop is called.
@@ -285,7 +371,7 @@ func reportProgress(ctx context.Context, run *exporter.Run, every time.Duration,
 				return
 			case <-t.C:
 				p := run.Progress()
-				log.Info("progress", "read", p.Read, "done", p.Done, "failed", p.Failed,
+				log.Info("progress", "read", p.Read, "skipped", p.Skipped, "done", p.Done, "failed", p.Failed,
 					"per_second", fmt.Sprintf("%.1f", float64(p.Done)/time.Since(start).Seconds()))
 			}
 		}
@@ -298,8 +384,8 @@ func printSummary(w io.Writer, runID int64, status load.RunStatus, s exporter.Su
 	if runID != 0 {
 		run = fmt.Sprintf("run %d", runID)
 	}
-	fmt.Fprintf(w, "export %s %s in %s: %d IDs read (%d duplicate), %d available, %d no interview, %d failed",
-		run, status, s.Duration.Round(time.Millisecond), s.IDsRead, s.Duplicates, s.Available, s.NoInterview, s.Failed)
+	fmt.Fprintf(w, "export %s %s in %s: %d IDs read (%d duplicate, %d skipped as fresh), %d available, %d no interview, %d failed",
+		run, status, s.Duration.Round(time.Millisecond), s.IDsRead, s.Duplicates, s.Skipped, s.Available, s.NoInterview, s.Failed)
 	if len(s.FailedByCode) > 0 {
 		codes := make([]string, 0, len(s.FailedByCode))
 		for c, n := range s.FailedByCode {

@@ -33,6 +33,13 @@ const (
 	flagProgressInterval = "progress-interval"
 	flagNoMigrate        = "no-migrate"
 	flagDryRun           = "dry-run"
+	flagIDsQuery         = "ids-query"
+	flagIDsQueryTimeout  = "ids-query-timeout"
+	flagJob              = "job"
+	flagAllJobs          = "all-jobs"
+	flagRefreshAfter     = "refresh-after"
+	flagShard            = "shard"
+	flagDrainTimeout     = "drain-timeout"
 )
 
 // DefaultAPIURL is the OpenTrain public API base.
@@ -56,7 +63,14 @@ func exportFlags() []cli.Flag {
 	return append(commonFlags(),
 		altsrc.NewStringFlag(&cli.StringFlag{Name: flagAPIURL, Value: DefaultAPIURL, Usage: "OpenTrain public API base `URL`", EnvVars: []string{"OT_API_URL"}}),
 		altsrc.NewPathFlag(&cli.PathFlag{Name: flagTokenFile, Usage: "read the API token from `FILE` (else from OT_API_TOKEN; never a flag value)", EnvVars: []string{envName(flagTokenFile)}}),
-		altsrc.NewStringFlag(&cli.StringFlag{Name: flagIDsFile, Usage: "proposal IDs, one per line, from `PATH` (- for standard input)", EnvVars: []string{envName(flagIDsFile)}}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: flagIDsFile, Usage: "source: proposal IDs, one per line, from `PATH` (- for standard input)", EnvVars: []string{envName(flagIDsFile)}}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: flagIDsQuery, Usage: "source: the first column of this `SQL` query, run read-only against the database", EnvVars: []string{envName(flagIDsQuery)}}),
+		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagIDsQueryTimeout, Value: 5 * time.Minute, Usage: "statement timeout of --ids-query", EnvVars: []string{envName(flagIDsQueryTimeout)}}),
+		altsrc.NewStringSliceFlag(&cli.StringSliceFlag{Name: flagJob, Usage: "source: the proposals of job `ID` (repeatable), listed through the API", EnvVars: []string{envName(flagJob)}}),
+		altsrc.NewBoolFlag(&cli.BoolFlag{Name: flagAllJobs, Usage: "source: the proposals of every job of the account (GET /jobs/mine; needs jobs:read)", EnvVars: []string{envName(flagAllJobs)}}),
+		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagRefreshAfter, Usage: "skip IDs whose last recorded outcome is younger than this `DURATION` (0: fetch all)", EnvVars: []string{envName(flagRefreshAfter)}}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: flagShard, Usage: "only the IDs of shard `I/N` (stable hash); N processes with I = 0..N-1 cover every ID once", EnvVars: []string{envName(flagShard)}}),
+		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagDrainTimeout, Value: 15 * time.Second, Usage: "on SIGINT/SIGTERM, how long requests in flight may finish before the run commits and exits", EnvVars: []string{envName(flagDrainTimeout)}}),
 		altsrc.NewIntFlag(&cli.IntFlag{Name: flagConcurrency, Value: 8, Usage: "requests in flight at most", EnvVars: []string{envName(flagConcurrency)}}),
 		altsrc.NewFloat64Flag(&cli.Float64Flag{Name: flagRate, Value: 10, Usage: "requests per second across the run (0: no limit until the API answers 429)", EnvVars: []string{envName(flagRate)}}),
 		altsrc.NewIntFlag(&cli.IntFlag{Name: flagMaxAttempts, Value: 5, Usage: "tries per proposal, the first included (429s do not count)", EnvVars: []string{envName(flagMaxAttempts)}}),

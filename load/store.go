@@ -195,3 +195,22 @@ func (s *Store) FinishRun(ctx context.Context, runID int64, status RunStatus, er
 	}
 	return c, nil
 }
+
+// RecentlyFetched returns which of ids have a recorded outcome (a row in
+// interviews) fetched less than maxAge ago: --refresh-after skips them.
+func (s *Store) RecentlyFetched(ctx context.Context, ids []string, maxAge time.Duration) (map[string]bool, error) {
+	rows, err := s.pool.Query(ctx, `SELECT proposal_id FROM interviews
+		WHERE proposal_id = ANY($1) AND fetched_at > now() - $2::interval`, ids, maxAge)
+	if err != nil {
+		return nil, err
+	}
+	fresh := make(map[string]bool)
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		fresh[id] = true
+	}
+	return fresh, rows.Err()
+}
