@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
 
 	"github.com/interview-export/interview-export/exporter"
 	"github.com/interview-export/interview-export/extract"
@@ -231,7 +233,7 @@ func runExport(c *cli.Context, e *env) error {
 	run := exporter.New(src, client, out, opts)
 	log.Info("export started", "run_id", runID, "source", src.Describe(), "shard", o.shard.String(), "api_url", o.apiURL,
 		"concurrency", o.concurrency, "rate", o.rate, "refresh_after", o.refreshAfter.String(), "dry_run", o.dryRun)
-	stopProgress := startProgress(ctx, e.stderr, run, o.progressInterval, log)
+	stopProgress := startProgress(ctx, e.stderr, src, run, o.progressInterval, log)
 	sum, runErr := run.Execute(ctx)
 	stopProgress()
 
@@ -346,9 +348,56 @@ func checkToken(ctx context.Context, client *extract.Client, apiURL string, scop
 	return usageError{fmt.Errorf("%w (is OT_API_URL %s right and reachable?)", err, apiURL)}
 }
 
-// startProgress shows the run's progress until stop is called.
-func startProgress(ctx context.Context, stderr io.Writer, run *exporter.Run, every time.Duration, log *slog.Logger) (stop func()) {
+// startProgress shows the run's progress until stop is called: a progress
+// bar when stderr is a terminal, else a log line every interval.
+func startProgress(ctx context.Context, stderr io.Writer, src exporter.Source, run *exporter.Run, every time.Duration, log *slog.Logger) (stop func()) {
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) && every > 0 {
+		total := int64(-1)
+		if c, ok := src.(exporter.Counted); ok {
+			total = c.Total()
+		}
+		return progressBar(ctx, f, total, run)
+	}
 	return reportProgress(ctx, run, every, log)
+}
+
+// progressBar draws done / total, rate, ETA and failures on a terminal.
+func progressBar(ctx context.Context, w io.Writer, total int64, run *exporter.Run) (stop func()) {
+	bar := progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("exporting"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("IDs"),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionSpinnerType(14),
+		progressbar.OptionClearOnFinish(),
+	)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	update := func() {
+		p := run.Progress()
+		bar.Describe(fmt.Sprintf("exporting (%d failed, %d skipped)", p.Failed, p.Skipped))
+		bar.Set64(p.Handled())
+	}
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				update()
+				bar.Finish()
+				return
+			case <-t.C:
+				update()
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // reportProgress logs a progress line every interval until stop is called.
@@ -371,8 +420,8 @@ func reportProgress(ctx context.Context, run *exporter.Run, every time.Duration,
 				return
 			case <-t.C:
 				p := run.Progress()
-				log.Info("progress", "read", p.Read, "skipped", p.Skipped, "done", p.Done, "failed", p.Failed,
-					"per_second", fmt.Sprintf("%.1f", float64(p.Done)/time.Since(start).Seconds()))
+				log.Info("progress", "read", p.Read, "skipped", p.Skipped, "fetched", p.Received, "failed", p.Failed,
+					"committed", p.Done, "per_second", fmt.Sprintf("%.1f", float64(p.Received)/time.Since(start).Seconds()))
 			}
 		}
 	}()

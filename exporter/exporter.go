@@ -39,6 +39,12 @@ type Source interface {
 	Describe() string
 }
 
+// Counted is a Source that knows how many IDs it holds (lines of a file,
+// rows of a query), for progress with an end.
+type Counted interface {
+	Total() int64
+}
+
 // BatchWriter commits a batch of outcomes; load.Writer is one.
 type BatchWriter interface {
 	Write(ctx context.Context, b *load.Batch) (load.WriteStats, error)
@@ -129,7 +135,9 @@ type Run struct {
 	opts  Options
 
 	idsRead, duplicates, skipped atomic.Int64
-	done, failed                 atomic.Int64
+	otherShard                   atomic.Int64
+	received, failed             atomic.Int64 // outcomes that reached the loader
+	done                         atomic.Int64 // outcomes committed
 }
 
 // New prepares a run.
@@ -140,15 +148,22 @@ func New(src Source, fetch Fetcher, out BatchWriter, opts Options) *Run {
 
 // Progress is a snapshot of a running export: Read counts distinct IDs of
 // this shard taken from the source, Skipped those --refresh-after skipped,
-// Done and Failed the committed outcomes.
+// Received the outcomes fetched (Failed of them failures) and Done those
+// committed. Duplicates and OtherShard count the IDs the run passed over.
 type Progress struct {
-	Read, Skipped, Done, Failed int64
+	Read, Skipped, Received, Failed, Done int64
+	Duplicates, OtherShard                int64
 }
+
+// Handled is how many of the source's IDs the run is finished with: a
+// progress bar over the source's total reaches it at the end.
+func (p Progress) Handled() int64 { return p.Received + p.Skipped + p.Duplicates + p.OtherShard }
 
 // Progress may be called from any goroutine while Execute runs.
 func (r *Run) Progress() Progress {
 	return Progress{Read: r.idsRead.Load() - r.duplicates.Load(), Skipped: r.skipped.Load(),
-		Done: r.done.Load(), Failed: r.failed.Load()}
+		Received: r.received.Load(), Failed: r.failed.Load(), Done: r.done.Load(),
+		Duplicates: r.duplicates.Load(), OtherShard: r.otherShard.Load()}
 }
 
 // result is one proposal's outcome or failure.
@@ -269,6 +284,7 @@ func (r *Run) readSource(ctx context.Context, ids chan<- string, out outbox) err
 	err := r.src.IDs(ctx, func(in extract.Input) error {
 		key := idKey(in.ID)
 		if !r.opts.Shard.holds(key) {
+			r.otherShard.Add(1)
 			return nil
 		}
 		r.idsRead.Add(1)
@@ -475,10 +491,12 @@ func (r *Run) load(ctx context.Context, results <-chan result) (Summary, error) 
 			if !ok {
 				return finish(flush())
 			}
+			r.received.Add(1)
 			if res.interview != nil {
 				batch.Interviews = append(batch.Interviews, *res.interview)
 				messages += len(res.interview.Messages)
 			} else {
+				r.failed.Add(1)
 				batch.Failures = append(batch.Failures, *res.failure)
 			}
 			if batch.Len() >= r.opts.BatchSize || messages >= r.opts.BatchMessages {
@@ -530,7 +548,6 @@ func (r *Run) startWriter(ctx context.Context) *batchWriter {
 			w.sum.MessagesDeleted += ws.MessagesDeleted
 			w.sum.InterviewsChanged += ws.InterviewsChanged
 			r.done.Add(int64(b.Len()))
-			r.failed.Add(int64(len(b.Failures)))
 		}
 	}()
 	return w

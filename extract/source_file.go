@@ -13,6 +13,7 @@ type FileSource struct {
 	Path  string
 	Stdin io.Reader
 	f     *os.File
+	lines int64
 }
 
 // OpenFileSource opens path now, so a missing file is a configuration error
@@ -26,12 +27,44 @@ func OpenFileSource(path string, stdin io.Reader) (*FileSource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open IDs file: %w", err)
 	}
-	if st, err := f.Stat(); err == nil && st.IsDir() {
+	st, err := f.Stat()
+	if err == nil && st.IsDir() {
 		f.Close()
 		return nil, fmt.Errorf("open IDs file: %s is a directory", path)
 	}
-	s.f = f
+	s.f, s.lines = f, -1
+	if err == nil && st.Mode().IsRegular() { // a pipe cannot be read twice
+		s.lines = countIDLines(f)
+	}
 	return s, nil
+}
+
+// countIDLines counts the lines of f that may hold an ID (not blank, not a
+// comment) in one streaming pass, then rewinds f; -1 when it cannot.
+func countIDLines(f *os.File) int64 {
+	sc := NewIDScanner(f)
+	var n int64
+	for {
+		if _, ok := sc.Next(); !ok {
+			break
+		}
+		n++
+	}
+	if sc.Err() != nil {
+		n = -1
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return -1
+	}
+	return n
+}
+
+// Total is the number of ID lines of the file; -1 for standard input.
+func (s *FileSource) Total() int64 {
+	if s.f == nil {
+		return -1
+	}
+	return s.lines
 }
 
 // IDs streams the IDs to yield.

@@ -180,5 +180,8 @@ func (s *QuerySource) IDs(ctx context.Context, yield func(Input) error) error {
 // Describe names the source.
 func (s *QuerySource) Describe() string { return "ids-query" }
 
+// Total is the number of non-NULL rows.
+func (s *QuerySource) Total() int64 { return s.rows }
+
 // Close removes the spilled IDs.
 func (s *QuerySource) Close() error { return s.f.Close() }
