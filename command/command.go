@@ -89,6 +89,8 @@ OT_API_TOKEN or from the file named by --token-file, never from a flag value.`
 func newApp(e *env) *cli.App {
 	exportFl := exportFlags()
 	migrateFl := commonFlags()
+	reportFl := reportFlags()
+	runsFl := runsFlags()
 	usage := func(_ *cli.Context, err error, _ bool) error {
 		return exitError{code: ExitUsage, err: err}
 	}
@@ -107,10 +109,10 @@ func newApp(e *env) *cli.App {
 		// No command is a mistake (a cron line cut short), not a success.
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return exitError{code: ExitUsage, err: fmt.Errorf("unknown command %q: use export, migrate or version", c.Args().First())}
+				return exitError{code: ExitUsage, err: fmt.Errorf("unknown command %q: use export, migrate, report, runs or version", c.Args().First())}
 			}
 			cli.ShowAppHelp(c)
-			return exitError{code: ExitUsage, err: errors.New("no command given: use export, migrate or version")}
+			return exitError{code: ExitUsage, err: errors.New("no command given: use export, migrate, report, runs or version")}
 		},
 		Commands: []*cli.Command{
 			{
@@ -130,6 +132,24 @@ func newApp(e *env) *cli.App {
 				Flags:        migrateFl,
 				Before:       loadConfigFile(migrateFl),
 				Action:       func(c *cli.Context) error { return wrap(runMigrate(c, e)) },
+				OnUsageError: usage,
+			},
+			{
+				Name:         "report",
+				Usage:        "outcome counts, a score histogram, transcript lengths, recent runs and the last run's failures",
+				Description:  precedence,
+				Flags:        reportFl,
+				Before:       loadConfigFile(reportFl),
+				Action:       func(c *cli.Context) error { return wrap(runReport(c, e)) },
+				OnUsageError: usage,
+			},
+			{
+				Name:         "runs",
+				Usage:        "the run history from export_runs",
+				Description:  precedence,
+				Flags:        runsFl,
+				Before:       loadConfigFile(runsFl),
+				Action:       func(c *cli.Context) error { return wrap(runRuns(c, e)) },
 				OnUsageError: usage,
 			},
 			{

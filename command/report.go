@@ -1,0 +1,208 @@
+package command
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"github.com/urfave/cli/v2/altsrc"
+
+	"github.com/interview-export/interview-export/load"
+)
+
+const (
+	flagFormat = "format"
+	flagRuns   = "runs"
+	flagLimit  = "limit"
+)
+
+func reportFlags() []cli.Flag {
+	return append(commonFlags(),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: flagFormat, Value: "text", Usage: "text (for people) or json (for machines)", EnvVars: []string{envName(flagFormat)}}),
+		altsrc.NewIntFlag(&cli.IntFlag{Name: flagRuns, Value: 5, Usage: "how many recent runs to list", EnvVars: []string{envName(flagRuns)}}),
+	)
+}
+
+func runsFlags() []cli.Flag {
+	return append(commonFlags(),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: flagFormat, Value: "text", Usage: "text (for people) or json (for machines)", EnvVars: []string{envName(flagFormat)}}),
+		altsrc.NewIntFlag(&cli.IntFlag{Name: flagLimit, Value: 20, Usage: "how many recent runs to list", EnvVars: []string{envName(flagLimit)}}),
+	)
+}
+
+// openForReading connects to an already migrated database.
+func openForReading(c *cli.Context) (*load.Store, error) {
+	if c.Args().Len() > 0 {
+		return nil, usageError{fmt.Errorf("unexpected argument %q", c.Args().First())}
+	}
+	if f := c.String(flagFormat); f != "text" && f != "json" {
+		return nil, usageError{fmt.Errorf("--format %q: want text or json", f)}
+	}
+	url := c.String(flagDatabaseURL)
+	if url == "" {
+		return nil, usageError{errors.New("no database: set DATABASE_URL or pass --database-url")}
+	}
+	store, err := load.Open(c.Context, url, 2)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("%w (is PostgreSQL running, and is DATABASE_URL right?)", err)}
+	}
+	cur, _, err := store.SchemaVersion(c.Context)
+	if err == nil && cur == 0 {
+		err = errors.New("this database holds no export yet (no schema): run 'interview-export export' first")
+	}
+	if err != nil {
+		store.Close()
+		return nil, usageError{err}
+	}
+	return store, nil
+}
+
+func runReport(c *cli.Context, e *env) error {
+	if n := c.Int(flagRuns); n < 1 || n > 1000 {
+		return usageError{fmt.Errorf("--runs %d: want 1 to 1000", n)}
+	}
+	store, err := openForReading(c)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	r, err := store.Report(c.Context, c.Int(flagRuns))
+	if err != nil {
+		return err
+	}
+	if c.String(flagFormat) == "json" {
+		return writeJSON(e.stdout, r)
+	}
+	writeReport(e.stdout, r, time.Now())
+	return nil
+}
+
+func runRuns(c *cli.Context, e *env) error {
+	if n := c.Int(flagLimit); n < 1 || n > 100000 {
+		return usageError{fmt.Errorf("--limit %d: want 1 to 100000", n)}
+	}
+	store, err := openForReading(c)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	runs, err := store.Runs(c.Context, c.Int(flagLimit))
+	if err != nil {
+		return err
+	}
+	if c.String(flagFormat) == "json" {
+		return writeJSON(e.stdout, runs)
+	}
+	writeRuns(e.stdout, runs, time.Now())
+	return nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// writeReport renders the report for a terminal.
+func writeReport(w io.Writer, r load.Report, now time.Time) {
+	fmt.Fprintln(w, "Interviews")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	if len(r.Outcomes) == 0 {
+		fmt.Fprintln(w, "  none recorded yet")
+	}
+	for _, o := range r.Outcomes {
+		fmt.Fprintf(tw, "  %s\t%d proposals\t%d messages\t\n", o.Status, o.Proposals, o.Messages)
+	}
+	tw.Flush()
+
+	sc := r.Scores
+	fmt.Fprintf(w, "\nScores of available interviews (%d scored, %d without a score)\n", sc.Scored, sc.Unscored)
+	if sc.Scored > 0 {
+		var most int64
+		for _, b := range sc.Buckets {
+			most = max(most, b.Count)
+		}
+		for i, b := range sc.Buckets {
+			closing := ")"
+			if i == len(sc.Buckets)-1 {
+				closing = "]"
+			}
+			width := int(math.Round(40 * float64(b.Count) / float64(most)))
+			if b.Count > 0 && width == 0 {
+				width = 1
+			}
+			fmt.Fprintf(w, "  [%6s, %6s%s  %-40s %d\n", num(b.Lo), num(b.Hi), closing, strings.Repeat("█", width), b.Count)
+		}
+		fmt.Fprintf(w, "  min %s  avg %s  max %s\n", num(*sc.Min), num(*sc.Avg), num(*sc.Max))
+	}
+
+	m := r.Messages
+	fmt.Fprintf(w, "\nMessages per available interview (%d interviews)\n", m.Interviews)
+	if m.Interviews > 0 {
+		fmt.Fprintf(w, "  min %d  median %s  p90 %s  max %d  avg %s\n", m.Min, num(m.Median), num(m.P90), m.Max, num(m.Avg))
+	}
+
+	fmt.Fprintln(w)
+	writeRuns(w, r.Runs, now)
+
+	if len(r.Runs) > 0 {
+		fmt.Fprintf(w, "\nFailures of run %d by cause\n", r.Runs[0].ID)
+		if len(r.LastRunFailures) == 0 {
+			fmt.Fprintln(w, "  none")
+		}
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, f := range r.LastRunFailures {
+			cause := f.Code
+			if f.HTTPStatus != nil {
+				cause = fmt.Sprintf("%s (HTTP %d)", f.Code, *f.HTTPStatus)
+			}
+			fmt.Fprintf(tw, "  %s\t%d\te.g. %s\n", cause, f.Count, truncate(f.Example, 80))
+		}
+		tw.Flush()
+	}
+}
+
+// writeRuns renders the run history as a table.
+func writeRuns(w io.Writer, runs []load.Run, now time.Time) {
+	fmt.Fprintln(w, "Runs (newest first)")
+	if len(runs) == 0 {
+		fmt.Fprintln(w, "  none yet")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "  ID\tSTARTED (UTC)\tSTATUS\tSHARD\tTOOK\tREAD\tSKIPPED\tAVAILABLE\tNO INTERVIEW\tFAILED\tCHANGED\tREQUESTS\t429s\t")
+	for _, r := range runs {
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", r.ID, r.StartedAt.UTC().Format("2006-01-02 15:04:05"),
+			r.Status, r.Shard, took(r.Duration(now)), r.IDsRead, r.Skipped, r.Available, r.NoInterview, r.Failed, r.Changed, r.Requests, r.RateLimited)
+	}
+	tw.Flush()
+}
+
+func took(d time.Duration) string {
+	if d < 10*time.Second {
+		return d.Round(10 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}
+
+// num prints a number with at most one decimal.
+func num(f float64) string {
+	if f == math.Trunc(f) {
+		return fmt.Sprintf("%.0f", f)
+	}
+	return fmt.Sprintf("%.1f", f)
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

@@ -1,0 +1,90 @@
+package command_test
+
+import (
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/interview-export/interview-export/internal/pgtest"
+	"github.com/interview-export/interview-export/load"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// knownDataset is a database whose report never changes.
+func knownDataset(t *testing.T) string {
+	t.Helper()
+	db := pgtest.Schema(t)
+	ctx := context.Background()
+	store, err := load.Open(ctx, db, 2)
+	require.NoError(t, err)
+	defer store.Close()
+	_, err = store.Migrate(ctx)
+	require.NoError(t, err)
+	_, err = store.Pool().Exec(ctx, `
+		INSERT INTO export_runs (started_at, finished_at, status, shard, source, ids_read, ids_skipped, available,
+			no_interview, failed, interviews_changed, requests, retries, rate_limited)
+		VALUES ('2026-11-27 02:15:00+00', '2026-11-27 02:21:40+00', 'succeeded', '0/1', 'ids-file:ids.txt', 14, 0, 10, 4, 0, 14, 15, 1, 0),
+		       ('2026-11-28 02:15:00+00', '2026-11-28 02:15:03.5+00', 'partial', '0/1', 'ids-file:ids.txt', 17, 12, 1, 1, 3, 1, 6, 2, 1);
+		INSERT INTO export_failures (run_id, proposal_id, http_status, error_code, message, attempts, request_id)
+		VALUES (2, 'p-15', 403, 'forbidden', 'This proposal is on another account''s job (proposalId=p-15)', 1, 'r1'),
+		       (2, 'p-16', 403, 'forbidden', 'This proposal is on another account''s job (proposalId=p-16)', 1, 'r2'),
+		       (2, 'bad id', NULL, 'invalid_id', 'line 17: contains whitespace U+0020', 0, NULL);
+		INSERT INTO interviews (proposal_id, status, interview_id, score, summary, message_count, fetched_at, changed_at, run_id)
+		SELECT 'p-' || g, 'available', 'iv-' || g, (ARRAY[12, 35, 47.5, 50, 61, 68, 73, 86, 99, NULL])[g], 's', g * 2,
+		       '2026-11-28 02:15:01+00', '2026-11-27 02:15:01+00', 2
+		FROM generate_series(1, 10) AS g;
+		INSERT INTO interviews (proposal_id, status, message_count, fetched_at, changed_at, run_id)
+		SELECT 'p-' || g, 'no_interview', 0, '2026-11-28 02:15:01+00', '2026-11-27 02:15:01+00', 2
+		FROM generate_series(11, 14) AS g;
+		INSERT INTO interview_messages (proposal_id, message_id, position, role, content, sent_at)
+		SELECT 'p-1', 'm' || g, g, 'candidate', 'x', '2026-06-11 15:20:00+00' FROM generate_series(0, 1) AS g;`)
+	require.NoError(t, err)
+	return db
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run the test with -update to create %s", path)
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s differs (-want +got):\n%s", path, diff)
+	}
+}
+
+func TestReportGolden(t *testing.T) {
+	t.Parallel()
+	db := knownDataset(t)
+	for _, tt := range []struct {
+		file string
+		args []string
+	}{
+		{"report.golden.txt", []string{"report"}},
+		{"report.golden.json", []string{"report", "--format", "json"}},
+		{"runs.golden.txt", []string{"runs"}},
+		{"runs.golden.json", []string{"runs", "--format", "json", "--limit", "1"}},
+	} {
+		r := run(context.Background(), "", append(tt.args, "--database-url", db)...)
+		require.Equal(t, 0, r.code, r.stderr)
+		golden(t, tt.file, r.stdout)
+	}
+}
+
+func TestReportOnAnEmptyDatabase(t *testing.T) {
+	t.Parallel()
+	r := run(context.Background(), "", "report", "--database-url", pgtest.Schema(t))
+	require.Equal(t, 2, r.code)
+	require.Contains(t, r.stderr, "no export yet")
+	r = run(context.Background(), "", "report", "--database-url", pgtest.Schema(t), "--format", "xml")
+	require.Equal(t, 2, r.code)
+	require.Contains(t, r.stderr, "--format")
+}

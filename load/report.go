@@ -1,0 +1,172 @@
+package load
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Report is what the tables say about the interviews and the export runs.
+type Report struct {
+	Outcomes []OutcomeCount `json:"outcomes"`
+	Scores   ScoreStats     `json:"scores"`
+	Messages MessageStats   `json:"messagesPerInterview"`
+	Runs     []Run          `json:"runs"`
+	// LastRunFailures groups the failures of the most recent run by cause.
+	LastRunFailures []FailureGroup `json:"lastRunFailures"`
+}
+
+// OutcomeCount is the number of proposals with one status.
+type OutcomeCount struct {
+	Status    string `json:"status"`
+	Proposals int64  `json:"proposals"`
+	Messages  int64  `json:"messages"`
+}
+
+// ScoreStats describes the scores of available interviews.
+type ScoreStats struct {
+	Scored   int64    `json:"scored"`
+	Unscored int64    `json:"unscored"`
+	Min      *float64 `json:"min"`
+	Avg      *float64 `json:"avg"`
+	Max      *float64 `json:"max"`
+	// Buckets split the scale in ten equal ranges, the last one closed: 0–10
+	// or 0–100 when every score fits one (the API docs name both scales),
+	// else [floor(min), ceil(max)].
+	Buckets []Bucket `json:"buckets"`
+}
+
+// Bucket is one range of a histogram.
+type Bucket struct {
+	Lo    float64 `json:"lo"`
+	Hi    float64 `json:"hi"`
+	Count int64   `json:"count"`
+}
+
+// MessageStats describes transcript lengths of available interviews.
+type MessageStats struct {
+	Interviews int64   `json:"interviews"`
+	Min        int64   `json:"min"`
+	Median     float64 `json:"median"`
+	P90        float64 `json:"p90"`
+	Max        int64   `json:"max"`
+	Avg        float64 `json:"avg"`
+}
+
+// Run is one row of export_runs.
+type Run struct {
+	ID          int64      `json:"id"`
+	StartedAt   time.Time  `json:"startedAt"`
+	FinishedAt  *time.Time `json:"finishedAt"`
+	Status      string     `json:"status"`
+	Shard       string     `json:"shard"`
+	Source      string     `json:"source"`
+	IDsRead     int64      `json:"idsRead"`
+	Skipped     int64      `json:"skipped"`
+	Available   int64      `json:"available"`
+	NoInterview int64      `json:"noInterview"`
+	Failed      int64      `json:"failed"`
+	Changed     int64      `json:"interviewsChanged"`
+	Requests    int64      `json:"requests"`
+	Retries     int64      `json:"retries"`
+	RateLimited int64      `json:"rateLimited"`
+	Error       *string    `json:"error"`
+}
+
+// Duration is how long the run took, or has been running at now.
+func (r Run) Duration(now time.Time) time.Duration {
+	if r.FinishedAt != nil {
+		return r.FinishedAt.Sub(r.StartedAt)
+	}
+	return now.Sub(r.StartedAt)
+}
+
+// FailureGroup counts the failures of one cause.
+type FailureGroup struct {
+	Code       string `json:"code"`
+	HTTPStatus *int32 `json:"httpStatus"`
+	Count      int64  `json:"count"`
+	Example    string `json:"example"`
+}
+
+// Runs returns the last limit runs, newest first.
+func (s *Store) Runs(ctx context.Context, limit int) ([]Run, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, started_at, finished_at, status, shard, source, ids_read, ids_skipped,
+		available, no_interview, failed, interviews_changed, requests, retries, rate_limited, error
+		FROM export_runs ORDER BY id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read export_runs: %w", err)
+	}
+	runs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Run])
+	if err != nil {
+		return nil, fmt.Errorf("read export_runs: %w", err)
+	}
+	return runs, nil
+}
+
+// Report reads the whole report; runs bounds the run history.
+func (s *Store) Report(ctx context.Context, runs int) (Report, error) {
+	var r Report
+	rows, err := s.pool.Query(ctx, `SELECT status, count(*), coalesce(sum(message_count), 0)
+		FROM interviews GROUP BY status ORDER BY status`)
+	if err != nil {
+		return r, fmt.Errorf("report outcomes: %w", err)
+	}
+	if r.Outcomes, err = pgx.CollectRows(rows, pgx.RowToStructByPos[OutcomeCount]); err != nil {
+		return r, fmt.Errorf("report outcomes: %w", err)
+	}
+
+	sc := &r.Scores
+	if err := s.pool.QueryRow(ctx, `SELECT count(score), count(*) - count(score),
+		min(score)::float8, avg(score)::float8, max(score)::float8
+		FROM interviews WHERE status = 'available'`).Scan(&sc.Scored, &sc.Unscored, &sc.Min, &sc.Avg, &sc.Max); err != nil {
+		return r, fmt.Errorf("report scores: %w", err)
+	}
+	if sc.Scored > 0 {
+		rows, err := s.pool.Query(ctx, `WITH bounds AS (
+				SELECT CASE WHEN min(score) >= 0 AND max(score) <= 100 THEN 0 ELSE floor(min(score)) END AS lo,
+				       CASE WHEN min(score) >= 0 AND max(score) <= 10 THEN 10
+				            WHEN min(score) >= 0 AND max(score) <= 100 THEN 100
+				            ELSE greatest(ceil(max(score)), floor(min(score)) + 1) END AS hi
+				FROM interviews WHERE status = 'available' AND score IS NOT NULL),
+			counted AS (
+				SELECT least(width_bucket(score, lo, hi, 10), 10) AS b, count(*) AS n
+				FROM interviews, bounds WHERE status = 'available' AND score IS NOT NULL GROUP BY 1)
+			SELECT (lo + (hi - lo) * (g - 1) / 10)::float8, (lo + (hi - lo) * g / 10)::float8, coalesce(n, 0)
+			FROM bounds, generate_series(1, 10) AS g LEFT JOIN counted ON counted.b = g
+			ORDER BY g`)
+		if err != nil {
+			return r, fmt.Errorf("report score histogram: %w", err)
+		}
+		if sc.Buckets, err = pgx.CollectRows(rows, pgx.RowToStructByPos[Bucket]); err != nil {
+			return r, fmt.Errorf("report score histogram: %w", err)
+		}
+	}
+
+	m := &r.Messages
+	if err := s.pool.QueryRow(ctx, `SELECT count(*), coalesce(min(message_count), 0),
+		coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY message_count), 0),
+		coalesce(percentile_cont(0.9) WITHIN GROUP (ORDER BY message_count), 0),
+		coalesce(max(message_count), 0), coalesce(avg(message_count), 0)::float8
+		FROM interviews WHERE status = 'available'`).Scan(&m.Interviews, &m.Min, &m.Median, &m.P90, &m.Max, &m.Avg); err != nil {
+		return r, fmt.Errorf("report messages: %w", err)
+	}
+
+	if r.Runs, err = s.Runs(ctx, runs); err != nil {
+		return r, err
+	}
+	if len(r.Runs) > 0 {
+		rows, err := s.pool.Query(ctx, `SELECT error_code, http_status, count(*), min(message)
+			FROM export_failures WHERE run_id = $1
+			GROUP BY error_code, http_status ORDER BY count(*) DESC, error_code`, r.Runs[0].ID)
+		if err != nil {
+			return r, fmt.Errorf("report failures: %w", err)
+		}
+		if r.LastRunFailures, err = pgx.CollectRows(rows, pgx.RowToStructByPos[FailureGroup]); err != nil {
+			return r, fmt.Errorf("report failures: %w", err)
+		}
+	}
+	return r, nil
+}
