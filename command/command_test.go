@@ -202,3 +202,30 @@ func TestConfigExampleIsCompleteAndValid(t *testing.T) {
 		assert.True(t, strings.Contains(string(raw), "\n"+name+":"), "config.example.yaml lists %s", name)
 	}
 }
+
+// The deploy examples only use flags that exist.
+func TestDeployExamplesUseRealFlags(t *testing.T) {
+	t.Parallel()
+	r := run(context.Background(), "", "export", "--help")
+	require.Equal(t, 0, r.code)
+	for _, file := range []string{"../deploy/kubernetes/cronjob.yaml", "../deploy/systemd/interview-export.service"} {
+		raw, err := os.ReadFile(file)
+		require.NoError(t, err)
+		used := 0
+		for _, line := range strings.Split(string(raw), "\n") {
+			if strings.HasPrefix(strings.TrimSpace(line), "#") {
+				continue // comments show kubectl and systemctl commands
+			}
+			for _, field := range strings.Fields(line) {
+				field = strings.Trim(field, `"'`)
+				if !strings.HasPrefix(field, "--") || len(field) < 3 {
+					continue
+				}
+				name, _, _ := strings.Cut(field[2:], "=")
+				used++
+				assert.True(t, strings.Contains(r.stdout, "--"+name+" "), "%s uses --%s, which export does not take", file, name)
+			}
+		}
+		assert.Positive(t, used, file)
+	}
+}
