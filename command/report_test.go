@@ -62,7 +62,6 @@ func golden(t *testing.T, name, got string) {
 }
 
 func TestReportGolden(t *testing.T) {
-	t.Parallel()
 	db := knownDataset(t)
 	for _, tt := range []struct {
 		file string
@@ -80,7 +79,6 @@ func TestReportGolden(t *testing.T) {
 }
 
 func TestReportOnAnEmptyDatabase(t *testing.T) {
-	t.Parallel()
 	r := run(context.Background(), "", "report", "--database-url", pgtest.Schema(t))
 	require.Equal(t, 2, r.code)
 	require.Contains(t, r.stderr, "no export yet")

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"sort"
 	"strings"
 	"sync"
@@ -260,4 +261,49 @@ func TestDryRunLeavesTheDatabaseUntouched(t *testing.T) {
 	after := e.snapshot()
 	assert.Equal(t, before, after)
 	assert.Equal(t, runs, e.count(`SELECT count(*) FROM export_runs`), "no run recorded")
+}
+
+func TestSignalDrainDeadlineAndSecondSignal(t *testing.T) {
+	t.Parallel()
+	cfg := baseConfig()
+	cfg.Faults = fakeapi.Faults{Stall: 1, StallFor: time.Minute} // every request hangs
+	e := setup(t, cfg)
+	ids := e.idsFile("ids.txt", e.fake.ProposalIDs()[:20])
+
+	start := func() (*exec.Cmd, time.Time) {
+		cmd := e.command(context.Background(), exportArgs(ids, "--drain-timeout", "1s", "--request-timeout", "1m")...)
+		require.NoError(t, cmd.Start())
+		for e.fake.Stats().InterviewRequests == 0 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		return cmd, time.Now()
+	}
+
+	// One signal: requests in flight get the drain deadline, then the run ends interrupted.
+	before := e.fake.Stats().InterviewRequests
+	cmd, _ := start()
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	signalled := time.Now()
+	_ = cmd.Wait()
+	took := time.Since(signalled)
+	assert.Equal(t, 130, cmd.ProcessState.ExitCode())
+	assert.GreaterOrEqual(t, took, time.Second, "in-flight requests had the drain deadline")
+	assert.Less(t, took, 20*time.Second, "then were abandoned")
+	assert.Equal(t, "interrupted", e.snapshot().RunStatus)
+	assert.LessOrEqual(t, e.fake.Stats().InterviewRequests-before, int64(8), "no new ID after the signal")
+
+	// A second signal exits at once, without waiting for the drain.
+	cmd = e.command(context.Background(), exportArgs(ids, "--drain-timeout", "1m", "--request-timeout", "1m")...)
+	require.NoError(t, cmd.Start())
+	waitFor := e.fake.Stats().InterviewRequests
+	for e.fake.Stats().InterviewRequests == waitFor {
+		time.Sleep(5 * time.Millisecond)
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	time.Sleep(200 * time.Millisecond)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	signalled = time.Now()
+	_ = cmd.Wait()
+	assert.Equal(t, 143, cmd.ProcessState.ExitCode())
+	assert.Less(t, time.Since(signalled), 5*time.Second, "the second signal does not wait for the 1m drain")
 }
