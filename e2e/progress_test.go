@@ -15,7 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func progressConfig(e *env) []string {
+// progressIDs are enough proposals for a run of about two seconds at --rate 100.
+func progressIDs(e *env) []string {
 	return e.fake.ProposalIDs()[:200]
 }
 
@@ -25,7 +26,7 @@ func TestProgressBarOnATerminal(t *testing.T) {
 	cfg := baseConfig()
 	cfg.Latency = 5 * time.Millisecond
 	e := setup(t, cfg)
-	ids := e.idsFile("ids.txt", progressConfig(e))
+	ids := e.idsFile("ids.txt", progressIDs(e))
 	cmd := e.command(context.Background(), "export", "--ids-file", ids, "--rate", "100", "--concurrency", "4")
 	ptmx, tty, err := pty.Open()
 	require.NoError(t, err)
@@ -62,7 +63,7 @@ func TestProgressLogLinesWithoutATerminal(t *testing.T) {
 	cfg := baseConfig()
 	cfg.Latency = 5 * time.Millisecond
 	e := setup(t, cfg)
-	ids := e.idsFile("ids.txt", progressConfig(e))
+	ids := e.idsFile("ids.txt", progressIDs(e))
 	r := e.run("", "export", "--ids-file", ids, "--rate", "100", "--concurrency", "4",
 		"--progress-interval", "300ms", "--log-format", "json")
 	require.Contains(t, []int{0, 1}, r.code, r.stderr)

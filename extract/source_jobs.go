@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+
+	"github.com/interview-export/interview-export/internal/sanitize"
 )
 
 // JobsSource discovers proposal IDs through the API: the proposals of the
@@ -29,56 +31,19 @@ func (s *JobsSource) IDs(ctx context.Context, yield func(Input) error) error {
 		}
 		return nil
 	}
-	cursor := ""
-	for {
-		var page struct {
-			Jobs []struct {
-				ID string `json:"id"`
-			} `json:"jobs"`
-			NextCursor *string `json:"nextCursor"`
-		}
-		if err := s.Client.list(ctx, "GET /jobs/mine", s.Client.endpoint("jobs", "mine"), cursor, &page); err != nil {
-			return err
-		}
-		for _, j := range page.Jobs {
-			if err := s.jobProposals(ctx, j.ID, yield); err != nil {
-				return err
-			}
-		}
-		if page.NextCursor == nil || *page.NextCursor == "" {
-			return nil
-		}
-		cursor = *page.NextCursor
-	}
+	return s.Client.eachListed(ctx, "GET /jobs/mine", s.Client.endpoint("jobs", "mine"), "jobs",
+		func(job string) error { return s.jobProposals(ctx, job, yield) })
 }
 
 func (s *JobsSource) jobProposals(ctx context.Context, job string, yield func(Input) error) error {
-	cursor := ""
-	for {
-		var page struct {
-			Proposals []struct {
-				ID string `json:"id"`
-			} `json:"proposals"`
-			NextCursor *string `json:"nextCursor"`
-		}
-		what := fmt.Sprintf("GET /jobs/%s/proposals", job)
-		if err := s.Client.list(ctx, what, s.Client.endpoint("jobs", job, "proposals"), cursor, &page); err != nil {
-			return err
-		}
-		for _, p := range page.Proposals {
-			in := Input{ID: p.ID, Where: "job " + job}
-			if err := ValidateID(p.ID); err != nil {
-				in.Err = err
+	return s.Client.eachListed(ctx, fmt.Sprintf("GET /jobs/%s/proposals", job), s.Client.endpoint("jobs", job, "proposals"), "proposals",
+		func(id string) error {
+			in := Input{ID: id, Where: "job " + job}
+			if err := ValidateID(id); err != nil {
+				in.ID, in.Err = sanitize.Text(id), err
 			}
-			if err := yield(in); err != nil {
-				return err
-			}
-		}
-		if page.NextCursor == nil || *page.NextCursor == "" {
-			return nil
-		}
-		cursor = *page.NextCursor
-	}
+			return yield(in)
+		})
 }
 
 // Describe names the source.
@@ -89,21 +54,49 @@ func (s *JobsSource) Describe() string {
 	return fmt.Sprintf("jobs:%v", s.Jobs)
 }
 
-// list fetches one page of a cursor-paginated listing into page.
-func (c *Client) list(ctx context.Context, what, endpoint, cursor string, page any) error {
-	q := url.Values{"limit": {"100"}}
-	if cursor != "" {
-		q.Set("cursor", cursor)
+// eachListed calls each with the id of every item under key of every page
+// of a cursor-paginated listing, following nextCursor until it is null.
+func (c *Client) eachListed(ctx context.Context, what, endpoint, key string, each func(id string) error) error {
+	cursor := ""
+	for {
+		q := url.Values{"limit": {"100"}}
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
+		r, err := c.get(ctx, "", endpoint+"?"+q.Encode())
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if r.status != http.StatusOK {
+			return fmt.Errorf("%s: %w", what, c.statusError("", r))
+		}
+		var page map[string]json.RawMessage
+		if err := json.Unmarshal(r.body, &page); err != nil {
+			return fmt.Errorf("%s: unexpected response: %v", what, err)
+		}
+		var items []struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(page[key], &items); err != nil {
+			return fmt.Errorf("%s: unexpected response: no %q array", what, key)
+		}
+		var next *string
+		if raw, ok := page["nextCursor"]; ok {
+			if err := json.Unmarshal(raw, &next); err != nil {
+				return fmt.Errorf("%s: unexpected response: nextCursor is not a string or null", what)
+			}
+		}
+		for _, it := range items {
+			if err := each(it.ID); err != nil {
+				return err
+			}
+		}
+		if next == nil || *next == "" {
+			return nil
+		}
+		if *next == cursor {
+			return fmt.Errorf("%s: the listing returned the same nextCursor twice; stopping rather than looping", what)
+		}
+		cursor = *next
 	}
-	r, err := c.get(ctx, "", endpoint+"?"+q.Encode())
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	if r.status != http.StatusOK {
-		return fmt.Errorf("%s: %w", what, c.statusError("", r))
-	}
-	if err := json.Unmarshal(r.body, page); err != nil {
-		return fmt.Errorf("%s: unexpected response: %v", what, err)
-	}
-	return nil
 }
