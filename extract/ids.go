@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -26,6 +27,15 @@ type InvalidIDError struct {
 }
 
 func (e *InvalidIDError) Error() string { return "invalid proposal ID: " + e.Reason }
+
+// refusedID is how a refused ID is recorded: made storable (NUL removed,
+// invalid bytes as U+FFFD) and cut to maxKeptInvalid bytes, marked by "…".
+func refusedID(id string) string {
+	if len(id) <= maxKeptInvalid {
+		return sanitize.Text(id)
+	}
+	return sanitize.Text(strings.ToValidUTF8(id[:maxKeptInvalid], "")) + "…"
+}
 
 // ValidateID checks a trimmed, non-empty proposal ID against the contract:
 // at most 256 bytes of valid UTF-8 with no whitespace or control character.
@@ -97,12 +107,12 @@ func (s *IDScanner) Next() (Input, bool) {
 			continue
 		}
 		if tooLong {
-			return Input{ID: sanitize.Text(string(trimmed)) + "…", Line: s.line, Where: fmt.Sprintf("line %d", s.line),
+			return Input{ID: refusedID(string(trimmed)) + "…", Line: s.line, Where: fmt.Sprintf("line %d", s.line),
 				Err: &InvalidIDError{Reason: fmt.Sprintf("longer than %d bytes (%d)", MaxIDBytes, content)}}, true
 		}
 		id := string(trimmed)
 		if err := ValidateID(id); err != nil {
-			return Input{ID: sanitize.Text(id), Line: s.line, Where: fmt.Sprintf("line %d", s.line), Err: err}, true
+			return Input{ID: refusedID(id), Line: s.line, Where: fmt.Sprintf("line %d", s.line), Err: err}, true
 		}
 		return Input{ID: id, Line: s.line}, true
 	}

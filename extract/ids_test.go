@@ -118,3 +118,12 @@ func FuzzIDScanner(f *testing.F) {
 		}
 	})
 }
+
+func TestRefusedID(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, "a\uFFFDb", refusedID("a\x00\xffb"[0:1]+"\xff"+"b"))
+	assert.Equal(t, "bad id", refusedID("bad id"))
+	long := strings.Repeat("é", 600) // 1,200 bytes
+	got := refusedID(long)
+	assert.Equal(t, strings.Repeat("é", 512)+"…", got, "cut to 1 KiB on a rune boundary")
+}

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-
-	"github.com/interview-export/interview-export/internal/sanitize"
 )
 
 // JobsSource discovers proposal IDs through the API: the proposals of the
@@ -40,7 +38,7 @@ func (s *JobsSource) jobProposals(ctx context.Context, job string, yield func(In
 		func(id string) error {
 			in := Input{ID: id, Where: "job " + job}
 			if err := ValidateID(id); err != nil {
-				in.ID, in.Err = sanitize.Text(id), err
+				in.ID, in.Err = refusedID(id), err
 			}
 			return yield(in)
 		})

@@ -14,8 +14,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/interview-export/interview-export/internal/sanitize"
 )
 
 // The column types --ids-query may return: text-like or integer.
@@ -166,10 +164,7 @@ func (s *QuerySource) IDs(ctx context.Context, yield func(Input) error) error {
 		if in.ID == "" {
 			in.Err = &InvalidIDError{Reason: "empty"}
 		} else if err := ValidateID(in.ID); err != nil {
-			in.ID, in.Err = sanitize.Text(in.ID), err
-			if len(in.ID) > maxKeptInvalid {
-				in.ID = strings.ToValidUTF8(in.ID[:maxKeptInvalid], "") + "…"
-			}
+			in.ID, in.Err = refusedID(in.ID), err
 		}
 		if err := yield(in); err != nil {
 			return err
