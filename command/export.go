@@ -301,11 +301,23 @@ func (f freshness) Fresh(ctx context.Context, ids []string) (map[string]bool, er
 	return f.store.RecentlyFetched(ctx, ids, f.maxAge)
 }
 
-// openStore connects, then applies or checks the schema.
-func openStore(ctx context.Context, url string, noMigrate bool, log *slog.Logger) (*load.Store, error) {
-	store, err := load.Open(ctx, url, 4)
+// connect opens the database of every command, or says what to check.
+func connect(ctx context.Context, url string, maxConns int32) (*load.Store, error) {
+	if url == "" {
+		return nil, usageError{errors.New("no database: set DATABASE_URL or pass --database-url")}
+	}
+	store, err := load.Open(ctx, url, maxConns)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("%w (is PostgreSQL running, and is DATABASE_URL right?)", err)}
+	}
+	return store, nil
+}
+
+// openStore connects, then applies or checks the schema.
+func openStore(ctx context.Context, url string, noMigrate bool, log *slog.Logger) (*load.Store, error) {
+	store, err := connect(ctx, url, 4)
+	if err != nil {
+		return nil, err
 	}
 	if noMigrate {
 		cur, latest, err := store.SchemaVersion(ctx)
@@ -458,13 +470,9 @@ func runMigrate(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	url := c.String(flagDatabaseURL)
-	if url == "" {
-		return usageError{errors.New("no database: set DATABASE_URL or pass --database-url")}
-	}
-	store, err := load.Open(c.Context, url, 2)
+	store, err := connect(c.Context, c.String(flagDatabaseURL), 2)
 	if err != nil {
-		return usageError{fmt.Errorf("%w (is PostgreSQL running, and is DATABASE_URL right?)", err)}
+		return err
 	}
 	defer store.Close()
 	n, err := store.Migrate(c.Context)

@@ -44,13 +44,9 @@ func openForReading(c *cli.Context) (*load.Store, error) {
 	if f := c.String(flagFormat); f != "text" && f != "json" {
 		return nil, usageError{fmt.Errorf("--format %q: want text or json", f)}
 	}
-	url := c.String(flagDatabaseURL)
-	if url == "" {
-		return nil, usageError{errors.New("no database: set DATABASE_URL or pass --database-url")}
-	}
-	store, err := load.Open(c.Context, url, 2)
+	store, err := connect(c.Context, c.String(flagDatabaseURL), 2)
 	if err != nil {
-		return nil, usageError{fmt.Errorf("%w (is PostgreSQL running, and is DATABASE_URL right?)", err)}
+		return nil, err
 	}
 	cur, _, err := store.SchemaVersion(c.Context)
 	if err == nil && cur == 0 {
