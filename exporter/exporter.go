@@ -322,21 +322,22 @@ func (r *Run) readSource(ctx context.Context, ids chan<- string, out outbox) err
 // skipFresh forwards the IDs that --refresh-after does not skip, asking the
 // database about them in chunks so a million IDs cost a few thousand queries.
 func (r *Run) skipFresh(ctx context.Context, in <-chan string, out chan<- string) error {
-	forward := func(id string) error {
-		if err := ctx.Err(); err != nil {
-			return nil
+	// forward reports false once the intake has stopped.
+	forward := func(id string) bool {
+		if ctx.Err() != nil {
+			return false // select would pick a ready send half the time
 		}
 		select {
 		case out <- id:
-			return nil
+			return true
 		case <-ctx.Done():
-			return nil
+			return false
 		}
 	}
 	if r.opts.Fresh == nil {
 		for id := range in {
-			if err := forward(id); err != nil {
-				return err
+			if !forward(id) {
+				return nil
 			}
 		}
 		return nil
@@ -357,10 +358,8 @@ func (r *Run) skipFresh(ctx context.Context, in <-chan string, out chan<- string
 		for _, id := range pending {
 			if fresh[id] {
 				r.skipped.Add(1)
-				continue
-			}
-			if err := forward(id); err != nil {
-				return err
+			} else if !forward(id) {
+				break
 			}
 		}
 		pending = pending[:0]

@@ -39,11 +39,12 @@ func (s Shard) String() string {
 }
 
 // Of returns the shard index of id among count shards.
-func Of(id string, count uint64) uint64 {
-	key := idKey(id)
-	return binary.BigEndian.Uint64(key[:8]) % count
-}
+func Of(id string, count uint64) uint64 { return shardOf(idKey(id), count) }
 
 func (s Shard) holds(key [16]byte) bool {
-	return s.Count <= 1 || binary.BigEndian.Uint64(key[:8])%s.Count == s.Index
+	return s.Count <= 1 || shardOf(key, s.Count) == s.Index
+}
+
+func shardOf(key [16]byte, count uint64) uint64 {
+	return binary.BigEndian.Uint64(key[:8]) % count
 }
