@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/interview-export/interview-export/command"
-	"github.com/interview-export/interview-export/fakeapi"
+	"github.com/interview-export/interview-export/internal/fakeapi"
 	"github.com/interview-export/interview-export/internal/pgtest"
 )
 
@@ -66,7 +66,7 @@ func startedConcurrency(t *testing.T, args ...string) int {
 			return line.Concurrency
 		}
 	}
-	t.Fatalf("no 'export started' line in:\n%s", r.stderr)
+	require.FailNow(t, "no 'export started' line", r.stderr)
 	return 0
 }
 

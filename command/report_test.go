@@ -2,19 +2,14 @@ package command_test
 
 import (
 	"context"
-	"flag"
-	"os"
-	"path/filepath"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/interview-export/interview-export/internal/golden"
 	"github.com/interview-export/interview-export/internal/pgtest"
 	"github.com/interview-export/interview-export/load"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // knownDataset is a database whose report never changes.
 func knownDataset(t *testing.T) string {
@@ -26,7 +21,7 @@ func knownDataset(t *testing.T) string {
 	defer store.Close()
 	_, err = store.Migrate(ctx)
 	require.NoError(t, err)
-	_, err = store.Pool().Exec(ctx, `
+	_, err = pgtest.Pool(t, db).Exec(ctx, `
 		INSERT INTO export_runs (started_at, finished_at, status, shard, source, ids_read, ids_skipped, available,
 			no_interview, failed, interviews_changed, requests, retries, rate_limited)
 		VALUES ('2026-11-27 02:15:00+00', '2026-11-27 02:21:40+00', 'succeeded', '0/1', 'ids-file:ids.txt', 14, 0, 10, 4, 0, 14, 15, 1, 0),
@@ -48,19 +43,6 @@ func knownDataset(t *testing.T) string {
 	return db
 }
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run the test with -update to create %s", path)
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s differs (-want +got):\n%s", path, diff)
-	}
-}
-
 func TestReportGolden(t *testing.T) {
 	db := knownDataset(t)
 	for _, tt := range []struct {
@@ -74,7 +56,7 @@ func TestReportGolden(t *testing.T) {
 	} {
 		r := run(context.Background(), "", append(tt.args, "--database-url", db)...)
 		require.Equal(t, 0, r.code, r.stderr)
-		golden(t, tt.file, r.stdout)
+		golden.Assert(t, tt.file, r.stdout)
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/interview-export/interview-export/fakeapi"
+	"github.com/interview-export/interview-export/internal/fakeapi"
 	"github.com/interview-export/interview-export/load"
 )
 
@@ -119,13 +119,11 @@ func assertSameMessages(t *testing.T, want, got []string, id string) {
 	t.Helper()
 	for i := range min(len(want), len(got)) {
 		if want[i] != got[i] {
-			t.Errorf("proposal %s message %d:\n want %.300s\n got  %.300s", id, i, want[i], got[i])
+			assert.Fail(t, "messages differ", "proposal %s message %d:\n want %.300s\n got  %.300s", id, i, want[i], got[i])
 			return
 		}
 	}
-	if len(want) != len(got) {
-		t.Errorf("proposal %s: %d messages, want %d", id, len(got), len(want))
-	}
+	assert.Len(t, got, len(want), "proposal %s: messages", id)
 }
 
 func TestRateLimitIsNeverExceeded(t *testing.T) {
@@ -287,7 +285,7 @@ func waitForRows(t *testing.T, db string, n int) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("fewer than %d interviews after 60s", n)
+	require.FailNow(t, "timed out", "fewer than %d interviews after 60s", n)
 }
 
 func TestTokenAppearsNowhere(t *testing.T) {

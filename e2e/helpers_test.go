@@ -16,9 +16,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/interview-export/interview-export/fakeapi"
+	"github.com/interview-export/interview-export/internal/fakeapi"
 	"github.com/interview-export/interview-export/internal/pgtest"
 )
 
@@ -87,13 +88,11 @@ func (e *env) run(stdin string, args ...string) result {
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		code = ee.ExitCode()
-	} else if err != nil {
-		e.t.Fatalf("run %v: %v", args, err)
+	} else {
+		require.NoError(e.t, err, "run %v", args)
 	}
 	r := result{code: code, stdout: out.String(), stderr: errOut.String()}
-	if strings.Contains(r.stdout, token) || strings.Contains(r.stderr, token) {
-		e.t.Errorf("the token appears in the output of %v", args)
-	}
+	assert.NotContains(e.t, r.stdout+r.stderr, token, "the token appears in the output of %v", args)
 	return r
 }
 

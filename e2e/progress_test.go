@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"os/exec"
 	"strings"
@@ -42,9 +41,9 @@ func TestProgressBarOnATerminal(t *testing.T) {
 		close(copied)
 	}()
 	err = cmd.Wait()
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
-		t.Fatal(err)
+	if err != nil {
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee)
 	}
 	<-copied
 	out := screen.String()

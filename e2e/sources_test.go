@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/interview-export/interview-export/fakeapi"
+	"github.com/interview-export/interview-export/internal/fakeapi"
 )
 
 func (e *env) exec(sql string, args ...any) {
@@ -75,6 +75,8 @@ func TestIDsQueryRefusedBeforeAnyAPICall(t *testing.T) {
 		{"SELECT pg_sleep(5)::text", "--ids-query-timeout"},
 		{"SELEC id FROM wanted", "syntax error"},
 		{"SELECT id FROM wanted; DELETE FROM wanted", "--ids-query"},
+		{"COMMIT; DELETE FROM wanted RETURNING id", "--ids-query"},
+		{"SELECT id FROM wanted; COMMIT; DELETE FROM wanted", "--ids-query"},
 		{"CREATE TABLE x (a int)", "tried to write"},
 	}
 	for _, tt := range tests {

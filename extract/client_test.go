@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/interview-export/interview-export/extract"
-	"github.com/interview-export/interview-export/fakeapi"
+	"github.com/interview-export/interview-export/internal/fakeapi"
 )
 
 const token = "ot_pat_secret_for_tests_0123456789"

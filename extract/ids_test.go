@@ -26,11 +26,11 @@ func scanAll(t *testing.T, r io.Reader) ([]scanned, error) {
 		if !ok {
 			return out, sc.Err()
 		}
-		var ie *InvalidIDError
-		if in.Err != nil && !errors.As(in.Err, &ie) {
-			t.Fatalf("unexpected error type %T", in.Err)
+		if in.Err != nil {
+			var ie *InvalidIDError
+			require.ErrorAs(t, in.Err, &ie)
 		}
-		out = append(out, scanned{ID: in.ID, Line: in.Line, Invalid: in.Err != nil})
+		out = append(out, scanned{ID: in.ID, Line: sc.line, Invalid: in.Err != nil})
 	}
 }
 
@@ -99,23 +99,16 @@ func FuzzIDScanner(f *testing.F) {
 			if !ok {
 				break
 			}
-			if got.Line < 1 || got.Line > lines {
-				t.Fatalf("line %d out of range 1..%d", got.Line, lines)
-			}
+			require.True(t, sc.line >= 1 && sc.line <= lines, "line %d out of range 1..%d", sc.line, lines)
 			if got.Err == nil {
-				if err := ValidateID(got.ID); err != nil || got.ID == "" || got.ID[0] == '#' {
-					t.Fatalf("returned invalid ID %q as valid (%v)", got.ID, err)
-				}
-				if !strings.Contains(in, got.ID) {
-					t.Fatalf("ID %q is not in the input", got.ID)
-				}
-			} else if strings.Contains(got.ID, "\x00") {
-				t.Fatalf("invalid ID record %q keeps a NUL", got.ID)
+				require.NoError(t, ValidateID(got.ID), "returned invalid ID %q as valid", got.ID)
+				require.True(t, got.ID != "" && got.ID[0] != '#', "returned %q as an ID", got.ID)
+				require.Contains(t, in, got.ID, "the ID is in the input")
+			} else {
+				require.NotContains(t, got.ID, "\x00", "an invalid ID's record keeps no NUL")
 			}
 		}
-		if err := sc.Err(); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, sc.Err())
 	})
 }
 

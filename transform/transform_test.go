@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/interview-export/interview-export/extract"
-	"github.com/interview-export/interview-export/fakeapi"
+	"github.com/interview-export/interview-export/internal/fakeapi"
 	"github.com/interview-export/interview-export/load"
 	"github.com/interview-export/interview-export/transform"
 )
@@ -34,7 +34,7 @@ func TestDecode(t *testing.T) {
 			body: body(`{"proposalId":"P","interviewId":"I","score":86,"summary":"Strong.","messages":[
 				{"id":"m1","role":"interviewer","content":"Tell me","sentAt":"2026-06-11T15:20:00.000Z"},
 				{"id":"m2","role":"candidate","content":"I spent","sentAt":"2026-06-11T15:21:00.000Z"}]}`),
-			want: load.Interview{ProposalID: "P", Status: load.StatusAvailable, InterviewID: ptr("I"), Score: ptr("86"), Summary: ptr("Strong."),
+			want: load.Interview{ProposalID: "P", Status: load.StatusAvailable, InterviewID: new("I"), Score: new("86"), Summary: new("Strong."),
 				Messages: []load.Message{
 					{ID: "m1", Position: 0, Role: "interviewer", Content: "Tell me", SentAt: t0},
 					{ID: "m2", Position: 1, Role: "candidate", Content: "I spent", SentAt: t0.Add(time.Minute)},
@@ -43,18 +43,18 @@ func TestDecode(t *testing.T) {
 		{
 			name: "nulls, empty summary, decimal score, no messages, unknown fields",
 			body: body(`{"interviewId":"I","score":8.60,"summary":"","messages":[],"extra":{"x":1}}`),
-			want: load.Interview{ProposalID: "P", Status: load.StatusAvailable, InterviewID: ptr("I"), Score: ptr("8.60"), Summary: ptr(""), Messages: []load.Message{}},
+			want: load.Interview{ProposalID: "P", Status: load.StatusAvailable, InterviewID: new("I"), Score: new("8.60"), Summary: new(""), Messages: []load.Message{}},
 		},
 		{
 			name: "null score and summary",
 			body: body(`{"interviewId":"I","score":null,"summary":null,"messages":[]}`),
-			want: load.Interview{ProposalID: "P", Status: load.StatusAvailable, InterviewID: ptr("I"), Messages: []load.Message{}},
+			want: load.Interview{ProposalID: "P", Status: load.StatusAvailable, InterviewID: new("I"), Messages: []load.Message{}},
 		},
 		{
 			name: "text rules: NUL removed, lone surrogate and invalid bytes to U+FFFD, rest byte for byte",
 			body: body("{\"interviewId\":\"I\\u0000\",\"summary\":\" a\\u0000b \\ud800 \",\"messages\":[" +
 				"{\"id\":\"m\",\"role\":\"greeter\",\"content\":\"  x\\r\\n\xff\xfe 世界 \",\"sentAt\":\"2026-06-11T20:50:00+05:30\"}]}"),
-			want: load.Interview{ProposalID: "P", Status: load.StatusAvailable, InterviewID: ptr("I"), Summary: ptr(" ab \uFFFD "),
+			want: load.Interview{ProposalID: "P", Status: load.StatusAvailable, InterviewID: new("I"), Summary: new(" ab \uFFFD "),
 				Messages: []load.Message{{ID: "m", Role: "greeter", Content: "  x\r\n\uFFFD\uFFFD 世界 ", SentAt: t0}}},
 		},
 		{
@@ -62,7 +62,7 @@ func TestDecode(t *testing.T) {
 			body: body(`{"interviewId":"I","messages":[
 				{"id":"a","role":"r","content":"","sentAt":"2026-06-11T07:20:00.123456-08:00"},
 				{"id":"b","role":"r","content":"","sentAt":"2026-06-12T05:20:00+14:00"}]}`),
-			want: load.Interview{ProposalID: "P", Status: load.StatusAvailable, InterviewID: ptr("I"),
+			want: load.Interview{ProposalID: "P", Status: load.StatusAvailable, InterviewID: new("I"),
 				Messages: []load.Message{
 					{ID: "a", Position: 0, Role: "r", SentAt: t0.Add(123456 * time.Microsecond)},
 					{ID: "b", Position: 1, Role: "r", SentAt: t0},
@@ -71,7 +71,7 @@ func TestDecode(t *testing.T) {
 		{
 			name: "exponent score kept as given",
 			body: body(`{"interviewId":"I","score":-1.5E+1,"messages":[]}`),
-			want: load.Interview{ProposalID: "P", Status: load.StatusAvailable, InterviewID: ptr("I"), Score: ptr("-1.5E+1"), Messages: []load.Message{}},
+			want: load.Interview{ProposalID: "P", Status: load.StatusAvailable, InterviewID: new("I"), Score: new("-1.5E+1"), Messages: []load.Message{}},
 		},
 	}
 	for _, tt := range tests {
@@ -195,9 +195,7 @@ func FuzzDecode(f *testing.F) {
 		iv, err := transform.Decode("P", b)
 		if err != nil {
 			var ire *transform.InvalidResponseError
-			if !errors.As(err, &ire) {
-				t.Fatalf("error of type %T: %v", err, err)
-			}
+			require.ErrorAs(t, err, &ire)
 			return
 		}
 		texts := []string{iv.ProposalID, *iv.InterviewID}
@@ -206,16 +204,12 @@ func FuzzDecode(f *testing.F) {
 		}
 		seen := map[string]bool{}
 		for i, m := range iv.Messages {
-			if m.Position != int32(i) || m.ID == "" || seen[m.ID] {
-				t.Fatalf("message %d: bad position or id %q", i, m.ID)
-			}
+			require.True(t, m.Position == int32(i) && m.ID != "" && !seen[m.ID], "message %d: bad position or id %q", i, m.ID)
 			seen[m.ID] = true
 			texts = append(texts, m.ID, m.Role, m.Content)
 		}
 		for _, s := range texts {
-			if strings.Contains(s, "\x00") || !utf8.ValidString(s) {
-				t.Fatalf("stored text %q has a NUL or invalid UTF-8", s)
-			}
+			require.True(t, !strings.Contains(s, "\x00") && utf8.ValidString(s), "stored text %q has a NUL or invalid UTF-8", s)
 		}
 	})
 }

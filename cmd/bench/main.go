@@ -25,7 +25,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/interview-export/interview-export/fakeapi"
+	"github.com/interview-export/interview-export/internal/fakeapi"
 )
 
 func main() {

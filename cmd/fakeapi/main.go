@@ -20,7 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/interview-export/interview-export/fakeapi"
+	"github.com/interview-export/interview-export/internal/fakeapi"
 )
 
 func main() {

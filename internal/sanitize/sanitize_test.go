@@ -4,6 +4,9 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestText(t *testing.T) {
@@ -24,9 +27,7 @@ func TestText(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := Text(tt.in); got != tt.want {
-				t.Errorf("Text(%q) = %q, want %q", tt.in, got, tt.want)
-			}
+			assert.Equal(t, tt.want, Text(tt.in), "Text(%q)", tt.in)
 		})
 	}
 }
@@ -37,15 +38,7 @@ func FuzzText(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		got := Text(s)
-		if !utf8ValidNoNUL(got) {
-			t.Fatalf("Text(%q) = %q: not valid UTF-8 without NUL", s, got)
-		}
-		if Text(got) != got {
-			t.Fatalf("Text is not idempotent on %q", s)
-		}
+		require.True(t, utf8.ValidString(got) && !strings.Contains(got, "\x00"), "Text(%q) = %q: not valid UTF-8 without NUL", s, got)
+		require.Equal(t, got, Text(got), "Text is not idempotent on %q", s)
 	})
-}
-
-func utf8ValidNoNUL(s string) bool {
-	return utf8.ValidString(s) && !strings.Contains(s, "\x00")
 }

@@ -129,9 +129,9 @@ func (s *Server) Transcript(proposalID string) Transcript {
 	switch x := r.IntN(20); {
 	case x == 0:
 	case x == 1:
-		t.Summary = ptr("")
+		t.Summary = new("")
 	default:
-		t.Summary = ptr(sentence(r, 10+r.IntN(30)))
+		t.Summary = new(sentence(r, 10+r.IntN(30)))
 	}
 	n := 2 + r.IntN(2*s.cfg.MeanMessages-3)
 	kind := s.KindOf(proposalID)
