@@ -13,45 +13,30 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
-)
-
-// Exit statuses; see README.md.
-const (
-	ExitOK          = 0   // every ID reached a recorded outcome, none failed
-	ExitFailures    = 1   // finished, some IDs failed (each is in export_failures)
-	ExitUsage       = 2   // usage, configuration or authentication error
-	ExitRunFailed   = 3   // the run stopped part-way on an unexpected error (database lost); committed work stays
-	ExitLocked      = 4   // another export on the same database and shard is running
-	ExitInterrupted = 130 // SIGINT, after committing or rolling back what was in flight
-	ExitTerminated  = 143 // SIGTERM, likewise
 )
 
 // Version is the binary's version, set at build time with
 // -ldflags "-X github.com/interview-export/interview-export/command.Version=...".
 var Version = "dev"
 
-// SignalError is the cause main gives the run's context when a signal arrives.
-type SignalError struct{ Signal os.Signal }
+// ranError is an error returned by one of the commands (its action, its
+// config hook or its flags' parsing), as opposed to one of urfave/cli's own.
+type ranError struct{ err error }
 
-func (e SignalError) Error() string { return "interrupted by " + e.Signal.String() }
+func (e ranError) Error() string { return e.err.Error() }
+func (e ranError) Unwrap() error { return e.err }
 
-// exitError carries an exit status through urfave/cli.
-type exitError struct {
-	code int
-	err  error
+// ours marks the errors f returns as the command's own.
+func ours[F ~func(*cli.Context) error](f F) F {
+	return func(c *cli.Context) error {
+		if err := f(c); err != nil {
+			return ranError{err}
+		}
+		return nil
+	}
 }
-
-func (e exitError) Error() string { return e.err.Error() }
-func (e exitError) Unwrap() error { return e.err }
-
-// usageError is a bad flag, value or configuration: exit status 2.
-type usageError struct{ err error }
-
-func (e usageError) Error() string { return e.err.Error() }
-func (e usageError) Unwrap() error { return e.err }
 
 // env is what a command gets from the process.
 type env struct {
@@ -67,19 +52,17 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
 	app := newApp(e)
 	err := app.RunContext(ctx, args)
-	if err == nil {
-		return ExitOK
+	var ran ranError
+	if err != nil && !errors.As(err, &ran) {
+		// urfave/cli's own: an unknown flag or command, a bad value.
+		fmt.Fprintf(stderr, "interview-export: %v\nRun 'interview-export --help' for usage.\n", err)
+		return ExitUsage
 	}
-	var ee exitError
-	if errors.As(err, &ee) {
-		if ee.err != nil && ee.code != ExitOK && ee.code != ExitFailures {
-			fmt.Fprintf(stderr, "interview-export: %v\n", ee.err)
-		}
-		return ee.code
+	code, msg := exitStatus(err)
+	if msg != "" {
+		fmt.Fprintf(stderr, "interview-export: %s\n", msg)
 	}
-	// Anything else is urfave/cli's own: an unknown flag or command, a bad value.
-	fmt.Fprintf(stderr, "interview-export: %v\nRun 'interview-export --help' for usage.\n", err)
-	return ExitUsage
+	return code
 }
 
 const precedence = `Settings come from, first one set wins: flags, then environment variables, then the YAML file
@@ -92,7 +75,7 @@ func newApp(e *env) *cli.App {
 	reportFl := reportFlags()
 	runsFl := runsFlags()
 	usage := func(_ *cli.Context, err error, _ bool) error {
-		return exitError{code: ExitUsage, err: err}
+		return ranError{usageError{err}}
 	}
 	return &cli.App{
 		Name:  "interview-export",
@@ -107,13 +90,13 @@ func newApp(e *env) *cli.App {
 		ExitErrHandler:  func(*cli.Context, error) {},
 		OnUsageError:    usage,
 		// No command is a mistake (a cron line cut short), not a success.
-		Action: func(c *cli.Context) error {
+		Action: ours(func(c *cli.Context) error {
 			if c.Args().Present() {
-				return exitError{code: ExitUsage, err: fmt.Errorf("unknown command %q: use export, migrate, report, runs or version", c.Args().First())}
+				return usageError{fmt.Errorf("unknown command %q: use export, migrate, report, runs or version", c.Args().First())}
 			}
 			cli.ShowAppHelp(c)
-			return exitError{code: ExitUsage, err: errors.New("no command given: use export, migrate, report, runs or version")}
-		},
+			return usageError{errors.New("no command given: use export, migrate, report, runs or version")}
+		}),
 		Commands: []*cli.Command{
 			{
 				Name:         "export",
@@ -121,8 +104,8 @@ func newApp(e *env) *cli.App {
 				UsageText:    "interview-export export --ids-file PATH [options]",
 				Description:  precedence,
 				Flags:        exportFl,
-				Before:       loadConfigFile(exportFl),
-				Action:       func(c *cli.Context) error { return wrap(runExport(c, e)) },
+				Before:       ours(loadConfigFile(exportFl)),
+				Action:       ours(func(c *cli.Context) error { return runExport(c, e) }),
 				OnUsageError: usage,
 			},
 			{
@@ -130,8 +113,8 @@ func newApp(e *env) *cli.App {
 				Usage:        "apply pending migrations (safe to run twice or from two processes at once)",
 				Description:  precedence,
 				Flags:        migrateFl,
-				Before:       loadConfigFile(migrateFl),
-				Action:       func(c *cli.Context) error { return wrap(runMigrate(c, e)) },
+				Before:       ours(loadConfigFile(migrateFl)),
+				Action:       ours(func(c *cli.Context) error { return runMigrate(c, e) }),
 				OnUsageError: usage,
 			},
 			{
@@ -139,8 +122,8 @@ func newApp(e *env) *cli.App {
 				Usage:        "outcome counts, a score histogram, transcript lengths, recent runs and the last run's failures",
 				Description:  precedence,
 				Flags:        reportFl,
-				Before:       loadConfigFile(reportFl),
-				Action:       func(c *cli.Context) error { return wrap(runReport(c, e)) },
+				Before:       ours(loadConfigFile(reportFl)),
+				Action:       ours(func(c *cli.Context) error { return runReport(c, e) }),
 				OnUsageError: usage,
 			},
 			{
@@ -148,8 +131,8 @@ func newApp(e *env) *cli.App {
 				Usage:        "the run history from export_runs",
 				Description:  precedence,
 				Flags:        runsFl,
-				Before:       loadConfigFile(runsFl),
-				Action:       func(c *cli.Context) error { return wrap(runRuns(c, e)) },
+				Before:       ours(loadConfigFile(runsFl)),
+				Action:       ours(func(c *cli.Context) error { return runRuns(c, e) }),
 				OnUsageError: usage,
 			},
 			{
@@ -162,34 +145,6 @@ func newApp(e *env) *cli.App {
 			},
 		},
 	}
-}
-
-// wrap gives every error an exit status.
-func wrap(err error) error {
-	if err == nil {
-		return nil
-	}
-	var ee exitError
-	if errors.As(err, &ee) {
-		return ee
-	}
-	var ue usageError
-	if errors.As(err, &ue) {
-		return exitError{code: ExitUsage, err: err}
-	}
-	return exitError{code: ExitRunFailed, err: err}
-}
-
-// interruptCode returns 130 or 143 when ctx ended because of a signal.
-func interruptCode(ctx context.Context) (int, bool) {
-	var se SignalError
-	if !errors.As(context.Cause(ctx), &se) {
-		return 0, false
-	}
-	if se.Signal == syscall.SIGTERM {
-		return ExitTerminated, true
-	}
-	return ExitInterrupted, true
 }
 
 // newLogger returns the slog logger of the command's flags, which never

@@ -11,9 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
-	"golang.org/x/term"
 
 	"github.com/interview-export/interview-export/exporter"
 	"github.com/interview-export/interview-export/extract"
@@ -74,7 +72,7 @@ func exportOptionsFrom(c *cli.Context, e *env) (exportOptions, error) {
 	}
 	shard, err := exporter.ParseShard(c.String(flagShard))
 	if err != nil {
-		return o, err
+		return o, fmt.Errorf("--%w", err)
 	}
 	o.shard = shard
 	token, err := readToken(c.String(flagTokenFile), e.getenv)
@@ -168,40 +166,41 @@ func runExport(c *cli.Context, e *env) error {
 		return err
 	}
 	client, err := extract.NewClient(extract.Config{
-		BaseURL: o.apiURL, Token: o.token, Concurrency: o.concurrency, Gate: extract.NewGate(o.rate),
+		BaseURL: o.apiURL, Token: o.token, Concurrency: o.concurrency, Rate: o.rate,
 		MaxAttempts: o.maxAttempts, RequestTimeout: o.requestTimeout,
 		BackoffBase: o.backoffBase, BackoffMax: o.backoffMax, MaxResponseBytes: o.maxResponseBytes,
 		UserAgent: "interview-export/" + Version, Logger: log,
 	})
 	if err != nil {
-		return usageError{err}
+		return err
 	}
 
 	// The database first: a second export of the same shard must exit 4 at
-	// once, before any query or API call.
+	// once, before any query or API call. A dry run writes nothing: it only
+	// reads, when the source or --refresh-after asks it to, and never migrates.
 	var store *load.Store
-	var runID int64
-	if !o.dryRun || o.refreshAfter > 0 {
-		// A dry run only reads (recorded outcomes): it never migrates.
+	switch {
+	case !o.dryRun || o.refreshAfter > 0:
 		store, err = openStore(ctx, o.databaseURL, o.noMigrate || o.dryRun, log)
-		if err != nil {
-			return err
-		}
+	case o.idsQuery != "":
+		store, err = connect(ctx, o.databaseURL, 2)
+	}
+	if err != nil {
+		return err
+	}
+	if store != nil {
 		defer store.Close()
 	}
 	if !o.dryRun {
 		release, err := store.LockRun(ctx, o.shard.String())
-		if errors.Is(err, load.ErrLocked) {
-			return exitError{code: ExitLocked, err: fmt.Errorf("%w (shard %s): wait for it to finish (a killed run releases its lock at once)", err, o.shard)}
-		}
 		if err != nil {
-			return usageError{err}
+			return fmt.Errorf("shard %s: %w", o.shard, err)
 		}
 		defer release()
 	}
-	src, closeSrc, err := openSource(ctx, o, e, client, log)
+	src, closeSrc, err := openSource(ctx, o, e, client, store, log)
 	if err != nil {
-		return usageError{err}
+		return err
 	}
 	defer closeSrc()
 	scopes := []string{"proposals:read"}
@@ -212,7 +211,8 @@ func runExport(c *cli.Context, e *env) error {
 		return err
 	}
 
-	var out exporter.BatchWriter = exporter.JSONLines{W: e.stdout}
+	var out exporter.BatchWriter = load.JSONLines{W: e.stdout}
+	var runID int64
 	if !o.dryRun {
 		runID, err = store.StartRun(ctx, load.RunStart{Shard: o.shard.String(), Source: src.Describe(), Settings: o.settings()})
 		if err != nil {
@@ -234,47 +234,41 @@ func runExport(c *cli.Context, e *env) error {
 	log.Info("export started", "run_id", runID, "source", src.Describe(), "shard", o.shard.String(), "api_url", o.apiURL,
 		"concurrency", o.concurrency, "rate", o.rate, "refresh_after", o.refreshAfter.String(), "dry_run", o.dryRun)
 	stopProgress := startProgress(ctx, e.stderr, src, run, o.progressInterval, log)
-	sum, runErr := run.Execute(ctx)
+	counts, runErr := run.Execute(ctx)
 	stopProgress()
 
-	status, code := load.RunSucceeded, ExitOK
-	var fe *extract.FetchError
-	switch sig, interrupted := interruptCode(ctx); {
-	case interrupted:
-		status, code = load.RunInterrupted, sig
-	case runErr != nil && errors.Is(runErr, extract.ErrUnauthorized):
-		status, code = load.RunFailed, ExitUsage
-	case runErr != nil && errors.As(runErr, &fe) && fe.HTTPStatus >= 400 && fe.HTTPStatus < 500:
-		status, code = load.RunFailed, ExitUsage // discovery refused: a wrong job ID or a missing scope
-	case runErr != nil:
-		status, code = load.RunFailed, ExitRunFailed
-	case sum.Failed > 0:
-		status, code = load.RunPartial, ExitFailures
+	var sig SignalError
+	switch {
+	case errors.As(context.Cause(ctx), &sig):
+		runErr = sig // interrupted: the drain committed what was received
+	case runErr == nil && counts.Failed > 0:
+		runErr = errSomeFailed
 	}
-	errText := ""
-	if runErr != nil && code != ExitInterrupted && code != ExitTerminated {
-		errText = runErr.Error()
-	}
-	if store != nil && runID != 0 {
-		if _, err := store.FinishRun(context.WithoutCancel(ctx), runID, status, errText); err != nil {
+	code, msg := exitStatus(runErr)
+	status := runStatus(code)
+	if runID != 0 {
+		errText := ""
+		if code != ExitOK && code != ExitFailures {
+			errText = msg
+		}
+		// The summary is what the run's row says, so the two cannot disagree.
+		stored, err := store.FinishRun(context.WithoutCancel(ctx), runID, status, errText, counts)
+		if err != nil {
 			log.Error("could not record the end of the run", "run_id", runID, "error", err)
+		} else {
+			stored.Duration = counts.Duration
+			counts = stored
 		}
 	}
-	printSummary(e.stderr, runID, status, sum)
-	if code == ExitOK || code == ExitFailures {
-		return exitError{code: code}
-	}
-	if code == ExitInterrupted || code == ExitTerminated {
-		return exitError{code: code, err: fmt.Errorf("%v: committed work is kept; run again to finish", context.Cause(ctx))}
-	}
-	return exitError{code: code, err: runErr}
+	printSummary(e.stderr, runID, status, counts)
+	return runErr
 }
 
 // openSource opens the one source of proposal IDs the options name.
-func openSource(ctx context.Context, o exportOptions, e *env, client *extract.Client, log *slog.Logger) (exporter.Source, func(), error) {
+func openSource(ctx context.Context, o exportOptions, e *env, client *extract.Client, store *load.Store, log *slog.Logger) (exporter.Source, func(), error) {
 	switch {
 	case o.idsQuery != "":
-		src, err := extract.OpenQuerySource(ctx, o.databaseURL, o.idsQuery, o.idsQueryTimeout)
+		src, err := extract.OpenQuerySource(ctx, store, o.idsQuery, o.idsQueryTimeout)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -286,7 +280,7 @@ func openSource(ctx context.Context, o exportOptions, e *env, client *extract.Cl
 	}
 	src, err := extract.OpenFileSource(o.idsFile, e.stdin)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, usageError{err}
 	}
 	return src, func() { src.Close() }, nil
 }
@@ -301,152 +295,32 @@ func (f freshness) Fresh(ctx context.Context, ids []string) (map[string]bool, er
 	return f.store.RecentlyFetched(ctx, ids, f.maxAge)
 }
 
-// connect opens the database of every command, or says what to check.
-func connect(ctx context.Context, url string, maxConns int32) (*load.Store, error) {
-	if url == "" {
-		return nil, usageError{errors.New("no database: set DATABASE_URL or pass --database-url")}
-	}
-	store, err := load.Open(ctx, url, maxConns)
-	if err != nil {
-		return nil, usageError{fmt.Errorf("%w (is PostgreSQL running, and is DATABASE_URL right?)", err)}
-	}
-	return store, nil
-}
-
-// openStore connects, then applies or checks the schema.
-func openStore(ctx context.Context, url string, noMigrate bool, log *slog.Logger) (*load.Store, error) {
-	store, err := connect(ctx, url, 4)
-	if err != nil {
-		return nil, err
-	}
-	if noMigrate {
-		cur, latest, err := store.SchemaVersion(ctx)
-		if err == nil && cur != latest {
-			err = fmt.Errorf("the database schema is at version %d but this binary needs %d: run 'interview-export migrate' or drop --no-migrate", cur, latest)
-		}
-		if err != nil {
-			store.Close()
-			return nil, usageError{err}
-		}
-		return store, nil
-	}
-	n, err := store.Migrate(ctx)
-	if err != nil {
-		store.Close()
-		return nil, usageError{err}
-	}
-	if n > 0 {
-		log.Info("applied migrations", "count", n)
-	}
-	return store, nil
-}
-
 // checkToken makes a bad token or a missing scope fail before the first
 // transcript, in a second, with a clear message.
 func checkToken(ctx context.Context, client *extract.Client, apiURL string, scopes []string, log *slog.Logger) error {
-	id, err := client.CheckToken(ctx, scopes...)
+	_, err := client.CheckToken(ctx, scopes...)
+	var sig SignalError
 	switch {
 	case err == nil:
-		log.Debug("token accepted", "scopes", strings.Join(id.Scopes, " "))
 		return nil
+	case errors.As(context.Cause(ctx), &sig):
+		return sig
 	case ctx.Err() != nil:
-		if code, ok := interruptCode(ctx); ok {
-			return exitError{code: code, err: context.Cause(ctx)}
-		}
 		return ctx.Err()
 	case errors.Is(err, extract.ErrUnauthorized), errors.Is(err, extract.ErrScopeMissing):
-		return usageError{err}
+		return err
 	}
 	return usageError{fmt.Errorf("%w (is OT_API_URL %s right and reachable?)", err, apiURL)}
 }
 
-// startProgress shows the run's progress until stop is called: a progress
-// bar when stderr is a terminal, else a log line every interval.
-func startProgress(ctx context.Context, stderr io.Writer, src exporter.Source, run *exporter.Run, every time.Duration, log *slog.Logger) (stop func()) {
-	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) && every > 0 {
-		total := int64(-1)
-		if c, ok := src.(exporter.Counted); ok {
-			total = c.Total()
-		}
-		return progressBar(ctx, f, total, run)
-	}
-	return reportProgress(ctx, run, every, log)
-}
-
-// progressBar draws done / total, rate, ETA and failures on a terminal.
-func progressBar(ctx context.Context, w io.Writer, total int64, run *exporter.Run) (stop func()) {
-	bar := progressbar.NewOptions64(total,
-		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetDescription("exporting"),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("IDs"),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionThrottle(200*time.Millisecond),
-		progressbar.OptionSpinnerType(14),
-		progressbar.OptionClearOnFinish(),
-	)
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	update := func() {
-		p := run.Progress()
-		bar.Describe(fmt.Sprintf("exporting (%d failed, %d skipped)", p.Failed, p.Skipped))
-		bar.Set64(p.Handled())
-	}
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(250 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				update()
-				bar.Finish()
-				return
-			case <-t.C:
-				update()
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
-}
-
-// reportProgress logs a progress line every interval until stop is called.
-func reportProgress(ctx context.Context, run *exporter.Run, every time.Duration, log *slog.Logger) (stop func()) {
-	if every <= 0 {
-		return func() {}
-	}
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	start := time.Now()
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				p := run.Progress()
-				log.Info("progress", "read", p.Read, "skipped", p.Skipped, "fetched", p.Received, "failed", p.Failed,
-					"committed", p.Done, "per_second", fmt.Sprintf("%.1f", float64(p.Received)/time.Since(start).Seconds()))
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
-}
-
-func printSummary(w io.Writer, runID int64, status load.RunStatus, s exporter.Summary) {
+// printSummary prints the run's counts on one line (two when IDs failed).
+func printSummary(w io.Writer, runID int64, status load.RunStatus, s load.Counts) {
 	run := "dry run"
 	if runID != 0 {
 		run = fmt.Sprintf("run %d", runID)
 	}
 	fmt.Fprintf(w, "export %s %s in %s: %d IDs read (%d duplicate, %d skipped as fresh), %d available, %d no interview, %d failed",
-		run, status, s.Duration.Round(time.Millisecond), s.IDsRead, s.Duplicates, s.Skipped, s.Available, s.NoInterview, s.Failed)
+		run, status, s.Duration.Round(time.Millisecond), s.IDsRead, s.IDsDuplicate, s.IDsSkipped, s.Available, s.NoInterview, s.Failed)
 	if len(s.FailedByCode) > 0 {
 		codes := make([]string, 0, len(s.FailedByCode))
 		for c, n := range s.FailedByCode {
@@ -460,30 +334,4 @@ func printSummary(w io.Writer, runID int64, status load.RunStatus, s exporter.Su
 	if s.Failed > 0 && runID != 0 {
 		fmt.Fprintf(w, "failures: SELECT proposal_id, error_code, http_status, message FROM export_failures WHERE run_id = %d;\n", runID)
 	}
-}
-
-func runMigrate(c *cli.Context, e *env) error {
-	if c.Args().Len() > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", c.Args().First())}
-	}
-	log, err := newLogger(c, e.stderr, "")
-	if err != nil {
-		return err
-	}
-	store, err := connect(c.Context, c.String(flagDatabaseURL), 2)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	n, err := store.Migrate(c.Context)
-	if err != nil {
-		return err
-	}
-	cur, _, err := store.SchemaVersion(c.Context)
-	if err != nil {
-		return err
-	}
-	log.Info("migrations applied", "applied", n, "schema_version", cur)
-	fmt.Fprintf(e.stdout, "applied %d migration(s); schema version %d\n", n, cur)
-	return nil
 }

@@ -11,6 +11,9 @@ import (
 	"github.com/urfave/cli/v2"
 	"github.com/urfave/cli/v2/altsrc"
 	"gopkg.in/yaml.v3"
+
+	"github.com/interview-export/interview-export/exporter"
+	"github.com/interview-export/interview-export/extract"
 )
 
 // Flag names, which are also the keys of the YAML file given with --config.
@@ -70,15 +73,15 @@ func exportFlags() []cli.Flag {
 		altsrc.NewBoolFlag(&cli.BoolFlag{Name: flagAllJobs, Usage: "source: the proposals of every job of the account (GET /jobs/mine; needs jobs:read)", EnvVars: []string{envName(flagAllJobs)}}),
 		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagRefreshAfter, Usage: "skip IDs whose last recorded outcome is younger than this `DURATION` (0: fetch all)", EnvVars: []string{envName(flagRefreshAfter)}}),
 		altsrc.NewStringFlag(&cli.StringFlag{Name: flagShard, Usage: "only the IDs of shard `I/N` (stable hash); N processes with I = 0..N-1 cover every ID once", EnvVars: []string{envName(flagShard)}}),
-		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagDrainTimeout, Value: 15 * time.Second, Usage: "on SIGINT/SIGTERM, how long requests in flight may finish before the run commits and exits", EnvVars: []string{envName(flagDrainTimeout)}}),
-		altsrc.NewIntFlag(&cli.IntFlag{Name: flagConcurrency, Value: 8, Usage: "requests in flight at most", EnvVars: []string{envName(flagConcurrency)}}),
-		altsrc.NewFloat64Flag(&cli.Float64Flag{Name: flagRate, Value: 10, Usage: "requests per second across the run (0: no limit until the API answers 429)", EnvVars: []string{envName(flagRate)}}),
-		altsrc.NewIntFlag(&cli.IntFlag{Name: flagMaxAttempts, Value: 5, Usage: "tries per proposal, the first included (429s do not count)", EnvVars: []string{envName(flagMaxAttempts)}}),
-		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagRequestTimeout, Value: 30 * time.Second, Usage: "time limit of one attempt, body included", EnvVars: []string{envName(flagRequestTimeout)}}),
-		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagBackoffBase, Value: 500 * time.Millisecond, Usage: "first retry delay ceiling; doubles per retry (full jitter)", EnvVars: []string{envName(flagBackoffBase)}}),
-		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagBackoffMax, Value: 30 * time.Second, Usage: "largest retry delay", EnvVars: []string{envName(flagBackoffMax)}}),
-		altsrc.NewInt64Flag(&cli.Int64Flag{Name: flagMaxResponseBytes, Value: 32 << 20, Usage: "largest transcript body accepted, in bytes", EnvVars: []string{envName(flagMaxResponseBytes)}}),
-		altsrc.NewIntFlag(&cli.IntFlag{Name: flagBatchSize, Value: 500, Usage: "proposals committed per transaction", EnvVars: []string{envName(flagBatchSize)}}),
+		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagDrainTimeout, Value: exporter.DefaultDrainTimeout, Usage: "on SIGINT/SIGTERM, how long requests in flight may finish before the run commits and exits", EnvVars: []string{envName(flagDrainTimeout)}}),
+		altsrc.NewIntFlag(&cli.IntFlag{Name: flagConcurrency, Value: extract.DefaultConcurrency, Usage: "requests in flight at most", EnvVars: []string{envName(flagConcurrency)}}),
+		altsrc.NewFloat64Flag(&cli.Float64Flag{Name: flagRate, Value: extract.DefaultRate, Usage: "requests per second across the run (0: no limit until the API answers 429)", EnvVars: []string{envName(flagRate)}}),
+		altsrc.NewIntFlag(&cli.IntFlag{Name: flagMaxAttempts, Value: extract.DefaultMaxAttempts, Usage: "tries per proposal, the first included (429s do not count)", EnvVars: []string{envName(flagMaxAttempts)}}),
+		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagRequestTimeout, Value: extract.DefaultRequestTimeout, Usage: "time limit of one attempt, body included", EnvVars: []string{envName(flagRequestTimeout)}}),
+		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagBackoffBase, Value: extract.DefaultBackoffBase, Usage: "first retry delay ceiling; doubles per retry (full jitter)", EnvVars: []string{envName(flagBackoffBase)}}),
+		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagBackoffMax, Value: extract.DefaultBackoffMax, Usage: "largest retry delay", EnvVars: []string{envName(flagBackoffMax)}}),
+		altsrc.NewInt64Flag(&cli.Int64Flag{Name: flagMaxResponseBytes, Value: extract.DefaultMaxResponseBytes, Usage: "largest transcript body accepted, in bytes", EnvVars: []string{envName(flagMaxResponseBytes)}}),
+		altsrc.NewIntFlag(&cli.IntFlag{Name: flagBatchSize, Value: exporter.DefaultBatchSize, Usage: "proposals committed per transaction", EnvVars: []string{envName(flagBatchSize)}}),
 		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagProgressInterval, Value: 10 * time.Second, Usage: "interval of progress log lines (0: none)", EnvVars: []string{envName(flagProgressInterval)}}),
 		altsrc.NewBoolFlag(&cli.BoolFlag{Name: flagNoMigrate, Usage: "do not apply pending migrations first", EnvVars: []string{envName(flagNoMigrate)}}),
 		altsrc.NewBoolFlag(&cli.BoolFlag{Name: flagDryRun, Usage: "fetch and normalize, write nothing; print one JSON object per proposal on stdout", EnvVars: []string{envName(flagDryRun)}}),

@@ -69,21 +69,21 @@ type recorder struct {
 	mu       sync.Mutex
 	outcomes map[string]string
 	batches  int
-	counts   load.Batch
+	counts   load.Counts // the run's counters observed with the last batch
 	failAt   int
 }
 
-func (w *recorder) Write(_ context.Context, b *load.Batch) (load.WriteStats, error) {
+func (w *recorder) Write(_ context.Context, b *load.Batch) (load.Counts, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.batches++
 	if w.batches == w.failAt {
-		return load.WriteStats{}, errors.New("database gone")
+		return load.Counts{}, errors.New("database gone")
 	}
 	if w.outcomes == nil {
 		w.outcomes = map[string]string{}
 	}
-	var st load.WriteStats
+	var st load.Counts
 	for _, iv := range b.Interviews {
 		if _, dup := w.outcomes[iv.ProposalID]; dup {
 			panic("proposal written twice: " + iv.ProposalID)
@@ -97,12 +97,9 @@ func (w *recorder) Write(_ context.Context, b *load.Batch) (load.WriteStats, err
 	}
 	for _, f := range b.Failures {
 		w.outcomes[f.ProposalID] = f.Code
-		st.Failed++
+		st.AddOutcomes(load.Counts{Failed: 1, FailedByCode: map[string]int64{f.Code: 1}})
 	}
-	w.counts.IDsRead += b.IDsRead
-	w.counts.IDsDuplicate += b.IDsDuplicate
-	w.counts.IDsSkipped += b.IDsSkipped
-	w.counts.Requests += b.Requests
+	w.counts = b.Observed
 	return st, nil
 }
 
@@ -135,7 +132,7 @@ func TestEveryIDReachesOneOutcome(t *testing.T) {
 	assert.Equal(t, int64(26), sum.Failed)
 	assert.Equal(t, map[string]int64{"invalid_id": 1, "invalid_response": 5, "forbidden": 20}, sum.FailedByCode)
 	assert.Equal(t, int64(378), sum.IDsRead)
-	assert.Equal(t, int64(2), sum.Duplicates)
+	assert.Equal(t, int64(2), sum.IDsDuplicate)
 	assert.Equal(t, int64(378), w.counts.IDsRead, "counters reach the run's row")
 	assert.Equal(t, int64(2), w.counts.IDsDuplicate)
 	assert.Equal(t, int64(375), w.counts.Requests)
@@ -221,7 +218,7 @@ func TestShardsCoverEveryIDOnce(t *testing.T) {
 		assert.InDelta(t, 333, len(w.outcomes), 60, "shard %d holds about a third", i)
 		for id := range w.outcomes {
 			seen[id]++
-			assert.Equal(t, i, exporter.Of(id, 3))
+			assert.True(t, exporter.Shard{Index: i, Count: 3}.Holds(id))
 		}
 	}
 	assert.Len(t, seen, 1000)
@@ -268,7 +265,7 @@ func TestRefreshAfterSkipsFreshIDs(t *testing.T) {
 	sum, err := exporter.New(sliceSource(ids("ok-", 700)), f, w, exporter.Options{Fresh: fresh}).Execute(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, int64(100), f.calls.Load(), "only the stale and new IDs are fetched")
-	assert.Equal(t, int64(600), sum.Skipped)
+	assert.Equal(t, int64(600), sum.IDsSkipped)
 	assert.Len(t, w.outcomes, 100)
 	assert.Equal(t, int64(600), w.counts.IDsSkipped, "skipped IDs are counted in the run")
 }

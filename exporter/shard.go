@@ -1,6 +1,7 @@
 package exporter
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"strconv"
@@ -25,7 +26,7 @@ func ParseShard(s string) (Shard, error) {
 	index, err1 := strconv.ParseUint(strings.TrimSpace(i), 10, 64)
 	count, err2 := strconv.ParseUint(strings.TrimSpace(n), 10, 64)
 	if !ok || err1 != nil || err2 != nil || count == 0 || index >= count {
-		return Shard{}, fmt.Errorf("--shard %q: want I/N with 0 <= I < N, e.g. 0/4 (in a Kubernetes Indexed Job: $(JOB_COMPLETION_INDEX)/4)", s)
+		return Shard{}, fmt.Errorf("shard %q: want I/N with 0 <= I < N, e.g. 0/4 (in a Kubernetes Indexed Job: $(JOB_COMPLETION_INDEX)/4)", s)
 	}
 	return Shard{Index: index, Count: count}, nil
 }
@@ -38,13 +39,19 @@ func (s Shard) String() string {
 	return fmt.Sprintf("%d/%d", s.Index, s.Count)
 }
 
-// Of returns the shard index of id among count shards.
-func Of(id string, count uint64) uint64 { return shardOf(idKey(id), count) }
+// Holds reports whether id belongs to shard s.
+func (s Shard) Holds(id string) bool { return s.holds(idKey(id)) }
 
+// holds is the one shard formula: the first 8 bytes of the ID's key, read
+// big-endian, modulo Count.
 func (s Shard) holds(key [16]byte) bool {
-	return s.Count <= 1 || shardOf(key, s.Count) == s.Index
+	return s.Count <= 1 || binary.BigEndian.Uint64(key[:8])%s.Count == s.Index
 }
 
-func shardOf(key [16]byte, count uint64) uint64 {
-	return binary.BigEndian.Uint64(key[:8]) % count
+// idKey is a 128-bit digest of an ID: the run remembers every ID it has seen
+// in 16 bytes, whatever the ID's length, with no practical risk of collision.
+// Its first 8 bytes also place the ID in a shard.
+func idKey(id string) [16]byte {
+	sum := sha256.Sum256([]byte(id))
+	return [16]byte(sum[:16])
 }

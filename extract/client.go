@@ -28,8 +28,9 @@ type Config struct {
 	// Concurrency is the number of requests in flight at most; it sizes the
 	// connection pool. Default 8.
 	Concurrency int
-	// Gate spaces requests; nil means no limit until a 429.
-	Gate *Gate
+	// Rate is the requests per second across every worker; 0 means no limit
+	// until the API answers 429.
+	Rate float64
 	// MaxAttempts is the number of tries per proposal, the first included;
 	// 429s do not count. Default 5.
 	MaxAttempts int
@@ -52,6 +53,22 @@ type Config struct {
 	Transport http.RoundTripper
 }
 
+// Defaults of Config, also the command line's.
+const (
+	DefaultConcurrency      = 8
+	DefaultRate             = 10.0
+	DefaultMaxAttempts      = 5
+	DefaultMaxRateLimited   = 100
+	DefaultRequestTimeout   = 30 * time.Second
+	DefaultBackoffBase      = 500 * time.Millisecond
+	DefaultBackoffMax       = 30 * time.Second
+	DefaultMaxResponseBytes = 32 << 20
+)
+
+// ErrConfig is wrapped by every error NewClient returns: the configuration
+// is wrong, and no retry will help.
+var ErrConfig = errors.New("API client configuration")
+
 // Client fetches interviews from the OpenTrain public API. It is safe for
 // concurrent use by the workers of one run.
 type Client struct {
@@ -67,25 +84,25 @@ type Client struct {
 // NewClient checks cfg and returns a client.
 func NewClient(cfg Config) (*Client, error) {
 	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 8
+		cfg.Concurrency = DefaultConcurrency
 	}
 	if cfg.MaxAttempts <= 0 {
-		cfg.MaxAttempts = 5
+		cfg.MaxAttempts = DefaultMaxAttempts
 	}
 	if cfg.MaxRateLimited <= 0 {
-		cfg.MaxRateLimited = 100
+		cfg.MaxRateLimited = DefaultMaxRateLimited
 	}
 	if cfg.RequestTimeout <= 0 {
-		cfg.RequestTimeout = 30 * time.Second
+		cfg.RequestTimeout = DefaultRequestTimeout
 	}
 	if cfg.BackoffBase <= 0 {
-		cfg.BackoffBase = 500 * time.Millisecond
+		cfg.BackoffBase = DefaultBackoffBase
 	}
 	if cfg.BackoffMax <= 0 {
-		cfg.BackoffMax = 30 * time.Second
+		cfg.BackoffMax = DefaultBackoffMax
 	}
 	if cfg.MaxResponseBytes <= 0 {
-		cfg.MaxResponseBytes = 32 << 20
+		cfg.MaxResponseBytes = DefaultMaxResponseBytes
 	}
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "interview-export"
@@ -93,18 +110,15 @@ func NewClient(cfg Config) (*Client, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Gate == nil {
-		cfg.Gate = NewGate(0)
-	}
 	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return nil, fmt.Errorf("API base URL %q: want an absolute http(s) URL such as https://app.opentrain.ai/api/public/v1", cfg.BaseURL)
+		return nil, fmt.Errorf("%w: API base URL %q: want an absolute http(s) URL such as https://app.opentrain.ai/api/public/v1", ErrConfig, cfg.BaseURL)
 	}
 	if base.User != nil {
-		return nil, errors.New("API base URL must not carry credentials: put the token in OT_API_TOKEN or --token-file")
+		return nil, fmt.Errorf("%w: the API base URL must not carry credentials (user:password@); the token goes in the Authorization header only", ErrConfig)
 	}
 	if cfg.Token == "" {
-		return nil, errors.New("no API token: set OT_API_TOKEN or pass --token-file")
+		return nil, fmt.Errorf("%w: no API token", ErrConfig)
 	}
 	transport := cfg.Transport
 	if transport == nil {
@@ -119,7 +133,7 @@ func NewClient(cfg Config) (*Client, error) {
 		cfg:  cfg,
 		base: base,
 		http: &http.Client{Transport: transport},
-		gate: cfg.Gate,
+		gate: NewGate(cfg.Rate),
 		log:  cfg.Logger,
 	}, nil
 }
@@ -179,7 +193,6 @@ func (c *Client) Interview(ctx context.Context, proposalID string) (Answer, erro
 // Identity is what GET /auth/me says of the token.
 type Identity struct {
 	Scopes []string
-	Label  string
 }
 
 // CheckToken calls GET /auth/me and checks that the token carries every
@@ -196,14 +209,13 @@ func (c *Client) CheckToken(ctx context.Context, required ...string) (Identity, 
 	}
 	var me struct {
 		Token struct {
-			Label  string   `json:"label"`
 			Scopes []string `json:"scopes"`
 		} `json:"token"`
 	}
 	if err := json.Unmarshal(r.body, &me); err != nil {
 		return Identity{}, fmt.Errorf("check token with GET /auth/me: unexpected response: %v", err)
 	}
-	id := Identity{Scopes: me.Token.Scopes, Label: me.Token.Label}
+	id := Identity{Scopes: me.Token.Scopes}
 	var missing []string
 	for _, s := range required {
 		write := strings.TrimSuffix(s, ":read") + ":write"
@@ -233,6 +245,57 @@ func (c *Client) endpoint(segments ...string) string {
 		b.WriteString(url.PathEscape(s))
 	}
 	return b.String()
+}
+
+// eachListed calls each with the id of every item under key of every page
+// of a cursor-paginated listing, following nextCursor until it is null.
+func (c *Client) eachListed(ctx context.Context, what, endpoint, key string, each func(id string) error) error {
+	cursor := ""
+	for {
+		q := url.Values{"limit": {"100"}}
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
+		r, err := c.get(ctx, "", endpoint+"?"+q.Encode())
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if r.status != http.StatusOK {
+			err := c.statusError("", r)
+			if r.status >= 400 && r.status < 500 && !errors.Is(err, ErrUnauthorized) {
+				return fmt.Errorf("%w: %s: %w", ErrListingRefused, what, err)
+			}
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		var page map[string]json.RawMessage
+		if err := json.Unmarshal(r.body, &page); err != nil {
+			return fmt.Errorf("%s: unexpected response: %v", what, err)
+		}
+		var items []struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(page[key], &items); err != nil {
+			return fmt.Errorf("%s: unexpected response: no %q array", what, key)
+		}
+		var next *string
+		if raw, ok := page["nextCursor"]; ok {
+			if err := json.Unmarshal(raw, &next); err != nil {
+				return fmt.Errorf("%s: unexpected response: nextCursor is not a string or null", what)
+			}
+		}
+		for _, it := range items {
+			if err := each(it.ID); err != nil {
+				return err
+			}
+		}
+		if next == nil || *next == "" {
+			return nil
+		}
+		if *next == cursor {
+			return fmt.Errorf("%s: the listing returned the same nextCursor twice; stopping rather than looping", what)
+		}
+		cursor = *next
+	}
 }
 
 // response is one complete HTTP answer that ended the retry loop.
@@ -345,7 +408,7 @@ func (c *Client) attempt(ctx context.Context, u string) (response, *FetchError) 
 		} else {
 			// Not retried: the same transcript will be as large next time.
 			return response{status: -1}, &FetchError{Code: CodeResponseTooLarge, HTTPStatus: resp.StatusCode,
-				Detail: fmt.Sprintf("response body over %d bytes; raise --max-response-bytes to accept it", limit)}
+				Detail: fmt.Sprintf("response body over %d bytes, the configured maximum response size", limit)}
 		}
 	}
 	// A body delimited by the connection's close cannot show truncation at the
@@ -364,7 +427,7 @@ func (c *Client) attempt(ctx context.Context, u string) (response, *FetchError) 
 func transportError(ctx context.Context, err error) *FetchError {
 	var ne net.Error
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-		return &FetchError{Code: CodeTimeout, Detail: "no complete answer within --request-timeout", Err: err}
+		return &FetchError{Code: CodeTimeout, Detail: "no complete answer within the request timeout", Err: err}
 	}
 	// url.Error repeats the URL, which is harmless (no credentials), but the
 	// inner error is what a person needs.

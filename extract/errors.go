@@ -22,11 +22,19 @@ const (
 	CodeRateLimited        = "rate_limited"
 	CodeUnexpectedStatus   = "unexpected_status"
 	CodeInvalidResponse    = "invalid_response"
+	// CodeError is an error the exporter did not expect (a bug): the
+	// message says what happened.
+	CodeError = "error"
 )
 
 // ErrUnauthorized means the API rejected the token (401): it is missing,
 // invalid, expired or revoked. Nothing more can succeed, so the run stops.
-var ErrUnauthorized = errors.New("the API rejected the token (401 UNAUTHORIZED): check OT_API_TOKEN or --token-file; the token may be expired or revoked")
+var ErrUnauthorized = errors.New("the API rejected the token (401 UNAUTHORIZED)")
+
+// ErrListingRefused means the API refused a listing (a 4xx other than 401
+// for GET /jobs/mine or GET /jobs/{id}/proposals): a wrong job ID or a
+// missing scope, which a retry will not mend.
+var ErrListingRefused = errors.New("the API refused the listing")
 
 // ErrScopeMissing means the token is valid but lacks a scope the run needs.
 var ErrScopeMissing = errors.New("the token lacks a required scope")

@@ -62,8 +62,6 @@ type Input struct {
 	// ID is the trimmed ID. When Err is set it is the line's text made
 	// storable (invalid bytes replaced by U+FFFD, NUL removed), cut to 1 KiB.
 	ID string
-	// Line is the 1-based line number in the source, 0 when not from a file.
-	Line int64
 	// Where locates the ID in its source for a failure's message, e.g.
 	// "line 7" or "row 12"; empty when there is nothing useful to say.
 	Where string
@@ -107,14 +105,14 @@ func (s *IDScanner) Next() (Input, bool) {
 			continue
 		}
 		if tooLong {
-			return Input{ID: refusedID(string(trimmed)) + "…", Line: s.line, Where: fmt.Sprintf("line %d", s.line),
+			return Input{ID: refusedID(string(trimmed)) + "…", Where: fmt.Sprintf("line %d", s.line),
 				Err: &InvalidIDError{Reason: fmt.Sprintf("longer than %d bytes (%d)", MaxIDBytes, content)}}, true
 		}
 		id := string(trimmed)
 		if err := ValidateID(id); err != nil {
-			return Input{ID: refusedID(id), Line: s.line, Where: fmt.Sprintf("line %d", s.line), Err: err}, true
+			return Input{ID: refusedID(id), Where: fmt.Sprintf("line %d", s.line), Err: err}, true
 		}
-		return Input{ID: id, Line: s.line}, true
+		return Input{ID: id}, true
 	}
 	return Input{}, false
 }

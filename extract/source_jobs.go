@@ -2,10 +2,7 @@ package extract
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
 )
 
 // JobsSource discovers proposal IDs through the API: the proposals of the
@@ -50,51 +47,4 @@ func (s *JobsSource) Describe() string {
 		return "all-jobs"
 	}
 	return fmt.Sprintf("jobs:%v", s.Jobs)
-}
-
-// eachListed calls each with the id of every item under key of every page
-// of a cursor-paginated listing, following nextCursor until it is null.
-func (c *Client) eachListed(ctx context.Context, what, endpoint, key string, each func(id string) error) error {
-	cursor := ""
-	for {
-		q := url.Values{"limit": {"100"}}
-		if cursor != "" {
-			q.Set("cursor", cursor)
-		}
-		r, err := c.get(ctx, "", endpoint+"?"+q.Encode())
-		if err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		if r.status != http.StatusOK {
-			return fmt.Errorf("%s: %w", what, c.statusError("", r))
-		}
-		var page map[string]json.RawMessage
-		if err := json.Unmarshal(r.body, &page); err != nil {
-			return fmt.Errorf("%s: unexpected response: %v", what, err)
-		}
-		var items []struct {
-			ID string `json:"id"`
-		}
-		if err := json.Unmarshal(page[key], &items); err != nil {
-			return fmt.Errorf("%s: unexpected response: no %q array", what, key)
-		}
-		var next *string
-		if raw, ok := page["nextCursor"]; ok {
-			if err := json.Unmarshal(raw, &next); err != nil {
-				return fmt.Errorf("%s: unexpected response: nextCursor is not a string or null", what)
-			}
-		}
-		for _, it := range items {
-			if err := each(it.ID); err != nil {
-				return err
-			}
-		}
-		if next == nil || *next == "" {
-			return nil
-		}
-		if *next == cursor {
-			return fmt.Errorf("%s: the listing returned the same nextCursor twice; stopping rather than looping", what)
-		}
-		cursor = *next
-	}
 }

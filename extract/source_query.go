@@ -16,61 +16,65 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// The column types --ids-query may return: text-like or integer.
+// ErrQueryRefused is wrapped by every error of an ID query that the query
+// itself causes (columns, types, a write, the timeout, an SQL error): the
+// query must change, not the run's circumstances.
+var ErrQueryRefused = errors.New("the ID query was refused")
+
+// QueryRefusedError says why an ID query was refused. It wraps ErrQueryRefused.
+type QueryRefusedError struct {
+	Reason string
+	// Timeout is true when the query ran past its statement timeout.
+	Timeout bool
+}
+
+func (e *QueryRefusedError) Error() string { return e.Reason }
+func (e *QueryRefusedError) Unwrap() error { return ErrQueryRefused }
+
+// ReadOnlyQuerier runs one SQL statement read-only, under a statement
+// timeout, and hands its rows to fn; load.Store is one.
+type ReadOnlyQuerier interface {
+	QueryReadOnly(ctx context.Context, sql string, timeout time.Duration, fn func(pgx.Rows) error) error
+}
+
+// The column types an ID query may return: text-like or integer.
 var queryColumnTypes = map[uint32]string{
 	25: "text", 1043: "varchar", 1042: "char", 19: "name",
 	20: "bigint", 23: "integer", 21: "smallint",
 }
 
 // QuerySource yields the first column of an SQL query's rows as proposal
-// IDs. OpenQuerySource runs the query at once, in a read-only transaction
-// with a statement timeout, and spills the IDs to an unlinked temporary file:
-// the transaction stays short however slowly the export consumes them, and
-// memory stays bounded however many rows there are.
+// IDs. OpenQuerySource runs the query at once and spills the IDs to an
+// unlinked temporary file: the transaction stays short however slowly the
+// export consumes them, and memory stays bounded however many rows there are.
 type QuerySource struct {
 	f     *os.File
 	rows  int64
 	nulls int64
 }
 
-// OpenQuerySource runs query against databaseURL. It fails before any API
-// call when the query does not return exactly one text or integer column,
-// tries to write, or runs past timeout.
-func OpenQuerySource(ctx context.Context, databaseURL, query string, timeout time.Duration) (*QuerySource, error) {
-	conn, err := pgx.Connect(ctx, databaseURL)
-	if err != nil {
-		return nil, fmt.Errorf("--ids-query: connect to the database: %w", err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
+// OpenQuerySource runs query through db. It fails before any API call, with
+// a *QueryRefusedError, when the query does not return exactly one text or
+// integer column, tries to write, or runs past timeout.
+func OpenQuerySource(ctx context.Context, db ReadOnlyQuerier, query string, timeout time.Duration) (*QuerySource, error) {
 	f, err := os.CreateTemp("", "interview-export-ids-*")
 	if err != nil {
-		return nil, fmt.Errorf("--ids-query: temporary file: %w", err)
+		return nil, fmt.Errorf("ID query: temporary file: %w", err)
 	}
 	os.Remove(f.Name()) // gone with the process, whatever happens to it
 	s := &QuerySource{f: f}
-	err = pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT set_config('statement_timeout', $1, true)", strconv.FormatInt(timeout.Milliseconds(), 10)); err != nil {
-			return err
-		}
-		return s.spill(ctx, tx, query)
-	})
-	if err != nil {
+	if err := db.QueryReadOnly(ctx, query, timeout, s.spill); err != nil {
 		f.Close()
-		return nil, queryError(err, timeout)
+		return nil, queryError(err)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("--ids-query: rewind temporary file: %w", err)
+		return nil, fmt.Errorf("ID query: rewind temporary file: %w", err)
 	}
 	return s, nil
 }
 
-func (s *QuerySource) spill(ctx context.Context, tx pgx.Tx, query string) error {
-	rows, err := tx.Query(ctx, query)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
+func (s *QuerySource) spill(rows pgx.Rows) error {
 	fields := rows.FieldDescriptions()
 	switch {
 	case len(fields) == 0:
@@ -78,17 +82,17 @@ func (s *QuerySource) spill(ctx context.Context, tx pgx.Tx, query string) error 
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		return errors.New("--ids-query returns no column: it must be a SELECT of one column of proposal IDs")
+		return &QueryRefusedError{Reason: "returns no column: it must be a SELECT of one column of proposal IDs"}
 	case len(fields) > 1:
-		return fmt.Errorf("--ids-query returns %d columns: select only the proposal ID column", len(fields))
+		return &QueryRefusedError{Reason: fmt.Sprintf("returns %d columns: select only the proposal ID column", len(fields))}
 	}
 	if _, ok := queryColumnTypes[fields[0].DataTypeOID]; !ok {
 		name := strconv.FormatUint(uint64(fields[0].DataTypeOID), 10)
-		if t, ok := tx.Conn().TypeMap().TypeForOID(fields[0].DataTypeOID); ok {
+		if t, ok := rows.Conn().TypeMap().TypeForOID(fields[0].DataTypeOID); ok {
 			name = t.Name
 		}
-		return fmt.Errorf("--ids-query returns a column %q of type %s: want text or an integer (cast it, e.g. SELECT %s::text)",
-			fields[0].Name, name, fields[0].Name)
+		return &QueryRefusedError{Reason: fmt.Sprintf("returns a column %q of type %s: want text or an integer (cast it, e.g. SELECT %s::text)",
+			fields[0].Name, name, fields[0].Name)}
 	}
 	w := bufio.NewWriter(s.f)
 	var lenBuf [binary.MaxVarintLen64]byte
@@ -107,7 +111,7 @@ func (s *QuerySource) spill(ctx context.Context, tx pgx.Tx, query string) error 
 		case int16, int32, int64:
 			id = fmt.Sprint(v)
 		default:
-			return fmt.Errorf("--ids-query: unexpected value of type %T", v)
+			return fmt.Errorf("unexpected value of type %T", v)
 		}
 		s.rows++
 		n := binary.PutUvarint(lenBuf[:], uint64(len(id)))
@@ -120,22 +124,23 @@ func (s *QuerySource) spill(ctx context.Context, tx pgx.Tx, query string) error 
 	return w.Flush()
 }
 
-// queryError turns what PostgreSQL said about the query into advice.
-func queryError(err error, timeout time.Duration) error {
+// queryError turns what PostgreSQL said about the query into a reason.
+func queryError(err error) error {
+	var refused *QueryRefusedError
+	if errors.As(err, &refused) {
+		return err
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
 		case "25006":
-			return fmt.Errorf("--ids-query tried to write (%s); it runs read-only and must only SELECT: nothing was changed", pgErr.Message)
+			return &QueryRefusedError{Reason: fmt.Sprintf("tried to write (%s); it runs read-only and must only SELECT: nothing was changed", pgErr.Message)}
 		case "57014":
-			return fmt.Errorf("--ids-query ran longer than --ids-query-timeout %s: make it cheaper or raise the timeout", timeout)
+			return &QueryRefusedError{Reason: "ran longer than its statement timeout: make it cheaper or raise the timeout", Timeout: true}
 		}
-		return fmt.Errorf("--ids-query: %s (SQLSTATE %s)", pgErr.Message, pgErr.Code)
+		return &QueryRefusedError{Reason: fmt.Sprintf("%s (SQLSTATE %s)", pgErr.Message, pgErr.Code)}
 	}
-	if strings.HasPrefix(err.Error(), "--ids-query") {
-		return err
-	}
-	return fmt.Errorf("--ids-query: %w", err)
+	return fmt.Errorf("ID query: %w", err)
 }
 
 // Rows is the number of IDs the query returned; NULLs counts the NULL

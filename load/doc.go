@@ -2,8 +2,10 @@
 //
 // It owns the database side of interview-export: applying the schema in
 // ../migrations (Migrate), the per-shard run lock (LockRun), the export_runs
-// bookkeeping (StartRun, FinishRun) and the batched writer (Writer) that
-// upserts interviews, interview_messages and export_failures.
+// bookkeeping (StartRun, FinishRun) with the run's one counter type
+// (Counts), the batched writer (Writer) that upserts interviews,
+// interview_messages and export_failures, the dry run's sink in its place
+// (JSONLines), and the read-only query of --ids-query (QueryReadOnly).
 //
 // # How a batch is written
 //

@@ -53,17 +53,11 @@ type Failure struct {
 type Batch struct {
 	Interviews []Interview
 	Failures   []Failure
-	// Counters observed while producing the batch, added to the run's row.
-	Requests, Retries, RateLimited    int64
-	IDsRead, IDsDuplicate, IDsSkipped int64
+	// Observed holds the run's intake and request counters as they stood
+	// when the batch was closed (totals, not this batch's share): they are
+	// stored as they are, so a killed run's row still tells how far it got.
+	Observed Counts
 }
 
 // Len is the number of proposals in the batch.
 func (b *Batch) Len() int { return len(b.Interviews) + len(b.Failures) }
-
-// Reset empties the batch, keeping its allocations.
-func (b *Batch) Reset() {
-	clear(b.Interviews)
-	clear(b.Failures)
-	*b = Batch{Interviews: b.Interviews[:0], Failures: b.Failures[:0]}
-}

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/tern/v2/migrate"
 
@@ -45,7 +47,10 @@ func Open(ctx context.Context, databaseURL string, maxConns int32) (*Store, erro
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
 	}
-	cfg.ConnConfig.RuntimeParams["application_name"] = "interview-export"
+	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
+		// Named in pg_stat_activity, unless the URL names it otherwise.
+		cfg.ConnConfig.RuntimeParams["application_name"] = "interview-export"
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to database: %w", err)
@@ -56,9 +61,6 @@ func Open(ctx context.Context, databaseURL string, maxConns int32) (*Store, erro
 	}
 	return &Store{pool: pool}, nil
 }
-
-// Pool returns the underlying pool, for callers that run their own queries.
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // Close closes every connection.
 func (s *Store) Close() { s.pool.Close() }
@@ -164,35 +166,47 @@ func (s *Store) StartRun(ctx context.Context, r RunStart) (int64, error) {
 // RunStatus is the final status of an export run.
 type RunStatus string
 
-// The statuses of export_runs.status.
+// The final statuses of export_runs.status (a run is 'running' until then).
 const (
-	RunRunning     RunStatus = "running"
 	RunSucceeded   RunStatus = "succeeded"
 	RunPartial     RunStatus = "partial"
 	RunFailed      RunStatus = "failed"
 	RunInterrupted RunStatus = "interrupted"
 )
 
-// RunCounts are the counts of a run as stored in export_runs.
-type RunCounts struct {
-	IDsRead, IDsDuplicate, IDsSkipped int64
-	Available, NoInterview, Failed    int64
-	InterviewsChanged                 int64
-	MessagesWritten, MessagesDeleted  int64
-	Requests, Retries, RateLimited    int64
-	Duration                          time.Duration
-}
-
-// FinishRun records the run's final status (and the error that ended it, if
-// any) and returns its counts as stored.
-func (s *Store) FinishRun(ctx context.Context, runID int64, status RunStatus, errText string) (RunCounts, error) {
-	var c RunCounts
-	err := s.pool.QueryRow(ctx, finishRunSQL, runID, string(status), errText).Scan(
-		&c.IDsRead, &c.IDsDuplicate, &c.IDsSkipped, &c.Available, &c.NoInterview, &c.Failed,
-		&c.InterviewsChanged, &c.MessagesWritten, &c.MessagesDeleted, &c.Requests, &c.Retries, &c.RateLimited, &c.Duration)
+// FinishRun stores the run's final intake and request totals (observed),
+// its final status and the error that ended it, if any, and returns its
+// counts as stored: the summary of a run is read from its row, so the two
+// cannot disagree.
+func (s *Store) FinishRun(ctx context.Context, runID int64, status RunStatus, errText string, observed Counts) (Counts, error) {
+	var c Counts
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := addRunCounts(ctx, tx, runID, observed, Counts{}); err != nil {
+			return err
+		}
+		err := tx.QueryRow(ctx, finishRunSQL, runID, string(status), errText).Scan(
+			&c.IDsRead, &c.IDsDuplicate, &c.IDsSkipped, &c.Available, &c.NoInterview, &c.Failed,
+			&c.InterviewsChanged, &c.MessagesWritten, &c.MessagesDeleted, &c.Requests, &c.Retries, &c.RateLimited, &c.Duration)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT error_code, count(*) FROM export_failures WHERE run_id = $1 GROUP BY error_code`, runID)
+		if err != nil {
+			return err
+		}
+		c.FailedByCode = map[string]int64{}
+		var code string
+		var n int64
+		_, err = pgx.ForEachRow(rows, []any{&code, &n}, func() error {
+			c.FailedByCode[code] = n
+			return nil
+		})
+		return err
+	})
 	if err != nil {
-		return c, fmt.Errorf("finish run %d: %w", runID, err)
+		return Counts{}, fmt.Errorf("finish run %d: %w", runID, err)
 	}
+	c.IDsOtherShard = observed.IDsOtherShard
 	return c, nil
 }
 
@@ -213,4 +227,30 @@ func (s *Store) RecentlyFetched(ctx context.Context, ids []string, maxAge time.D
 		fresh[id] = true
 	}
 	return fresh, rows.Err()
+}
+
+// QueryReadOnly runs one SQL statement in a READ ONLY transaction whose
+// statement_timeout is timeout, and hands its rows to fn. The statement goes
+// through the extended protocol, which takes exactly one statement: "SELECT
+// 1; DELETE …" and "COMMIT; …" are refused by the server before anything
+// runs. Whatever fn does, the transaction is rolled back.
+func (s *Store) QueryReadOnly(ctx context.Context, sql string, timeout time.Duration, fn func(pgx.Rows) error) error {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, "SELECT set_config('statement_timeout', $1, true)", strconv.FormatInt(timeout.Milliseconds(), 10)); err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, sql)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if err := fn(rows); err != nil {
+		return err
+	}
+	rows.Close()
+	return rows.Err()
 }

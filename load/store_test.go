@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -17,6 +18,7 @@ import (
 
 type bundle struct {
 	url   string
+	db    *pgxpool.Pool // the test's own connections, to look at the tables
 	store *load.Store
 	runID int64
 	w     *load.Writer
@@ -37,7 +39,7 @@ func setup(t *testing.T) *bundle {
 	w, err := store.NewWriter(ctx, runID)
 	require.NoError(t, err)
 	t.Cleanup(w.Close)
-	return &bundle{url: url, store: store, runID: runID, w: w}
+	return &bundle{url: url, db: pgtest.Pool(t, url), store: store, runID: runID, w: w}
 }
 
 func TestMigrateTwice(t *testing.T) {
@@ -101,11 +103,9 @@ func msg(id string, pos int32, role, content string, sent time.Time) load.Messag
 	return load.Message{ID: id, Position: pos, Role: role, Content: content, SentAt: sent}
 }
 
-func ptr[T any](v T) *T { return &v }
-
 func available(id string, score *string, msgs ...load.Message) load.Interview {
-	return load.Interview{ProposalID: id, Status: load.StatusAvailable, InterviewID: ptr("iv-" + id),
-		Score: score, Summary: ptr("summary of " + id), Messages: msgs, FetchedAt: time.Now()}
+	return load.Interview{ProposalID: id, Status: load.StatusAvailable, InterviewID: new("iv-" + id),
+		Score: score, Summary: new("summary of " + id), Messages: msgs, FetchedAt: time.Now()}
 }
 
 func noInterview(id string) load.Interview {
@@ -123,7 +123,7 @@ type storedInterview struct {
 func readInterview(t *testing.T, b *bundle, id string) (storedInterview, bool) {
 	t.Helper()
 	var s storedInterview
-	err := b.store.Pool().QueryRow(context.Background(),
+	err := b.db.QueryRow(context.Background(),
 		`SELECT status, interview_id, score::text, summary, message_count FROM interviews WHERE proposal_id = $1`, id).
 		Scan(&s.Status, &s.InterviewID, &s.Score, &s.Summary, &s.MessageCount)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -144,7 +144,7 @@ type storedMessage struct {
 
 func readMessages(t *testing.T, b *bundle, id string) []storedMessage {
 	t.Helper()
-	rows, err := b.store.Pool().Query(context.Background(),
+	rows, err := b.db.Query(context.Background(),
 		`SELECT message_id, position, role, content, sent_at, xmin::text::bigint FROM interview_messages
 		 WHERE proposal_id = $1 ORDER BY position`, id)
 	require.NoError(t, err)
@@ -160,7 +160,7 @@ func readMessages(t *testing.T, b *bundle, id string) []storedMessage {
 	return out
 }
 
-func write(t *testing.T, b *bundle, ivs ...load.Interview) load.WriteStats {
+func write(t *testing.T, b *bundle, ivs ...load.Interview) load.Counts {
 	t.Helper()
 	st, err := b.w.Write(context.Background(), &load.Batch{Interviews: ivs})
 	require.NoError(t, err)
@@ -171,22 +171,22 @@ func TestWriteNewChangedShrunkVanished(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ist := time.FixedZone("+05:30", 5*3600+1800)
-	a := available("A", ptr("86"),
+	a := available("A", new("86"),
 		msg("a1", 0, "interviewer", "Tell me about labeling.", t0),
 		msg("a2", 1, "candidate", "  spaces kept \r\n and unicode 世界 🎉 ", t0.Add(time.Minute).In(ist)),
 		msg("a3", 2, "system", "", t0.Add(2*time.Minute)))
-	bProp := available("B", ptr("8.60"),
+	bProp := available("B", new("8.60"),
 		msg("b1", 0, "interviewer", "Q1", t0),
 		msg("b2", 1, "candidate", "A1", t0.Add(time.Second)),
 		msg("b3", 2, "interviewer", "Q2", t0.Add(2*time.Second)))
 	st := write(t, b, a, bProp, noInterview("C"))
-	assert.Equal(t, load.WriteStats{Available: 2, NoInterview: 1, MessagesWritten: 6, InterviewsChanged: 3}, st)
+	assert.Equal(t, load.Counts{Available: 2, NoInterview: 1, MessagesWritten: 6, InterviewsChanged: 3}, st)
 
 	gotA, ok := readInterview(t, b, "A")
 	require.True(t, ok)
-	assert.Equal(t, storedInterview{Status: "available", InterviewID: ptr("iv-A"), Score: ptr("86"), Summary: ptr("summary of A"), MessageCount: 3}, gotA)
+	assert.Equal(t, storedInterview{Status: "available", InterviewID: new("iv-A"), Score: new("86"), Summary: new("summary of A"), MessageCount: 3}, gotA)
 	gotB, _ := readInterview(t, b, "B")
-	assert.Equal(t, ptr("8.60"), gotB.Score, "score kept as given, scale included")
+	assert.Equal(t, new("8.60"), gotB.Score, "score kept as given, scale included")
 	gotC, ok := readInterview(t, b, "C")
 	require.True(t, ok)
 	assert.Equal(t, storedInterview{Status: "no_interview", MessageCount: 0}, gotC)
@@ -199,15 +199,15 @@ func TestWriteNewChangedShrunkVanished(t *testing.T) {
 
 	// Second fetch: A unchanged; B edited (b2), shrunk (b3 gone), grown (b4)
 	// and reordered; C now has an interview; D is new.
-	bProp2 := available("B", ptr("8.60"),
+	bProp2 := available("B", new("8.60"),
 		msg("b4", 0, "interviewer", "New first", t0.Add(-time.Second)),
 		msg("b1", 1, "interviewer", "Q1", t0),
 		msg("b2", 2, "candidate", "A1 edited", t0.Add(time.Second)))
 	a.FetchedAt = time.Now()
 	c2 := available("C", nil, msg("c1", 0, "interviewer", "hello", t0))
-	c2.Summary = ptr("")
-	st = write(t, b, a, bProp2, c2, available("D", ptr("1e2")))
-	assert.Equal(t, 4, st.Available)
+	c2.Summary = new("")
+	st = write(t, b, a, bProp2, c2, available("D", new("1e2")))
+	assert.Equal(t, int64(4), st.Available)
 	assert.Equal(t, int64(1), st.MessagesDeleted, "b3 deleted")
 	// b4 inserted, b1 moved, b2 edited, c1 inserted
 	assert.Equal(t, int64(4), st.MessagesWritten)
@@ -222,10 +222,10 @@ func TestWriteNewChangedShrunkVanished(t *testing.T) {
 	assert.Equal(t, []string{"b4", "b1", "b2"}, []string{msgsB[0].ID, msgsB[1].ID, msgsB[2].ID})
 	assert.Equal(t, "A1 edited", msgsB[2].Content)
 	gotC, _ = readInterview(t, b, "C")
-	assert.Equal(t, storedInterview{Status: "available", InterviewID: ptr("iv-C"), Summary: ptr(""), MessageCount: 1}, gotC,
+	assert.Equal(t, storedInterview{Status: "available", InterviewID: new("iv-C"), Summary: new(""), MessageCount: 1}, gotC,
 		"null score is NULL, empty summary is ''")
 	gotD, _ := readInterview(t, b, "D")
-	assert.Equal(t, ptr("100"), gotD.Score)
+	assert.Equal(t, new("100"), gotD.Score)
 	assert.Empty(t, readMessages(t, b, "D"))
 
 	// Third fetch: A's interview is gone upstream (404 after 200).
@@ -240,10 +240,10 @@ func TestUnchangedRewritesNothingButFetchedAt(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	iv := available("P", ptr("42.5"), msg("m1", 0, "interviewer", "Q", t0), msg("m2", 1, "candidate", "A", t0.Add(time.Second)))
+	iv := available("P", new("42.5"), msg("m1", 0, "interviewer", "Q", t0), msg("m2", 1, "candidate", "A", t0.Add(time.Second)))
 	write(t, b, iv, noInterview("N"))
 	var changedBefore, fetchedBefore time.Time
-	require.NoError(t, b.store.Pool().QueryRow(ctx, `SELECT changed_at, fetched_at FROM interviews WHERE proposal_id='P'`).Scan(&changedBefore, &fetchedBefore))
+	require.NoError(t, b.db.QueryRow(ctx, `SELECT changed_at, fetched_at FROM interviews WHERE proposal_id='P'`).Scan(&changedBefore, &fetchedBefore))
 	before := readMessages(t, b, "P")
 
 	iv.FetchedAt = time.Now().Add(time.Second)
@@ -255,7 +255,7 @@ func TestUnchangedRewritesNothingButFetchedAt(t *testing.T) {
 	assert.Equal(t, before, after, "same rows, same xmin")
 
 	var changedAfter, fetchedAfter time.Time
-	require.NoError(t, b.store.Pool().QueryRow(ctx, `SELECT changed_at, fetched_at FROM interviews WHERE proposal_id='P'`).Scan(&changedAfter, &fetchedAfter))
+	require.NoError(t, b.db.QueryRow(ctx, `SELECT changed_at, fetched_at FROM interviews WHERE proposal_id='P'`).Scan(&changedAfter, &fetchedAfter))
 	assert.True(t, changedAfter.Equal(changedBefore), "changed_at stays")
 	assert.True(t, fetchedAfter.After(fetchedBefore), "fetched_at moves")
 }
@@ -270,12 +270,12 @@ func TestFailuresAndRunCounts(t *testing.T) {
 			{ProposalID: "F1", HTTPStatus: 403, Code: "forbidden", Message: "nope", Attempts: 1, RequestID: "req-1"},
 			{ProposalID: "bad\uFFFDid", Code: "invalid_id", Message: "not valid UTF-8"},
 		},
-		Requests: 5, Retries: 2, RateLimited: 1, IDsRead: 4, IDsDuplicate: 1,
+		Observed: load.Counts{Requests: 5, Retries: 2, RateLimited: 1, IDsRead: 4, IDsDuplicate: 1},
 	}
 	_, err := b.w.Write(ctx, batch)
 	require.NoError(t, err)
 
-	rows, err := b.store.Pool().Query(ctx, `SELECT proposal_id, http_status, error_code, message, attempts, request_id
+	rows, err := b.db.Query(ctx, `SELECT proposal_id, http_status, error_code, message, attempts, request_id
 		FROM export_failures WHERE run_id = $1 ORDER BY proposal_id`, b.runID)
 	require.NoError(t, err)
 	type failure struct {
@@ -288,18 +288,19 @@ func TestFailuresAndRunCounts(t *testing.T) {
 	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[failure])
 	require.NoError(t, err)
 	assert.Equal(t, []failure{
-		{"F1", ptr(int32(403)), "forbidden", "nope", 1, ptr("req-1")},
+		{"F1", new(int32(403)), "forbidden", "nope", 1, new("req-1")},
 		{"bad\uFFFDid", nil, "invalid_id", "not valid UTF-8", 0, nil},
 	}, got)
 
-	counts, err := b.store.FinishRun(ctx, b.runID, load.RunPartial, "")
+	counts, err := b.store.FinishRun(ctx, b.runID, load.RunPartial, "", load.Counts{IDsRead: 5, IDsDuplicate: 1, Requests: 6, Retries: 2, RateLimited: 1})
 	require.NoError(t, err)
 	counts.Duration = 0
-	assert.Equal(t, load.RunCounts{IDsRead: 4, IDsDuplicate: 1, Available: 1, Failed: 2, InterviewsChanged: 1, MessagesWritten: 1,
-		Requests: 5, Retries: 2, RateLimited: 1}, counts)
+	assert.Equal(t, load.Counts{IDsRead: 5, IDsDuplicate: 1, Available: 1, Failed: 2, InterviewsChanged: 1, MessagesWritten: 1,
+		Requests: 6, Retries: 2, RateLimited: 1, FailedByCode: map[string]int64{"forbidden": 1, "invalid_id": 1}}, counts,
+		"the batch's outcomes, and the run's totals observed at its end")
 	var status string
 	var finished *time.Time
-	require.NoError(t, b.store.Pool().QueryRow(ctx, `SELECT status, finished_at FROM export_runs WHERE id = $1`, b.runID).Scan(&status, &finished))
+	require.NoError(t, b.db.QueryRow(ctx, `SELECT status, finished_at FROM export_runs WHERE id = $1`, b.runID).Scan(&status, &finished))
 	assert.Equal(t, "partial", status)
 	assert.NotNil(t, finished)
 }
@@ -363,9 +364,43 @@ func TestStartRunClosesAbandonedRuns(t *testing.T) {
 	require.NoError(t, err)
 	var status string
 	var errText *string
-	require.NoError(t, b.store.Pool().QueryRow(ctx, `SELECT status, error FROM export_runs WHERE id = $1`, b.runID).Scan(&status, &errText))
+	require.NoError(t, b.db.QueryRow(ctx, `SELECT status, error FROM export_runs WHERE id = $1`, b.runID).Scan(&status, &errText))
 	assert.Equal(t, "failed", status)
 	assert.NotNil(t, errText)
-	require.NoError(t, b.store.Pool().QueryRow(ctx, `SELECT status FROM export_runs WHERE id = $1`, next).Scan(&status))
+	require.NoError(t, b.db.QueryRow(ctx, `SELECT status FROM export_runs WHERE id = $1`, next).Scan(&status))
 	assert.Equal(t, "running", status)
+}
+
+// QueryReadOnly runs one statement, read-only, under its timeout: nothing
+// the query says can write, end the transaction or outlive the timeout.
+func TestQueryReadOnly(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	_, err := b.db.Exec(ctx, `CREATE TABLE wanted (id text); INSERT INTO wanted VALUES ('p-1'), ('p-2')`)
+	require.NoError(t, err)
+	var got []string
+	require.NoError(t, b.store.QueryReadOnly(ctx, `SELECT id FROM wanted ORDER BY id`, time.Minute, func(rows pgx.Rows) error {
+		var err error
+		got, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	}))
+	assert.Equal(t, []string{"p-1", "p-2"}, got)
+	for _, sql := range []string{
+		`DELETE FROM wanted RETURNING id`,
+		`SELECT id FROM wanted; DELETE FROM wanted`,
+		`COMMIT; DELETE FROM wanted`,
+		`SELECT 1; COMMIT; DELETE FROM wanted`,
+		`SELECT pg_sleep(5)::text`,
+	} {
+		err := b.store.QueryReadOnly(ctx, sql, 200*time.Millisecond, func(rows pgx.Rows) error {
+			for rows.Next() {
+			}
+			return rows.Err()
+		})
+		assert.Error(t, err, sql)
+	}
+	var n int
+	require.NoError(t, b.db.QueryRow(ctx, `SELECT count(*) FROM wanted`).Scan(&n))
+	assert.Equal(t, 2, n, "no query changed anything")
 }

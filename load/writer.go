@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -27,17 +28,6 @@ type Writer struct {
 	runID int64
 }
 
-// WriteStats tells what one batch changed.
-type WriteStats struct {
-	Available, NoInterview, Failed int
-	// MessagesWritten counts inserted or changed message rows; an unchanged
-	// message is not rewritten and not counted.
-	MessagesWritten, MessagesDeleted int64
-	// InterviewsChanged counts proposals whose content (status, interview,
-	// score, summary or messages) differs from what was stored before.
-	InterviewsChanged int64
-}
-
 // NewWriter acquires a connection for run runID and prepares its staging
 // tables. Close releases it.
 func (s *Store) NewWriter(ctx context.Context, runID int64) (*Writer, error) {
@@ -55,23 +45,26 @@ func (s *Store) NewWriter(ctx context.Context, runID int64) (*Writer, error) {
 // Close releases the writer's connection.
 func (w *Writer) Close() { w.conn.Release() }
 
-// Write commits b in one transaction and returns what it changed. On error
-// nothing of b is written.
-func (w *Writer) Write(ctx context.Context, b *Batch) (WriteStats, error) {
-	var st WriteStats
+// Write commits b in one transaction and returns its outcomes and what they
+// changed: MessagesWritten counts inserted or changed message rows (an
+// unchanged message is neither rewritten nor counted), InterviewsChanged the
+// proposals whose content (status, interview, score, summary or messages)
+// differs from what was stored before. On error nothing of b is written.
+func (w *Writer) Write(ctx context.Context, b *Batch) (Counts, error) {
+	var st Counts
 	err := pgx.BeginFunc(ctx, w.conn, func(tx pgx.Tx) error {
 		var err error
 		st, err = writeBatch(ctx, tx, w.runID, b)
 		return err
 	})
 	if err != nil {
-		return WriteStats{}, fmt.Errorf("write batch of %d proposals: %w", b.Len(), err)
+		return Counts{}, fmt.Errorf("write batch of %d proposals: %w", b.Len(), err)
 	}
 	return st, nil
 }
 
-func writeBatch(ctx context.Context, tx pgx.Tx, runID int64, b *Batch) (WriteStats, error) {
-	var st WriteStats
+func writeBatch(ctx context.Context, tx pgx.Tx, runID int64, b *Batch) (Counts, error) {
+	st := outcomesOf(b)
 	if len(b.Interviews) > 0 {
 		n, err := tx.CopyFrom(ctx, pgx.Identifier{"stage_interviews"},
 			[]string{"proposal_id", "status", "interview_id", "score", "summary", "message_count", "fetched_at"},
@@ -98,13 +91,6 @@ func writeBatch(ctx context.Context, tx pgx.Tx, runID int64, b *Batch) (WriteSta
 			return st, fmt.Errorf("upsert messages: %w", err)
 		}
 		st.InterviewsChanged += touched
-		for i := range b.Interviews {
-			if b.Interviews[i].Status == StatusAvailable {
-				st.Available++
-			} else {
-				st.NoInterview++
-			}
-		}
 	}
 	if len(b.Failures) > 0 {
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"export_failures"},
@@ -122,16 +108,24 @@ func writeBatch(ctx context.Context, tx pgx.Tx, runID int64, b *Batch) (WriteSta
 			})); err != nil {
 			return st, fmt.Errorf("record failures: %w", err)
 		}
-		st.Failed = len(b.Failures)
 	}
-	if _, err := tx.Exec(ctx, addRunCountsSQL, runID,
-		b.IDsRead, b.IDsDuplicate, b.IDsSkipped,
-		st.Available, st.NoInterview, st.Failed,
-		st.MessagesWritten, st.MessagesDeleted,
-		b.Requests, b.Retries, b.RateLimited, st.InterviewsChanged); err != nil {
+	if err := addRunCounts(ctx, tx, runID, b.Observed, st); err != nil {
 		return st, fmt.Errorf("update run counts: %w", err)
 	}
 	return st, nil
+}
+
+// addRunCounts adds a batch's outcomes to its run's row and stores the
+// run's observed intake and request totals.
+func addRunCounts(ctx context.Context, db interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+}, runID int64, observed, outcomes Counts) error {
+	_, err := db.Exec(ctx, addRunCountsSQL, runID,
+		observed.IDsRead, observed.IDsDuplicate, observed.IDsSkipped,
+		outcomes.Available, outcomes.NoInterview, outcomes.Failed,
+		outcomes.MessagesWritten, outcomes.MessagesDeleted,
+		observed.Requests, observed.Retries, observed.RateLimited, outcomes.InterviewsChanged)
+	return err
 }
 
 // messageSource streams every message of a batch's interviews to CopyFrom

@@ -255,7 +255,7 @@ func Failure(proposalID string, err error, attempts int) load.Failure {
 	case errors.As(err, &respErr):
 		f.Code, f.HTTPStatus, f.Message = extract.CodeInvalidResponse, 200, respErr.Error()
 	default:
-		f.Code = "error"
+		f.Code = extract.CodeError
 	}
 	f.Message = sanitize.Text(f.Message)
 	return f

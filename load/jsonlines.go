@@ -1,4 +1,4 @@
-package exporter
+package load
 
 import (
 	"bufio"
@@ -7,12 +7,11 @@ import (
 	"fmt"
 	"io"
 	"time"
-
-	"github.com/interview-export/interview-export/load"
 )
 
-// JSONLines is the BatchWriter of --dry-run: it writes one JSON object per
-// proposal to W, in the form the tables would hold, and nothing else.
+// JSONLines is the sink of a dry run, in place of a Writer: it writes one
+// JSON object per proposal to W, in the form the tables would hold, and
+// nothing else.
 type JSONLines struct {
 	W io.Writer
 }
@@ -56,16 +55,15 @@ type jsonOther struct {
 // Write prints the batch's proposals, one JSON object per line, with times
 // in UTC: an available interview with all its fields, then no_interview
 // ones, then failures.
-func (j JSONLines) Write(_ context.Context, b *load.Batch) (load.WriteStats, error) {
-	var st load.WriteStats
+func (j JSONLines) Write(_ context.Context, b *Batch) (Counts, error) {
+	st := outcomesOf(b)
 	w := bufio.NewWriter(j.W)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	for i := range b.Interviews {
 		iv := &b.Interviews[i]
 		var v any
-		if iv.Status == load.StatusAvailable {
-			st.Available++
+		if iv.Status == StatusAvailable {
 			p := jsonAvailable{ProposalID: iv.ProposalID, Status: string(iv.Status), InterviewID: iv.InterviewID,
 				Score: json.RawMessage("null"), Summary: iv.Summary, MessageCount: len(iv.Messages),
 				Messages: make([]jsonMessage, len(iv.Messages)), FetchedAt: iv.FetchedAt.UTC()}
@@ -78,7 +76,6 @@ func (j JSONLines) Write(_ context.Context, b *load.Batch) (load.WriteStats, err
 			st.MessagesWritten += int64(len(iv.Messages))
 			v = p
 		} else {
-			st.NoInterview++
 			at := iv.FetchedAt.UTC()
 			v = jsonOther{ProposalID: iv.ProposalID, Status: string(iv.Status), FetchedAt: &at}
 		}
@@ -90,7 +87,6 @@ func (j JSONLines) Write(_ context.Context, b *load.Batch) (load.WriteStats, err
 		f := &b.Failures[i]
 		p := jsonOther{ProposalID: f.ProposalID, Status: "failed", Error: &jsonFailure{
 			Code: f.Code, HTTPStatus: f.HTTPStatus, Message: f.Message, Attempts: f.Attempts, RequestID: f.RequestID}}
-		st.Failed++
 		if err := enc.Encode(p); err != nil {
 			return st, fmt.Errorf("dry run: print %s: %w", f.ProposalID, err)
 		}

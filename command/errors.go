@@ -1,0 +1,93 @@
+package command
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+
+	"github.com/interview-export/interview-export/extract"
+	"github.com/interview-export/interview-export/load"
+)
+
+// Exit statuses; see README.md.
+const (
+	ExitOK          = 0   // every ID reached a recorded outcome, none failed
+	ExitFailures    = 1   // finished, some IDs failed (each is in export_failures)
+	ExitUsage       = 2   // usage, configuration or authentication error
+	ExitRunFailed   = 3   // the run stopped part-way on an unexpected error (database lost); committed work stays
+	ExitLocked      = 4   // another export on the same database and shard is running
+	ExitInterrupted = 130 // SIGINT, after committing or rolling back what was in flight
+	ExitTerminated  = 143 // SIGTERM, likewise
+)
+
+// SignalError is the cause main gives the run's context when a signal arrives.
+type SignalError struct{ Signal os.Signal }
+
+func (e SignalError) Error() string { return "interrupted by " + e.Signal.String() }
+
+// usageError is a bad flag, value or configuration: exit status 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// errSomeFailed ends an export in which some IDs failed: exit status 1,
+// with nothing more to print than the summary.
+var errSomeFailed = errors.New("some proposals failed")
+
+// exitStatus maps the error that ended a command to its exit status and the
+// line to print on stderr (empty for none). It is the only place that turns
+// the library packages' sentinels and typed errors into advice that names
+// flags and environment variables.
+func exitStatus(err error) (code int, message string) {
+	var (
+		sig     SignalError
+		refused *extract.QueryRefusedError
+		usage   usageError
+	)
+	switch {
+	case err == nil:
+		return ExitOK, ""
+	case errors.Is(err, errSomeFailed):
+		return ExitFailures, ""
+	case errors.As(err, &sig):
+		code := ExitInterrupted
+		if sig.Signal == syscall.SIGTERM {
+			code = ExitTerminated
+		}
+		return code, fmt.Sprintf("%v: committed work is kept; run again to finish", err)
+	case errors.Is(err, load.ErrLocked):
+		return ExitLocked, fmt.Sprintf("%v: wait for it to finish (a killed run releases its lock at once)", err)
+	case errors.Is(err, extract.ErrUnauthorized):
+		return ExitUsage, fmt.Sprintf("%v: check OT_API_TOKEN or --token-file; the token may be expired or revoked", err)
+	case errors.Is(err, extract.ErrScopeMissing):
+		return ExitUsage, err.Error()
+	case errors.Is(err, extract.ErrListingRefused):
+		return ExitUsage, fmt.Sprintf("%v: check the IDs given to --job, and that the token has the jobs:read scope", err)
+	case errors.As(err, &refused):
+		if refused.Timeout {
+			return ExitUsage, "--ids-query ran longer than --ids-query-timeout: make it cheaper or raise the timeout"
+		}
+		return ExitUsage, "--ids-query " + refused.Reason
+	case errors.Is(err, extract.ErrConfig):
+		return ExitUsage, fmt.Sprintf("%v (see --api-url, OT_API_TOKEN and --token-file)", err)
+	case errors.As(err, &usage):
+		return ExitUsage, err.Error()
+	}
+	return ExitRunFailed, err.Error()
+}
+
+// runStatus is the status an export run is recorded with when it ends with
+// exit status code.
+func runStatus(code int) load.RunStatus {
+	switch code {
+	case ExitOK:
+		return load.RunSucceeded
+	case ExitFailures:
+		return load.RunPartial
+	case ExitInterrupted, ExitTerminated:
+		return load.RunInterrupted
+	}
+	return load.RunFailed
+}

@@ -1,0 +1,120 @@
+package exporter
+
+import (
+	"context"
+	"time"
+
+	"github.com/interview-export/interview-export/load"
+)
+
+// commitResults batches results and commits them, and returns the counts of
+// what it committed. Collecting the next batch and committing the previous
+// one overlap: a committer goroutine owns the BatchWriter and commits one
+// batch at a time, in order, while this one keeps receiving. It drains
+// results to the end even after ctx ends, and writes with a context that
+// outlives ctx, so what was received is committed or rolled back, never
+// lost half-way.
+func (r *Run) commitResults(ctx context.Context, results <-chan result) (load.Counts, error) {
+	c := r.startCommitter(context.WithoutCancel(ctx))
+	batch := new(load.Batch)
+	var messages int
+	var lastObserved [7]int64
+	// flush hands the batch, with the run's intake and request counters as
+	// they stand, to the committer.
+	flush := func() error {
+		batch.Observed = r.observed()
+		observed := observedKey(batch.Observed)
+		if batch.Len() == 0 && observed == lastObserved {
+			return nil
+		}
+		select {
+		case c.batches <- batch:
+		case err := <-c.failed:
+			return err
+		}
+		lastObserved = observed
+		batch, messages = new(load.Batch), 0
+		return nil
+	}
+	finish := func(err error) (load.Counts, error) {
+		close(c.batches)
+		<-c.done
+		if err == nil {
+			select {
+			case err = <-c.failed:
+			default:
+			}
+		}
+		return c.committed, err
+	}
+	ticker := time.NewTicker(r.opts.FlushInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case res, ok := <-results:
+			if !ok {
+				return finish(flush())
+			}
+			r.mu.Lock()
+			if res.interview != nil {
+				batch.Interviews = append(batch.Interviews, *res.interview)
+				messages += len(res.interview.Messages)
+				if res.interview.Status == load.StatusAvailable {
+					r.received.Available++
+				} else {
+					r.received.NoInterview++
+				}
+			} else {
+				batch.Failures = append(batch.Failures, *res.failure)
+				r.received.AddOutcomes(load.Counts{Failed: 1, FailedByCode: map[string]int64{res.failure.Code: 1}})
+			}
+			r.mu.Unlock()
+			if batch.Len() >= r.opts.BatchSize || messages >= r.opts.BatchMessages {
+				if err := flush(); err != nil {
+					return finish(err)
+				}
+			}
+		case <-ticker.C:
+			if err := flush(); err != nil {
+				return finish(err)
+			}
+		case err := <-c.failed:
+			return finish(err)
+		}
+	}
+}
+
+// observedKey holds the counters a run observes (rather than sums), to
+// tell whether they moved since the last batch.
+func observedKey(c load.Counts) [7]int64 {
+	return [7]int64{c.IDsRead, c.IDsDuplicate, c.IDsSkipped, c.IDsOtherShard, c.Requests, c.Retries, c.RateLimited}
+}
+
+// committer is the goroutine that commits batches in order.
+type committer struct {
+	batches   chan *load.Batch // one batch may wait while another is written
+	failed    chan error       // the first write error; later batches are dropped
+	done      chan struct{}
+	committed load.Counts // read after done
+}
+
+func (r *Run) startCommitter(ctx context.Context) *committer {
+	c := &committer{batches: make(chan *load.Batch, 1), failed: make(chan error, 1), done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		broken := false
+		for b := range c.batches {
+			if broken {
+				continue // rolled back by the failure: rerun the export to fetch them again
+			}
+			counts, err := r.out.Write(ctx, b)
+			if err != nil {
+				broken = true
+				c.failed <- err
+				continue
+			}
+			c.committed.AddOutcomes(counts)
+		}
+	}()
+	return c
+}

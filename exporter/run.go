@@ -1,0 +1,268 @@
+// Package exporter wires one export run: proposal IDs from a Source, through
+// the workers that fetch them with package extract and normalize them with
+// package transform, to a BatchWriter (package load's Writer, or its
+// JSONLines for a dry run).
+//
+// The stages are goroutines of one errgroup joined by bounded channels:
+//
+//	source ─▶ shard, dedupe ─▶ [skip fresh] ─ids─▶ N fetch workers ─results─▶ batcher ─▶ committer
+//
+// intake.go holds the first two stages, fetch.go the workers, commit.go the
+// last two. A per-ID failure is a result like any other and never stops the
+// run. A fatal error (the token rejected, the database gone) cancels every
+// stage; what the batcher already holds is still committed. When the run's
+// context ends (a signal), the run drains: no new ID is taken, requests in
+// flight get until Options.DrainTimeout to finish, and every outcome
+// received is committed before Execute returns.
+package exporter
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/interview-export/interview-export/extract"
+	"github.com/interview-export/interview-export/load"
+)
+
+// Source yields proposal IDs. IDs calls yield for each one until the source
+// is exhausted, yield returns an error, or ctx ends.
+type Source interface {
+	IDs(ctx context.Context, yield func(extract.Input) error) error
+	// Describe names the source for logs and export_runs, e.g. "ids-file:ids.txt".
+	Describe() string
+}
+
+// Counted is a Source that knows how many IDs it holds (lines of a file,
+// rows of a query), for progress with an end.
+type Counted interface {
+	Total() int64
+}
+
+// BatchWriter commits a batch of outcomes and returns its outcomes and what
+// they changed; load.Writer and load.JSONLines are two.
+type BatchWriter interface {
+	Write(ctx context.Context, b *load.Batch) (load.Counts, error)
+}
+
+// Fetcher fetches one proposal's interview; extract.Client is one.
+type Fetcher interface {
+	Interview(ctx context.Context, proposalID string) (extract.Answer, error)
+	Stats() extract.Stats
+}
+
+// Defaults of Options, also the command line's.
+const (
+	DefaultBatchSize    = 500
+	DefaultDrainTimeout = 15 * time.Second
+)
+
+// Options tune a run.
+type Options struct {
+	// Concurrency is the number of fetch workers. Default extract.DefaultConcurrency.
+	Concurrency int
+	// BatchSize is the most proposals per committed batch. Default DefaultBatchSize.
+	BatchSize int
+	// BatchMessages flushes a batch early once it holds that many messages. Default 20000.
+	BatchMessages int
+	// FlushInterval commits a partial batch after this long, so a slow run
+	// still makes steady progress. Default 2s.
+	FlushInterval time.Duration
+	// Logger receives progress and problems. Default: discard.
+	Logger *slog.Logger
+	// Shard keeps only the IDs of one shard; the zero value keeps all.
+	Shard Shard
+	// Fresh, when set, names the IDs recorded recently enough to skip
+	// (--refresh-after); they are counted as skipped, never fetched.
+	Fresh Freshness
+	// DrainTimeout is how long requests in flight may still finish once ctx
+	// ends. Default DefaultDrainTimeout.
+	DrainTimeout time.Duration
+}
+
+// Freshness tells which of ids were fetched recently enough to be skipped.
+type Freshness interface {
+	Fresh(ctx context.Context, ids []string) (map[string]bool, error)
+}
+
+func (o *Options) defaults() {
+	if o.Concurrency <= 0 {
+		o.Concurrency = extract.DefaultConcurrency
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = DefaultBatchSize
+	}
+	if o.BatchMessages <= 0 {
+		o.BatchMessages = 20000
+	}
+	if o.FlushInterval <= 0 {
+		o.FlushInterval = 2 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = DefaultDrainTimeout
+	}
+}
+
+// Run is one export run. Make it with New and call Execute once.
+type Run struct {
+	src   Source
+	fetch Fetcher
+	out   BatchWriter
+	opts  Options
+
+	idsRead, duplicates, skipped, otherShard atomic.Int64
+
+	mu       sync.Mutex
+	received load.Counts // outcomes that reached the batcher
+}
+
+// New prepares a run.
+func New(src Source, fetch Fetcher, out BatchWriter, opts Options) *Run {
+	opts.defaults()
+	return &Run{src: src, fetch: fetch, out: out, opts: opts}
+}
+
+// observed returns the run's intake and request counters now.
+func (r *Run) observed() load.Counts {
+	st := r.fetch.Stats()
+	return load.Counts{IDsRead: r.idsRead.Load(), IDsDuplicate: r.duplicates.Load(), IDsSkipped: r.skipped.Load(),
+		IDsOtherShard: r.otherShard.Load(), Requests: st.Requests, Retries: st.Retries, RateLimited: st.RateLimited}
+}
+
+// Progress returns the run's counts so far: the intake and requests as they
+// stand, and the outcomes received (each committed with the batch that holds
+// it). It may be called from any goroutine while Execute runs.
+func (r *Run) Progress() load.Counts {
+	r.mu.Lock()
+	c := r.received.Clone()
+	r.mu.Unlock()
+	c.Observe(r.observed())
+	return c
+}
+
+// Handled is how many of the source's IDs a run with counts c is finished
+// with: a progress bar over the source's total reaches it at the end.
+func Handled(c load.Counts) int64 {
+	return c.Done() + c.IDsSkipped + c.IDsDuplicate + c.IDsOtherShard
+}
+
+// result is one proposal's outcome or failure.
+type result struct {
+	interview *load.Interview
+	failure   *load.Failure
+}
+
+// Execute runs the export to the end of its source. It returns the counts of
+// what was committed, with the intake and request counters at the end, and
+// the error that stopped the run early, if any: ctx's error when ctx ended
+// (after draining), extract.ErrUnauthorized when the token was rejected, or
+// a write error.
+func (r *Run) Execute(ctx context.Context) (load.Counts, error) {
+	start := time.Now()
+	// inflight ends on a fatal error, or when the drain deadline passes after
+	// a signal: requests in flight run under it. intake ends on either, or at
+	// once on the signal: it closes the intake of new IDs.
+	inflight, abort := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer abort(nil)
+	intake, closeIntake := context.WithCancelCause(inflight)
+	defer closeIntake(nil)
+	defer context.AfterFunc(ctx, func() {
+		closeIntake(context.Cause(ctx))
+		t := time.AfterFunc(r.opts.DrainTimeout, func() { abort(errDrainTimeout) })
+		context.AfterFunc(inflight, func() { t.Stop() })
+	})()
+
+	var g errgroup.Group
+	goFatal := func(f func() error) {
+		g.Go(func() error {
+			err := f()
+			if err != nil {
+				abort(err)
+			}
+			return err
+		})
+	}
+	candidates := make(chan string, r.opts.Concurrency*4)
+	ids := make(chan string, r.opts.Concurrency*4)
+	results := make(chan result, r.opts.Concurrency*4)
+	// Workers hand over what they fetched for as long as the batcher runs,
+	// even once ctx has ended: an answer in hand is committed, not dropped.
+	batcherDone := make(chan struct{})
+	out := outbox{results: results, batcherDone: batcherDone}
+
+	// Invalid IDs skip the workers: the source hands them straight to the
+	// batcher. errBatcherStopped is a consequence: the batcher reports the cause.
+	goFatal(func() error {
+		defer close(candidates)
+		return ignoreBatcherStopped(r.readSource(intake, candidates, out))
+	})
+	goFatal(func() error {
+		defer close(ids)
+		return r.skipFresh(intake, candidates, ids)
+	})
+	var workers errgroup.Group
+	for range r.opts.Concurrency {
+		workers.Go(func() error {
+			err := r.fetchAll(intake, inflight, ids, out)
+			if err != nil && !errors.Is(err, errBatcherStopped) {
+				abort(err) // a 401 stops the other workers at once
+			}
+			return err
+		})
+	}
+	goFatal(func() error {
+		err := workers.Wait()
+		close(results)
+		return ignoreBatcherStopped(err)
+	})
+	var committed load.Counts
+	goFatal(func() error {
+		defer close(batcherDone)
+		var err error
+		committed, err = r.commitResults(ctx, results)
+		return err
+	})
+	err := g.Wait()
+	committed.Observe(r.observed())
+	committed.Duration = time.Since(start)
+	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled) || errors.Is(err, errDrainTimeout)) {
+		err = ctx.Err()
+	}
+	return committed, err
+}
+
+// errDrainTimeout ends the requests still in flight when the drain deadline passes.
+var errDrainTimeout = errors.New("drain deadline passed")
+
+// outbox is where the source and the workers put results.
+type outbox struct {
+	results     chan<- result
+	batcherDone <-chan struct{}
+}
+
+// put delivers res unless the batcher has stopped (on a write error).
+func (o outbox) put(res result) error {
+	select {
+	case o.results <- res:
+		return nil
+	case <-o.batcherDone:
+		return errBatcherStopped
+	}
+}
+
+var errBatcherStopped = errors.New("the batcher stopped")
+
+func ignoreBatcherStopped(err error) error {
+	if errors.Is(err, errBatcherStopped) {
+		return nil
+	}
+	return err
+}

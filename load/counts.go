@@ -1,0 +1,89 @@
+package load
+
+import (
+	"maps"
+	"time"
+)
+
+// Counts are what a run did. It is the one shape of the run's numbers: the
+// export_runs row (FinishRun returns it as stored), each batch's share of it
+// (Writer.Write), the run's progress and the summary printed at the end.
+type Counts struct {
+	// The intake: IDs of this shard taken from the source (duplicates
+	// included), those seen before in the run, those --refresh-after skipped.
+	IDsRead, IDsDuplicate, IDsSkipped int64
+	// IDsOtherShard counts the IDs the run passed over because another shard
+	// holds them. It is not stored.
+	IDsOtherShard int64
+	// The outcomes: each proposal that reached one, and failures by error code.
+	Available, NoInterview, Failed int64
+	FailedByCode                   map[string]int64
+	// What the outcomes changed in the tables.
+	InterviewsChanged, MessagesWritten, MessagesDeleted int64
+	// The API requests sent, the retries among them, and the 429s received.
+	Requests, Retries, RateLimited int64
+	// Duration is how long the run took (zero in a batch's counts).
+	Duration time.Duration
+}
+
+// Done is the number of proposals that reached an outcome or a failure.
+func (c Counts) Done() int64 { return c.Available + c.NoInterview + c.Failed }
+
+// PerSecond is the proposals per second over Duration.
+func (c Counts) PerSecond() float64 {
+	if c.Duration <= 0 {
+		return 0
+	}
+	return float64(c.Done()) / c.Duration.Seconds()
+}
+
+// AddOutcomes adds o's outcomes and what they changed (not its intake or
+// request counters, which a run observes rather than sums) to c.
+func (c *Counts) AddOutcomes(o Counts) {
+	c.Available += o.Available
+	c.NoInterview += o.NoInterview
+	c.Failed += o.Failed
+	if len(o.FailedByCode) > 0 {
+		if c.FailedByCode == nil {
+			c.FailedByCode = make(map[string]int64, len(o.FailedByCode))
+		}
+		for code, n := range o.FailedByCode {
+			c.FailedByCode[code] += n
+		}
+	}
+	c.InterviewsChanged += o.InterviewsChanged
+	c.MessagesWritten += o.MessagesWritten
+	c.MessagesDeleted += o.MessagesDeleted
+}
+
+// Observe sets c's intake and request counters to o's.
+func (c *Counts) Observe(o Counts) {
+	c.IDsRead, c.IDsDuplicate, c.IDsSkipped, c.IDsOtherShard = o.IDsRead, o.IDsDuplicate, o.IDsSkipped, o.IDsOtherShard
+	c.Requests, c.Retries, c.RateLimited = o.Requests, o.Retries, o.RateLimited
+}
+
+// Clone returns a copy of c that shares no map with it.
+func (c Counts) Clone() Counts {
+	c.FailedByCode = maps.Clone(c.FailedByCode)
+	return c
+}
+
+// outcomesOf counts what a batch holds before it is written.
+func outcomesOf(b *Batch) Counts {
+	var c Counts
+	for i := range b.Interviews {
+		if b.Interviews[i].Status == StatusAvailable {
+			c.Available++
+		} else {
+			c.NoInterview++
+		}
+	}
+	c.Failed = int64(len(b.Failures))
+	for i := range b.Failures {
+		if c.FailedByCode == nil {
+			c.FailedByCode = map[string]int64{}
+		}
+		c.FailedByCode[b.Failures[i].Code]++
+	}
+	return c
+}
