@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/interview-export/interview-export/command"
 )
@@ -17,9 +18,15 @@ func main() {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	go func() {
 		sig := <-sigs
+		first := time.Now()
 		cancel(command.SignalError{Signal: sig})
-		sig = <-sigs // a second signal: stop now
-		os.Exit(128 + int(sig.(syscall.Signal)))
+		for sig := range sigs {
+			// timeout(1) and some supervisors send SIGTERM twice within
+			// milliseconds: that is still the first request to stop.
+			if time.Since(first) >= time.Second {
+				os.Exit(128 + int(sig.(syscall.Signal))) // a second signal: stop now
+			}
+		}
 	}()
 	os.Exit(command.Run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr))
 }

@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/interview-export/interview-export/extract"
 )
 
 // Version is the binary's version, set at build time with
@@ -43,6 +45,8 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// secrets are removed from the final error line, as from log lines.
+	secrets []string
 }
 
 // Run runs the command line args (args[0] is the program name) and returns
@@ -60,7 +64,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	code, msg := exitStatus(err)
 	if msg != "" {
-		fmt.Fprintf(stderr, "interview-export: %s\n", msg)
+		fmt.Fprintf(stderr, "interview-export: %s\n", redact(msg, e.secrets))
 	}
 	return code
 }
@@ -147,16 +151,26 @@ func newApp(e *env) *cli.App {
 	}
 }
 
+// redact replaces every secret (the token, the database password) in s.
+func redact(s string, secrets []string) string {
+	for _, secret := range secrets {
+		if secret != "" {
+			s = strings.ReplaceAll(s, secret, extract.Redacted)
+		}
+	}
+	return s
+}
+
 // newLogger returns the slog logger of the command's flags, which never
-// prints secret: any occurrence of it in a log value becomes [REDACTED].
-func newLogger(c *cli.Context, w io.Writer, secret string) (*slog.Logger, error) {
+// prints a secret: any occurrence of one in a log value becomes [REDACTED].
+func newLogger(c *cli.Context, w io.Writer, secrets ...string) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.String(flagLogLevel))); err != nil {
 		return nil, usageError{fmt.Errorf("--log-level %q: want debug, info, warn or error", c.String(flagLogLevel))}
 	}
 	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
-		if secret != "" && a.Value.Kind() == slog.KindString && strings.Contains(a.Value.String(), secret) {
-			a.Value = slog.StringValue(strings.ReplaceAll(a.Value.String(), secret, "[REDACTED]"))
+		if a.Value.Kind() == slog.KindString {
+			a.Value = slog.StringValue(redact(a.Value.String(), secrets))
 		}
 		return a
 	}}

@@ -231,3 +231,24 @@ func TestDeployExamplesUseRealFlags(t *testing.T) {
 		assert.Positive(t, used, file)
 	}
 }
+
+func TestTooShortTokenIsRefused(t *testing.T) {
+	t.Setenv("OT_API_TOKEN", "x")
+	r := run(context.Background(), "p-1\n", "export", "--dry-run", "--ids-file", "-")
+	assert.Equal(t, 2, r.code)
+	assert.Contains(t, r.stderr, "not a real token")
+}
+
+func TestTokenFileReadableByOthersIsWarnedAbout(t *testing.T) {
+	_, url := fakeServer(t, fakeapi.Config{})
+	t.Setenv("OT_API_TOKEN", "")
+	tf := writeFile(t, "token", token+"\n")
+	require.NoError(t, os.Chmod(tf, 0o644))
+	r := run(context.Background(), "notfound-1\n", "export", "--dry-run", "--ids-file", "-", "--api-url", url, "--token-file", tf)
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "readable by others")
+	assert.Contains(t, r.stderr, "chmod 600")
+	require.NoError(t, os.Chmod(tf, 0o600))
+	r = run(context.Background(), "notfound-1\n", "export", "--dry-run", "--ids-file", "-", "--api-url", url, "--token-file", tf)
+	assert.NotContains(t, r.stderr, "readable by others")
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+	"time"
 
 	"github.com/interview-export/interview-export/extract"
 	"github.com/interview-export/interview-export/load"
@@ -17,6 +18,7 @@ const (
 	ExitUsage       = 2   // usage, configuration or authentication error
 	ExitRunFailed   = 3   // the run stopped part-way on an unexpected error (database lost); committed work stays
 	ExitLocked      = 4   // another export on the same database and shard is running
+	ExitUnavailable = 75  // the API is unavailable or asks to wait too long (EX_TEMPFAIL): try again later
 	ExitInterrupted = 130 // SIGINT, after committing or rolling back what was in flight
 	ExitTerminated  = 143 // SIGTERM, likewise
 )
@@ -59,6 +61,14 @@ func exitStatus(err error) (code int, message string) {
 		return code, fmt.Sprintf("%v: committed work is kept; run again to finish", err)
 	case errors.Is(err, load.ErrLocked):
 		return ExitLocked, fmt.Sprintf("%v: wait for it to finish (a killed run releases its lock at once)", err)
+	case errors.Is(err, extract.ErrAPIUnavailable):
+		var ue *extract.UnavailableError
+		when := "later"
+		if errors.As(err, &ue) && !ue.RetryAt.IsZero() {
+			when = "after " + ue.RetryAt.UTC().Format(time.RFC3339)
+		}
+		return ExitUnavailable, fmt.Sprintf("%v: stopped early (see --outage-timeout and --max-retry-after); committed work is kept, "+
+			"IDs not tried have no outcome yet: run again %s", err, when)
 	case errors.Is(err, extract.ErrUnauthorized):
 		return ExitUsage, fmt.Sprintf("%v: check OT_API_TOKEN or --token-file; the token may be expired or revoked", err)
 	case errors.Is(err, extract.ErrScopeMissing):

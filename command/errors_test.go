@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 
@@ -33,6 +34,9 @@ func TestExitStatus(t *testing.T) {
 		{"query timeout", &extract.QueryRefusedError{Reason: "slow", Timeout: true}, ExitUsage, "--ids-query-timeout"},
 		{"client config", fmt.Errorf("%w: API base URL", extract.ErrConfig), ExitUsage, "--api-url"},
 		{"usage", usageError{errors.New("--rate -1: want 0 or more")}, ExitUsage, "--rate -1"},
+		{"outage", fmt.Errorf("fetch: %w", &extract.UnavailableError{Reason: "10 requests in a row failed"}), ExitUnavailable, "run again later"},
+		{"long retry-after", &extract.UnavailableError{Reason: "429", RetryAt: time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)}, ExitUnavailable, "run again after 2026-11-29T03:00:00Z"},
+		{"lock held", &load.LockHeldError{Tries: 5, Holders: "pid 7"}, ExitRunFailed, "pid 7"},
 		{"database gone", errors.New("write batch: conn closed"), ExitRunFailed, "conn closed"},
 		{"context", context.Canceled, ExitRunFailed, "canceled"},
 	}

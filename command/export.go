@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/urfave/cli/v2"
 
 	"github.com/interview-export/interview-export/exporter"
@@ -42,6 +43,11 @@ type exportOptions struct {
 	refreshAfter     time.Duration
 	shard            exporter.Shard
 	drainTimeout     time.Duration
+	maxRetryAfter    time.Duration
+	outageTimeout    time.Duration
+	lockTimeout      time.Duration
+	// tokenFileWarning is set when the token file is readable by others.
+	tokenFileWarning string
 }
 
 func exportOptionsFrom(c *cli.Context, e *env) (exportOptions, error) {
@@ -66,6 +72,9 @@ func exportOptionsFrom(c *cli.Context, e *env) (exportOptions, error) {
 		allJobs:          c.Bool(flagAllJobs),
 		refreshAfter:     c.Duration(flagRefreshAfter),
 		drainTimeout:     c.Duration(flagDrainTimeout),
+		maxRetryAfter:    c.Duration(flagMaxRetryAfter),
+		outageTimeout:    c.Duration(flagOutageTimeout),
+		lockTimeout:      c.Duration(flagLockTimeout),
 	}
 	if c.Args().Len() > 0 {
 		return o, fmt.Errorf("unexpected argument %q: proposal IDs come from --ids-file, --ids-query, --job or --all-jobs", c.Args().First())
@@ -75,31 +84,49 @@ func exportOptionsFrom(c *cli.Context, e *env) (exportOptions, error) {
 		return o, fmt.Errorf("--%w", err)
 	}
 	o.shard = shard
-	token, err := readToken(c.String(flagTokenFile), e.getenv)
+	token, warning, err := readToken(c.String(flagTokenFile), e.getenv)
 	if err != nil {
 		return o, err
 	}
-	o.token = token
+	o.token, o.tokenFileWarning = token, warning
 	return o, o.validate()
 }
 
-// readToken returns the API token from the token file, else OT_API_TOKEN.
-func readToken(path string, getenv func(string) string) (string, error) {
+// minTokenLength is the shortest token accepted: anything shorter is a
+// mistake (and would make the redaction of logs mangle every line).
+const minTokenLength = 8
+
+// readToken returns the API token from the token file, else OT_API_TOKEN,
+// and a warning when the file is readable by its group or others.
+func readToken(path string, getenv func(string) string) (token, warning string, err error) {
 	if path != "" {
 		raw, err := os.ReadFile(path)
 		if err != nil {
-			return "", fmt.Errorf("read --token-file: %w", err)
+			return "", "", fmt.Errorf("read --token-file: %w", err)
 		}
-		token := strings.TrimSpace(string(raw))
+		token = strings.TrimSpace(string(raw))
 		if token == "" || strings.ContainsAny(token, " \t\r\n") {
-			return "", fmt.Errorf("--token-file %s: want the token alone on one line", path)
+			return "", "", fmt.Errorf("--token-file %s: want the token alone on one line", path)
 		}
-		return token, nil
+		if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
+			warning = fmt.Sprintf("--token-file %s is readable by others (mode %04o): run chmod 600 %s", path, st.Mode().Perm(), path)
+		}
+	} else if token = strings.TrimSpace(getenv("OT_API_TOKEN")); token == "" {
+		return "", "", errors.New("no API token: set OT_API_TOKEN or pass --token-file FILE (a token needs the proposals:read scope)")
 	}
-	if token := strings.TrimSpace(getenv("OT_API_TOKEN")); token != "" {
-		return token, nil
+	if len(token) < minTokenLength {
+		return "", "", fmt.Errorf("the API token is %d characters long: that is not a real token (they start with ot_pat_); check OT_API_TOKEN or --token-file", len(token))
 	}
-	return "", errors.New("no API token: set OT_API_TOKEN or pass --token-file FILE (a token needs the proposals:read scope)")
+	return token, warning, nil
+}
+
+// databasePassword returns the password in a libpq URL or DSN, "" if none.
+func databasePassword(url string) string {
+	cfg, err := pgconn.ParseConfig(url)
+	if err != nil {
+		return ""
+	}
+	return cfg.Password
 }
 
 func (o exportOptions) validate() error {
@@ -124,6 +151,12 @@ func (o exportOptions) validate() error {
 		return errors.New("--refresh-after reads the recorded outcomes: set DATABASE_URL or pass --database-url")
 	case o.drainTimeout <= 0:
 		return fmt.Errorf("--drain-timeout %s: want a positive duration", o.drainTimeout)
+	case o.maxRetryAfter <= 0:
+		return fmt.Errorf("--max-retry-after %s: want a positive duration such as 5m", o.maxRetryAfter)
+	case o.outageTimeout <= 0:
+		return fmt.Errorf("--outage-timeout %s: want a positive duration such as 30s", o.outageTimeout)
+	case o.lockTimeout <= 0:
+		return fmt.Errorf("--lock-timeout %s: want a positive duration such as 10s", o.lockTimeout)
 	case o.concurrency < 1 || o.concurrency > 1000:
 		return fmt.Errorf("--concurrency %d: want 1 to 1000", o.concurrency)
 	case o.rate < 0:
@@ -152,6 +185,7 @@ func (o exportOptions) settings() map[string]any {
 		"api_url": o.apiURL, "concurrency": o.concurrency, "rate": o.rate, "max_attempts": o.maxAttempts,
 		"request_timeout": o.requestTimeout.String(), "batch_size": o.batchSize, "version": Version,
 		"refresh_after": o.refreshAfter.String(), "shard": o.shard.String(), "dry_run": o.dryRun,
+		"max_retry_after": o.maxRetryAfter.String(), "outage_timeout": o.outageTimeout.String(), "lock_timeout": o.lockTimeout.String(),
 	}
 }
 
@@ -161,14 +195,19 @@ func runExport(c *cli.Context, e *env) error {
 	if err != nil {
 		return usageError{err}
 	}
-	log, err := newLogger(c, e.stderr, o.token)
+	e.secrets = append(e.secrets, o.token, databasePassword(o.databaseURL))
+	log, err := newLogger(c, e.stderr, e.secrets...)
 	if err != nil {
 		return err
+	}
+	if o.tokenFileWarning != "" {
+		log.Warn(o.tokenFileWarning)
 	}
 	client, err := extract.NewClient(extract.Config{
 		BaseURL: o.apiURL, Token: o.token, Concurrency: o.concurrency, Rate: o.rate,
 		MaxAttempts: o.maxAttempts, RequestTimeout: o.requestTimeout,
 		BackoffBase: o.backoffBase, BackoffMax: o.backoffMax, MaxResponseBytes: o.maxResponseBytes,
+		MaxRetryAfter: o.maxRetryAfter, BreakerGiveUp: o.outageTimeout,
 		UserAgent: "interview-export/" + Version, Logger: log,
 	})
 	if err != nil {
@@ -218,7 +257,7 @@ func runExport(c *cli.Context, e *env) error {
 		if err != nil {
 			return err
 		}
-		w, err := store.NewWriter(ctx, runID)
+		w, err := store.NewWriter(ctx, runID, load.WriterOptions{LockTimeout: o.lockTimeout})
 		if err != nil {
 			return err
 		}
@@ -272,8 +311,8 @@ func openSource(ctx context.Context, o exportOptions, e *env, client *extract.Cl
 		if err != nil {
 			return nil, nil, err
 		}
-		rows, nulls := src.Rows()
-		log.Info("--ids-query returned its IDs", "rows", rows, "null_rows_skipped", nulls)
+		rows, nulls, blanks := src.Rows()
+		log.Info("--ids-query returned its IDs", "rows", rows, "null_rows_skipped", nulls, "empty_rows_skipped", blanks)
 		return src, func() { src.Close() }, nil
 	case len(o.jobs) > 0 || o.allJobs:
 		return &extract.JobsSource{Client: client, Jobs: o.jobs, All: o.allJobs}, func() {}, nil
@@ -309,6 +348,8 @@ func checkToken(ctx context.Context, client *extract.Client, apiURL string, scop
 		return ctx.Err()
 	case errors.Is(err, extract.ErrUnauthorized), errors.Is(err, extract.ErrScopeMissing):
 		return err
+	case errors.Is(err, extract.ErrAPIUnavailable):
+		return fmt.Errorf("%w (is OT_API_URL %s right and reachable?)", err, apiURL)
 	}
 	return usageError{fmt.Errorf("%w (is OT_API_URL %s right and reachable?)", err, apiURL)}
 }

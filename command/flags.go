@@ -14,6 +14,7 @@ import (
 
 	"github.com/interview-export/interview-export/exporter"
 	"github.com/interview-export/interview-export/extract"
+	"github.com/interview-export/interview-export/load"
 )
 
 // Flag names, which are also the keys of the YAML file given with --config.
@@ -43,6 +44,9 @@ const (
 	flagRefreshAfter     = "refresh-after"
 	flagShard            = "shard"
 	flagDrainTimeout     = "drain-timeout"
+	flagMaxRetryAfter    = "max-retry-after"
+	flagOutageTimeout    = "outage-timeout"
+	flagLockTimeout      = "lock-timeout"
 )
 
 // DefaultAPIURL is the OpenTrain public API base.
@@ -74,6 +78,9 @@ func exportFlags() []cli.Flag {
 		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagRefreshAfter, Usage: "skip IDs whose last recorded outcome is younger than this `DURATION` (0: fetch all)", EnvVars: []string{envName(flagRefreshAfter)}}),
 		altsrc.NewStringFlag(&cli.StringFlag{Name: flagShard, Usage: "only the IDs of shard `I/N` (stable hash); N processes with I = 0..N-1 cover every ID once", EnvVars: []string{envName(flagShard)}}),
 		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagDrainTimeout, Value: exporter.DefaultDrainTimeout, Usage: "on SIGINT/SIGTERM, how long requests in flight may finish before the run commits and exits", EnvVars: []string{envName(flagDrainTimeout)}}),
+		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagMaxRetryAfter, Value: extract.DefaultMaxRetryAfter, Usage: "a 429 asking to wait longer than this stops the run with exit status 75 (try again later)", EnvVars: []string{envName(flagMaxRetryAfter)}}),
+		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagOutageTimeout, Value: extract.DefaultBreakerGiveUp, Usage: "when requests keep failing (connection refused, 5xx, 404 pages), stop with exit status 75 this long after the first failure", EnvVars: []string{envName(flagOutageTimeout)}}),
+		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagLockTimeout, Value: load.DefaultLockTimeout, Usage: "longest wait for a lock another session holds on the tables; a batch is tried 5 times", EnvVars: []string{envName(flagLockTimeout)}}),
 		altsrc.NewIntFlag(&cli.IntFlag{Name: flagConcurrency, Value: extract.DefaultConcurrency, Usage: "requests in flight at most", EnvVars: []string{envName(flagConcurrency)}}),
 		altsrc.NewFloat64Flag(&cli.Float64Flag{Name: flagRate, Value: extract.DefaultRate, Usage: "requests per second across the run (0: no limit until the API answers 429)", EnvVars: []string{envName(flagRate)}}),
 		altsrc.NewIntFlag(&cli.IntFlag{Name: flagMaxAttempts, Value: extract.DefaultMaxAttempts, Usage: "tries per proposal, the first included (429s do not count)", EnvVars: []string{envName(flagMaxAttempts)}}),

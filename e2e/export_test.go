@@ -212,14 +212,16 @@ func TestHTMLNotFoundIsAFailureNotNoInterview(t *testing.T) {
 	assert.Equal(t, map[string]string{"notfound-1": "no_interview|<null>|<null>|<null>|0"}, got.Interviews)
 }
 
-func TestWrongBaseURLFailsWithClearError(t *testing.T) {
+// An API that cannot be reached at the start is exit 75 (try again later),
+// with a hint at OT_API_URL; a 404 page there is exit 2 (TestOutageAtTheStart).
+func TestUnreachableAPIFailsWithClearError(t *testing.T) {
 	t.Parallel()
 	e := setup(t, baseConfig())
 	ids := e.idsFile("ids.txt", []string{"p-1"})
 	cmd := e.command(context.Background(), exportArgs(ids)...)
 	cmd.Env = append(cmd.Env, "OT_API_URL=http://127.0.0.1:1/api/public/v1")
 	out, _ := cmd.CombinedOutput()
-	assert.Equal(t, 2, cmd.ProcessState.ExitCode(), string(out))
+	assert.Equal(t, 75, cmd.ProcessState.ExitCode(), string(out))
 	assert.Contains(t, string(out), "OT_API_URL")
 }
 

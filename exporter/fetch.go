@@ -17,7 +17,9 @@ func (r *Run) fetchAll(intake, inflight context.Context, ids <-chan string, out 
 		if intake.Err() != nil {
 			return nil
 		}
-		ans, err := r.fetch.Interview(inflight, id)
+		// Waits before the request leaves end with the intake: a request
+		// not yet sent is given up at once on a signal.
+		ans, err := r.fetch.Interview(extract.WithQueue(inflight, intake), id)
 		var res result
 		switch {
 		case err == nil:
@@ -28,10 +30,10 @@ func (r *Run) fetchAll(intake, inflight context.Context, ids <-chan string, out 
 			} else {
 				res.interview = &iv
 			}
-		case inflight.Err() != nil:
-			return nil // abandoned in flight: no outcome recorded; Execute reports why
-		case errors.Is(err, extract.ErrUnauthorized):
-			return err
+		case inflight.Err() != nil, intake.Err() != nil && errors.Is(err, context.Canceled):
+			return nil // abandoned: no outcome recorded; Execute reports why
+		case errors.Is(err, extract.ErrUnauthorized), errors.Is(err, extract.ErrAPIUnavailable):
+			return err // nothing more can succeed: the run stops
 		default:
 			f := transform.Failure(id, err, 0)
 			res.failure = &f

@@ -44,6 +44,12 @@ type Config struct {
 	BackoffBase, BackoffMax time.Duration
 	// MaxResponseBytes caps a response body. Default 32 MiB.
 	MaxResponseBytes int64
+	// MaxRetryAfter is the longest pause a 429's Retry-After may impose; a
+	// longer one ends the run with an *UnavailableError. Default 5m.
+	MaxRetryAfter time.Duration
+	// BreakerGiveUp is how long after the first failure of a streak (see
+	// breaker) an API that keeps failing is given up on. Default 30s.
+	BreakerGiveUp time.Duration
 	// UserAgent is sent with every request.
 	UserAgent string
 	// Logger receives retries and pauses at debug and warn level; never the
@@ -72,11 +78,12 @@ var ErrConfig = errors.New("API client configuration")
 // Client fetches interviews from the OpenTrain public API. It is safe for
 // concurrent use by the workers of one run.
 type Client struct {
-	cfg  Config
-	base *url.URL
-	http *http.Client
-	gate *Gate
-	log  *slog.Logger
+	cfg     Config
+	base    *url.URL
+	http    *http.Client
+	gate    *Gate
+	breaker *breaker
+	log     *slog.Logger
 
 	requests, retries, rateLimited atomic.Int64
 }
@@ -103,6 +110,12 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	if cfg.MaxResponseBytes <= 0 {
 		cfg.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	if cfg.MaxRetryAfter <= 0 {
+		cfg.MaxRetryAfter = DefaultMaxRetryAfter
+	}
+	if cfg.BreakerGiveUp <= 0 {
+		cfg.BreakerGiveUp = DefaultBreakerGiveUp
 	}
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "interview-export"
@@ -132,9 +145,15 @@ func NewClient(cfg Config) (*Client, error) {
 	return &Client{
 		cfg:  cfg,
 		base: base,
-		http: &http.Client{Transport: transport},
-		gate: NewGate(cfg.Rate),
-		log:  cfg.Logger,
+		// The API documents no redirect: one is answered as a failure, never
+		// followed, so the token never leaves the configured origin and no
+		// answer from elsewhere is stored.
+		http: &http.Client{Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		}},
+		gate:    NewGate(cfg.Rate),
+		breaker: newBreaker(DefaultBreakerStreak, DefaultBreakerIDs, cfg.BreakerGiveUp, DefaultBreakerProbe),
+		log:     cfg.Logger,
 	}, nil
 }
 
@@ -202,7 +221,7 @@ type Identity struct {
 func (c *Client) CheckToken(ctx context.Context, required ...string) (Identity, error) {
 	r, err := c.get(ctx, "", c.endpoint("auth", "me"))
 	if err != nil {
-		return Identity{}, fmt.Errorf("check token with GET /auth/me: %w", err)
+		return Identity{}, fmt.Errorf("check token with GET /auth/me: %w", unavailableIfTransient(err))
 	}
 	if r.status != http.StatusOK {
 		return Identity{}, fmt.Errorf("check token with GET /auth/me: %w", c.statusError("", r))
@@ -258,7 +277,7 @@ func (c *Client) eachListed(ctx context.Context, what, endpoint, key string, eac
 		}
 		r, err := c.get(ctx, "", endpoint+"?"+q.Encode())
 		if err != nil {
-			return fmt.Errorf("%s: %w", what, err)
+			return fmt.Errorf("%s: %w", what, unavailableIfTransient(err))
 		}
 		if r.status != http.StatusOK {
 			err := c.statusError("", r)
@@ -303,37 +322,61 @@ type response struct {
 	status      int
 	body        []byte
 	contentType string
+	location    string
 	retryAfter  string
 	attempts    int
 	at          time.Time
 }
 
-// get performs GET u with the gate, timeouts and retries, and returns the
-// first answer that is not worth retrying. proposalID labels errors.
+// get performs GET u with the breaker, the gate, timeouts and retries, and
+// returns the first answer that is not worth retrying. proposalID labels
+// errors. Waits before a request leaves (the breaker, the gate, a backoff)
+// end with the queue context (see WithQueue); a request in flight runs
+// under ctx.
 func (c *Client) get(ctx context.Context, proposalID, u string) (response, error) {
+	queue, done := queueOf(ctx)
+	defer done()
 	attempts, limited := 0, 0
 	var last *FetchError
 	for {
-		if err := c.gate.Wait(ctx); err != nil {
+		probe, err := c.breaker.allow(queue)
+		if err != nil {
+			return response{}, err
+		}
+		if err := c.gate.Wait(queue); err != nil {
+			c.breaker.released(probe)
 			return response{}, err
 		}
 		attempts++
 		c.requests.Add(1)
-		r, err := c.attempt(ctx, u)
+		r, ferr := c.attempt(ctx, u)
 		if ctxErr := ctx.Err(); ctxErr != nil {
+			c.breaker.released(probe)
 			return response{}, ctxErr
 		}
 		r.attempts = attempts
+		if c.observe(probe, proposalID, r, ferr) && c.breaker.isOpen() {
+			// The API looks down: this answer says nothing of the proposal.
+			// Wait for the breaker (a probe's success, or giving up).
+			attempts--
+			continue
+		}
 		var retry bool
 		switch {
-		case err != nil:
-			last, retry = err, err.Code != CodeResponseTooLarge
+		case ferr != nil:
+			last, retry = ferr, ferr.Code != CodeResponseTooLarge
 			last.ProposalID, last.Attempts = proposalID, attempts
 		case r.status == http.StatusTooManyRequests:
 			attempts-- // a 429 is the API pacing us, not a failed attempt
 			limited++
 			c.rateLimited.Add(1)
-			wait := parseRetryAfter(r.retryAfter, time.Now())
+			now := time.Now()
+			wait := parseRetryAfter(r.retryAfter, now)
+			if wait > c.cfg.MaxRetryAfter {
+				return response{}, &UnavailableError{RetryAt: now.Add(wait),
+					Reason: fmt.Sprintf("it answered 429 and asks to wait %s (until %s), longer than the %s allowed",
+						wait.Round(time.Second), now.Add(wait).UTC().Format(time.RFC3339), c.cfg.MaxRetryAfter)}
+			}
 			if wait <= 0 {
 				wait = c.backoff(limited)
 			}
@@ -364,10 +407,42 @@ func (c *Client) get(ctx context.Context, proposalID, u string) (response, error
 		c.log.LogAttrs(ctx, slog.LevelDebug, "retrying", slog.String("proposal_id", proposalID),
 			slog.String("error_code", last.Code), slog.Int("http_status", last.HTTPStatus),
 			slog.Int("attempt", attempts), slog.Duration("delay", delay))
-		if err := sleep(ctx, delay); err != nil {
+		if err := sleep(queue, delay); err != nil {
 			return response{}, err
 		}
 	}
+}
+
+// observe tells the breaker how a request went, and reports whether it
+// failed the way an outage fails: a connection error, a timeout, a cut body,
+// a 5xx or a 404 without the API's envelope (a proxy in front of a dead
+// API). A 429 or a redirect says nothing either way; anything else is the
+// API answering.
+func (c *Client) observe(probe bool, proposalID string, r response, ferr *FetchError) (outage bool) {
+	var problem string
+	switch {
+	case ferr != nil && ferr.Code != CodeResponseTooLarge:
+		problem = ferr.Code + ": " + ferr.Detail
+	case ferr != nil:
+	case r.status == http.StatusTooManyRequests, r.status >= 300 && r.status < 400:
+		c.breaker.released(probe)
+		return false
+	case r.status >= 500 || r.status == http.StatusRequestTimeout:
+		problem = fmt.Sprintf("HTTP %d", r.status)
+	case r.status == http.StatusNotFound:
+		if _, ok := parseEnvelope(r.body); !ok {
+			problem = "HTTP 404 without the API's error envelope"
+		}
+	}
+	if problem == "" {
+		c.breaker.succeeded(probe)
+		return false
+	}
+	if c.breaker.failed(probe, proposalID, problem) {
+		c.log.LogAttrs(context.Background(), slog.LevelWarn, "requests keep failing; pausing all requests and probing the API",
+			slog.String("last_problem", problem))
+	}
+	return true
 }
 
 // attempt makes one request. A non-nil *FetchError is a retryable transport
@@ -392,8 +467,8 @@ func (c *Client) attempt(ctx context.Context, u string) (response, *FetchError) 
 		limit = min(limit, 1<<20) // error bodies are small envelopes
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	r := response{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type"),
-		retryAfter: resp.Header.Get("Retry-After"), at: time.Now()}
+	r := response{status: resp.StatusCode, contentType: c.redact(resp.Header.Get("Content-Type")),
+		location: c.redact(resp.Header.Get("Location")), retryAfter: resp.Header.Get("Retry-After"), at: time.Now()}
 	if err != nil {
 		fe := transportError(ctx, err)
 		fe.HTTPStatus = resp.StatusCode
@@ -419,9 +494,25 @@ func (c *Client) attempt(ctx context.Context, u string) (response, *FetchError) 
 				Detail: fmt.Sprintf("connection closed after %d bytes of an incomplete JSON body", len(body))}
 		}
 	}
-	r.body = body
+	r.body = c.redactBytes(body)
 	return r, nil
 }
+
+// redactBytes removes the token from what the API sent, should it echo it
+// (an error page quoting the request's Authorization header): every text
+// that enters the program from the API goes through here or redact, so no
+// table, file, stdout line or log can hold it.
+func (c *Client) redactBytes(b []byte) []byte {
+	if !bytes.Contains(b, []byte(c.cfg.Token)) {
+		return b
+	}
+	return bytes.ReplaceAll(b, []byte(c.cfg.Token), []byte(Redacted))
+}
+
+func (c *Client) redact(s string) string { return strings.ReplaceAll(s, c.cfg.Token, Redacted) }
+
+// Redacted stands where a secret was removed.
+const Redacted = "[REDACTED]"
 
 // transportError classifies a request or body-read error.
 func transportError(ctx context.Context, err error) *FetchError {
@@ -447,13 +538,18 @@ func (c *Client) statusError(proposalID string, r response) error {
 	} else {
 		fe.Detail = fmt.Sprintf("answer without the API's error envelope (Content-Type %q)", r.contentType)
 	}
-	switch r.status {
-	case http.StatusUnauthorized:
+	switch {
+	case r.status >= 300 && r.status < 400:
+		fe.Code = CodeUnexpectedRedirect
+		fe.Detail = fmt.Sprintf("redirected to %q: the API documents no redirect, so none is followed (the token only goes to %s)",
+			r.location, c.base.Scheme+"://"+c.base.Host)
+		return fe
+	case r.status == http.StatusUnauthorized:
 		fe.Code = "unauthorized"
 		return fmt.Errorf("%w: %w", ErrUnauthorized, fe)
-	case http.StatusForbidden:
+	case r.status == http.StatusForbidden:
 		fe.Code = CodeForbidden
-	case http.StatusBadRequest:
+	case r.status == http.StatusBadRequest:
 		fe.Code = CodeBadRequest
 	default:
 		fe.Code = CodeUnexpectedStatus
@@ -486,10 +582,10 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		return 0
 	}
 	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		if secs < 0 || secs > 24*3600 {
+		if secs < 0 {
 			return 0
 		}
-		return time.Duration(secs * float64(time.Second))
+		return time.Duration(min(secs, 1e9) * float64(time.Second))
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		// An HTTP date has one-second resolution and the server may have

@@ -22,6 +22,7 @@ const (
 	CodeRateLimited        = "rate_limited"
 	CodeUnexpectedStatus   = "unexpected_status"
 	CodeInvalidResponse    = "invalid_response"
+	CodeUnexpectedRedirect = "unexpected_redirect"
 	// CodeError is an error the exporter did not expect (a bug): the
 	// message says what happened.
 	CodeError = "error"

@@ -70,15 +70,16 @@ type Input struct {
 }
 
 // IDScanner streams proposal IDs, one per line, from a reader: surrounding
-// whitespace (\r included) is trimmed, blank lines and lines starting with #
-// are skipped, and invalid IDs come back with Err set. Lines of any length
+// whitespace (\r included) is trimmed, a UTF-8 byte-order mark at the start
+// is dropped, blank lines and lines starting with # are skipped, and invalid IDs come back with Err set. Lines of any length
 // are read in bounded memory. Duplicates are not removed here: that is the
 // run's job, across all its sources.
 type IDScanner struct {
-	r    *bufio.Reader
-	line int64
-	err  error
-	buf  []byte
+	r       *bufio.Reader
+	started bool // the byte-order mark, if any, is behind
+	line    int64
+	err     error
+	buf     []byte
 }
 
 // NewIDScanner returns a scanner reading r.
@@ -89,6 +90,14 @@ func NewIDScanner(r io.Reader) *IDScanner {
 // Next returns the next ID, or false at the end of input or on a read error
 // (see Err).
 func (s *IDScanner) Next() (Input, bool) {
+	if !s.started {
+		s.started = true
+		// Spreadsheet tools start a UTF-8 file with a byte-order mark: it is
+		// not part of the first ID.
+		if bom, err := s.r.Peek(3); err == nil && string(bom) == "\uFEFF" {
+			s.r.Discard(3)
+		}
+	}
 	for s.err == nil {
 		kept, content, err := s.readLine()
 		if err != nil {

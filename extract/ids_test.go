@@ -120,3 +120,12 @@ func TestRefusedID(t *testing.T) {
 	got := refusedID(long)
 	assert.Equal(t, strings.Repeat("é", 512)+"…", got, "cut to 1 KiB on a rune boundary")
 }
+
+func TestIDScannerDropsAByteOrderMark(t *testing.T) {
+	t.Parallel()
+	got, err := scanAll(t, strings.NewReader("\uFEFFp-1\n\uFEFFp-2\n"))
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	assert.Equal(t, "p-1", got[0].ID, "the mark at the start is dropped")
+	assert.Equal(t, "\uFEFFp-2", got[1].ID, "only the mark that starts the input is dropped")
+}

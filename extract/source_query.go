@@ -48,9 +48,10 @@ var queryColumnTypes = map[uint32]string{
 // unlinked temporary file: the transaction stays short however slowly the
 // export consumes them, and memory stays bounded however many rows there are.
 type QuerySource struct {
-	f     *os.File
-	rows  int64
-	nulls int64
+	f      *os.File
+	rows   int64
+	nulls  int64
+	blanks int64
 }
 
 // OpenQuerySource runs query through db. It fails before any API call, with
@@ -108,6 +109,10 @@ func (s *QuerySource) spill(rows pgx.Rows) error {
 			continue
 		case string:
 			id = v
+			if strings.TrimSpace(v) == "" { // as a blank line of a file
+				s.blanks++
+				continue
+			}
 		case int16, int32, int64:
 			id = fmt.Sprint(v)
 		default:
@@ -143,9 +148,9 @@ func queryError(err error) error {
 	return fmt.Errorf("ID query: %w", err)
 }
 
-// Rows is the number of IDs the query returned; NULLs counts the NULL
-// values skipped.
-func (s *QuerySource) Rows() (rows, nulls int64) { return s.rows, s.nulls }
+// Rows is the number of IDs the query returned; nulls and blanks count the
+// NULL and empty (or all-blank) values skipped.
+func (s *QuerySource) Rows() (rows, nulls, blanks int64) { return s.rows, s.nulls, s.blanks }
 
 // IDs streams the spilled IDs, trimmed and validated like lines of a file.
 func (s *QuerySource) IDs(ctx context.Context, yield func(Input) error) error {
@@ -166,9 +171,7 @@ func (s *QuerySource) IDs(ctx context.Context, yield func(Input) error) error {
 			return err
 		}
 		in := Input{ID: strings.TrimSpace(string(buf)), Where: fmt.Sprintf("row %d", row)}
-		if in.ID == "" {
-			in.Err = &InvalidIDError{Reason: "empty"}
-		} else if err := ValidateID(in.ID); err != nil {
+		if err := ValidateID(in.ID); err != nil {
 			in.ID, in.Err = refusedID(in.ID), err
 		}
 		if err := yield(in); err != nil {

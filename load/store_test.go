@@ -36,7 +36,7 @@ func setup(t *testing.T) *bundle {
 	require.NoError(t, err)
 	runID, err := store.StartRun(ctx, load.RunStart{Shard: "0/1", Source: "test"})
 	require.NoError(t, err)
-	w, err := store.NewWriter(ctx, runID)
+	w, err := store.NewWriter(ctx, runID, load.WriterOptions{})
 	require.NoError(t, err)
 	t.Cleanup(w.Close)
 	return &bundle{url: url, db: pgtest.Pool(t, url), store: store, runID: runID, w: w}

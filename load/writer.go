@@ -3,7 +3,11 @@ package load
 import (
 	"context"
 	_ "embed"
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -26,20 +30,70 @@ var (
 type Writer struct {
 	conn  *pgxpool.Conn
 	runID int64
+	opts  WriterOptions
+}
+
+// Defaults of WriterOptions, also the command line's.
+const (
+	DefaultLockTimeout = 10 * time.Second
+	DefaultLockTries   = 5
+)
+
+// WriterOptions tune a Writer. Zero values take the defaults.
+type WriterOptions struct {
+	// LockTimeout bounds each wait for a lock held by another session (a
+	// row of interviews being edited by hand, say). Default 10s.
+	LockTimeout time.Duration
+	// LockTries is how many times a batch is tried while locks time out.
+	// Default 5: a lock held for good stops the run in about a minute.
+	LockTries int
+}
+
+// LockHeldError is a batch that could not be written because another
+// session held a lock on the export's tables through every try.
+type LockHeldError struct {
+	Tries       int
+	LockTimeout time.Duration
+	// Holders names the sessions holding locks on the tables when the last
+	// try gave up (pid, application, state), as far as pg_stat_activity
+	// shows them to this role.
+	Holders string
+}
+
+func (e *LockHeldError) Error() string {
+	holders := e.Holders
+	if holders == "" {
+		holders = "a session this role cannot see"
+	}
+	return fmt.Sprintf("a lock on the export's tables was held by another session through %d tries of %s each: %s; "+
+		"end that session or its transaction (pg_terminate_backend(pid)), then run again", e.Tries, e.LockTimeout, holders)
 }
 
 // NewWriter acquires a connection for run runID and prepares its staging
-// tables. Close releases it.
-func (s *Store) NewWriter(ctx context.Context, runID int64) (*Writer, error) {
+// tables and its timeouts: lock_timeout, and a statement_timeout well above
+// it so that a lock wait is reported as one. Close releases it.
+func (s *Store) NewWriter(ctx context.Context, runID int64, opts WriterOptions) (*Writer, error) {
+	if opts.LockTimeout <= 0 {
+		opts.LockTimeout = DefaultLockTimeout
+	}
+	if opts.LockTries <= 0 {
+		opts.LockTries = DefaultLockTries
+	}
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("writer: acquire connection: %w", err)
+	}
+	if _, err := conn.Exec(ctx, `SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)`,
+		strconv.FormatInt(opts.LockTimeout.Milliseconds(), 10),
+		strconv.FormatInt(max(30*opts.LockTimeout, 5*time.Minute).Milliseconds(), 10)); err != nil {
+		conn.Release()
+		return nil, fmt.Errorf("writer: set timeouts: %w", err)
 	}
 	if _, err := conn.Exec(ctx, stageCreateSQL); err != nil {
 		conn.Release()
 		return nil, fmt.Errorf("writer: create staging tables: %w", err)
 	}
-	return &Writer{conn: conn, runID: runID}, nil
+	return &Writer{conn: conn, runID: runID, opts: opts}, nil
 }
 
 // Close releases the writer's connection.
@@ -50,17 +104,62 @@ func (w *Writer) Close() { w.conn.Release() }
 // unchanged message is neither rewritten nor counted), InterviewsChanged the
 // proposals whose content (status, interview, score, summary or messages)
 // differs from what was stored before. On error nothing of b is written.
+// A lock timeout rolls the batch back and tries it again, up to
+// WriterOptions.LockTries times; then it returns a *LockHeldError.
 func (w *Writer) Write(ctx context.Context, b *Batch) (Counts, error) {
-	var st Counts
-	err := pgx.BeginFunc(ctx, w.conn, func(tx pgx.Tx) error {
-		var err error
-		st, err = writeBatch(ctx, tx, w.runID, b)
-		return err
-	})
-	if err != nil {
-		return Counts{}, fmt.Errorf("write batch of %d proposals: %w", b.Len(), err)
+	for try := 1; ; try++ {
+		var st Counts
+		err := pgx.BeginFunc(ctx, w.conn, func(tx pgx.Tx) error {
+			var err error
+			st, err = writeBatch(ctx, tx, w.runID, b)
+			return err
+		})
+		if err == nil {
+			return st, nil
+		}
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "55P03" { // lock_not_available
+			return Counts{}, fmt.Errorf("write batch of %d proposals: %w", b.Len(), err)
+		}
+		if try >= w.opts.LockTries {
+			return Counts{}, &LockHeldError{Tries: try, LockTimeout: w.opts.LockTimeout, Holders: w.lockHolders(ctx)}
+		}
+		if err := sleepCtx(ctx, time.Second); err != nil {
+			return Counts{}, err
+		}
 	}
-	return st, nil
+}
+
+// lockHolders names the other sessions holding a lock that blocks writes on
+// the export's tables.
+func (w *Writer) lockHolders(ctx context.Context) string {
+	rows, err := w.conn.Query(ctx, `SELECT DISTINCT a.pid, coalesce(a.application_name, ''), coalesce(a.state, '')
+		FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+		WHERE l.granted AND l.pid <> pg_backend_pid() AND l.mode <> 'AccessShareLock'
+		  AND l.relation IN ('interviews'::regclass, 'interview_messages'::regclass, 'export_runs'::regclass, 'export_failures'::regclass)
+		ORDER BY 1`)
+	if err != nil {
+		return ""
+	}
+	var out []string
+	var pid int32
+	var app, state string
+	pgx.ForEachRow(rows, []any{&pid, &app, &state}, func() error {
+		out = append(out, fmt.Sprintf("pid %d (application %q, %s)", pid, app, state))
+		return nil
+	})
+	return strings.Join(out, ", ")
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 func writeBatch(ctx context.Context, tx pgx.Tx, runID int64, b *Batch) (Counts, error) {

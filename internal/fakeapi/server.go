@@ -58,6 +58,20 @@ type Config struct {
 	Faults Faults
 	// RevokeAfter revokes the token after that many interview requests (0: never).
 	RevokeAfter int64
+	// RedirectTo, when set, answers every interview request with a 302 to it.
+	RedirectTo string
+	// EchoAuthorization makes 403 answers quote the request's Authorization
+	// header, as a careless proxy or API might.
+	EchoAuthorization bool
+	// RetryAfter, when positive, answers every interview request with a 429
+	// announcing that many seconds.
+	RetryAfter int
+	// Outage, when set, is how every request is answered once DownAfter
+	// interview requests have been served (0: from the start): "drop"
+	// closes connections, "html404" answers a proxy's 404 page, "503" a
+	// Service Unavailable.
+	Outage    string
+	DownAfter int64
 	// CacheBodies keeps each generated transcript body in memory, so that
 	// serving it again costs no CPU (benchmarks: see Warm).
 	CacheBodies bool
@@ -195,6 +209,27 @@ func (r *recorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
+// down reports whether the API is in an outage (Config.Outage).
+func (s *Server) down() bool {
+	return s.cfg.Outage != "" && s.interviewRequests.Load() >= s.cfg.DownAfter
+}
+
+// outage answers as the configured outage does.
+func (s *Server) outage(w http.ResponseWriter) {
+	switch s.cfg.Outage {
+	case "html404":
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprint(w, "<html><body><h1>404 Not Found</h1><hr>nginx</body></html>")
+	case "503":
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, "<html><body><h1>503 Service Unavailable</h1></body></html>")
+	default:
+		panic(http.ErrAbortHandler)
+	}
+}
+
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
 	rec := &recorder{ResponseWriter: w, status: -1}
@@ -203,6 +238,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.byStatus[rec.status]++
 		s.statusMu.Unlock()
 	}()
+	if s.down() {
+		s.outage(rec)
+		return
+	}
 	if s.cfg.Latency > 0 {
 		d := s.cfg.Latency + time.Duration(s.unit(r.URL.RawPath+r.URL.Path, "latency", int(s.requests.Load()))*float64(s.cfg.Latency))
 		select {
@@ -345,6 +384,18 @@ func (s *Server) interview(w *recorder, r *http.Request, id string) {
 	if !s.requireScope(w, "proposals:read") {
 		return
 	}
+	if s.cfg.RedirectTo != "" {
+		http.Redirect(w, r, s.cfg.RedirectTo, http.StatusFound)
+		return
+	}
+	if s.cfg.RetryAfter > 0 {
+		s.mu.Lock()
+		s.announce(time.Now(), s.cfg.RetryAfter)
+		s.mu.Unlock()
+		w.Header().Set("Retry-After", strconv.Itoa(s.cfg.RetryAfter))
+		writeError(w, http.StatusTooManyRequests, "RATE_LIMITED", "Too many requests", nil)
+		return
+	}
 	if s.limited(w, time.Now()) {
 		return
 	}
@@ -364,7 +415,11 @@ func (s *Server) interview(w *recorder, r *http.Request, id string) {
 	case KindNoInterview:
 		s.notFound(w, id)
 	case KindForbidden:
-		writeError(w, http.StatusForbidden, "FORBIDDEN", "This proposal is on another account's job", map[string]any{"proposalId": id})
+		msg := "This proposal is on another account's job"
+		if s.cfg.EchoAuthorization {
+			msg += " (request had Authorization: " + r.Header.Get("Authorization") + ")"
+		}
+		writeError(w, http.StatusForbidden, "FORBIDDEN", msg, map[string]any{"proposalId": id})
 	case KindBadRequest:
 		writeError(w, http.StatusBadRequest, "BAD_REQUEST", "Missing proposalId", nil)
 	case KindHTMLNotFound:
