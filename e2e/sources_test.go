@@ -203,7 +203,7 @@ func TestShardsCoverEveryIDExactlyOnce(t *testing.T) {
 func TestConcurrentExportsSecondExits4(t *testing.T) {
 	t.Parallel()
 	cfg := baseConfig()
-	cfg.Latency = 5 * time.Millisecond
+	cfg.Latency = 20 * time.Millisecond // the first run must still be going when it is signalled, on a loaded machine too
 	e := setup(t, cfg)
 	ids := e.idsFile("ids.txt", e.fake.ProposalIDs())
 	first := e.command(context.Background(), exportArgs(ids, "--concurrency", "2")...)

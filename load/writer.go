@@ -83,7 +83,10 @@ func (s *Store) NewWriter(ctx context.Context, runID int64, opts WriterOptions) 
 	if err != nil {
 		return nil, fmt.Errorf("writer: acquire connection: %w", err)
 	}
-	if _, err := conn.Exec(ctx, `SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)`,
+	// JIT compiles dozens of functions per statement for a plan it thinks
+	// is big: batches are small by design, so it only ever costs time.
+	if _, err := conn.Exec(ctx, `SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false),
+		set_config('jit', 'off', false)`,
 		strconv.FormatInt(opts.LockTimeout.Milliseconds(), 10),
 		strconv.FormatInt(max(30*opts.LockTimeout, 5*time.Minute).Milliseconds(), 10)); err != nil {
 		conn.Release()
@@ -181,6 +184,11 @@ func writeBatch(ctx context.Context, tx pgx.Tx, runID int64, b *Batch) (Counts, 
 			[]string{"proposal_id", "message_id", "position", "role", "content", "sent_at"},
 			&messageSource{ivs: b.Interviews, i: 0, j: -1}); err != nil {
 			return st, fmt.Errorf("stage messages: %w", err)
+		}
+		// Temporary tables are never analyzed by autovacuum: without this the
+		// planner guesses their size and may scan the big tables to join them.
+		if _, err := tx.Exec(ctx, `ANALYZE stage_interviews, stage_messages`); err != nil {
+			return st, fmt.Errorf("analyze staged rows: %w", err)
 		}
 		if err := tx.QueryRow(ctx, upsertInterviewsSQL, runID).Scan(&st.InterviewsChanged); err != nil {
 			return st, fmt.Errorf("upsert interviews: %w", err)

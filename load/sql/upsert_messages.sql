@@ -23,8 +23,12 @@ WITH deleted AS (
           IS DISTINCT FROM (excluded.position, excluded.role, excluded.content, excluded.sent_at)
     RETURNING m.proposal_id
 ), touched AS (
+    -- Driven from the staged proposals (a few hundred, analyzed) through the primary key: a join
+    -- from the CTEs' unknown sizes would scan the whole of interviews every batch.
     UPDATE interviews i SET changed_at = i.fetched_at
-    WHERE i.proposal_id IN (SELECT proposal_id FROM deleted UNION SELECT proposal_id FROM written)
+    FROM stage_interviews s
+    WHERE i.proposal_id = s.proposal_id
+      AND s.proposal_id IN (SELECT proposal_id FROM deleted UNION SELECT proposal_id FROM written)
       AND i.changed_at IS DISTINCT FROM i.fetched_at
     RETURNING 1
 )
