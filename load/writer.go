@@ -127,8 +127,10 @@ func (w *Writer) Write(ctx context.Context, b *Batch) (Counts, error) {
 		if try >= w.opts.LockTries {
 			return Counts{}, &LockHeldError{Tries: try, LockTimeout: w.opts.LockTimeout, Holders: w.lockHolders(ctx)}
 		}
-		if err := sleepCtx(ctx, time.Second); err != nil {
-			return Counts{}, err
+		select { // the holder may finish its transaction in the meantime
+		case <-ctx.Done():
+			return Counts{}, ctx.Err()
+		case <-time.After(time.Second):
 		}
 	}
 }
@@ -152,17 +154,6 @@ func (w *Writer) lockHolders(ctx context.Context) string {
 		return nil
 	})
 	return strings.Join(out, ", ")
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func writeBatch(ctx context.Context, tx pgx.Tx, runID int64, b *Batch) (Counts, error) {
