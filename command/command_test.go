@@ -252,3 +252,20 @@ func TestTokenFileReadableByOthersIsWarnedAbout(t *testing.T) {
 	r = run(context.Background(), "notfound-1\n", "export", "--dry-run", "--ids-file", "-", "--api-url", url, "--token-file", tf)
 	assert.NotContains(t, r.stderr, "readable by others")
 }
+
+// Durations accept days from the flag, the environment and the YAML file.
+func TestDurationsAcceptDays(t *testing.T) {
+	_, url := fakeServer(t, fakeapi.Config{})
+	t.Setenv("OT_API_TOKEN", token)
+	args := []string{"export", "--dry-run", "--ids-file", "-", "--api-url", url, "--rate", "0"}
+	r := run(context.Background(), "notfound-1\n", append(args, "--drain-timeout", "1d")...)
+	assert.Equal(t, 0, r.code, r.stderr)
+	r = run(context.Background(), "notfound-1\n", append(args, "--config", writeFile(t, "c.yaml", "drain-timeout: 2d\n"))...)
+	assert.Equal(t, 0, r.code, r.stderr)
+	r = run(context.Background(), "notfound-1\n", append(args, "--config", writeFile(t, "c.yaml", "drain-timeout: soon\n"))...)
+	assert.Equal(t, 2, r.code)
+	assert.Contains(t, r.stderr, "a duration such as 20h")
+	t.Setenv("INTERVIEW_EXPORT_DRAIN_TIMEOUT", "1d")
+	r = run(context.Background(), "notfound-1\n", args...)
+	assert.Equal(t, 0, r.code, r.stderr)
+}

@@ -40,7 +40,9 @@ type exportOptions struct {
 	idsQueryTimeout  time.Duration
 	jobs             []string
 	allJobs          bool
+	updates          bool
 	refreshAfter     time.Duration
+	refreshLimit     int64
 	shard            exporter.Shard
 	drainTimeout     time.Duration
 	maxRetryAfter    time.Duration
@@ -58,26 +60,28 @@ func exportOptionsFrom(c *cli.Context, e *env) (exportOptions, error) {
 		concurrency:      c.Int(flagConcurrency),
 		rate:             c.Float64(flagRate),
 		maxAttempts:      c.Int(flagMaxAttempts),
-		requestTimeout:   c.Duration(flagRequestTimeout),
-		backoffBase:      c.Duration(flagBackoffBase),
-		backoffMax:       c.Duration(flagBackoffMax),
+		requestTimeout:   durationOf(c, flagRequestTimeout),
+		backoffBase:      durationOf(c, flagBackoffBase),
+		backoffMax:       durationOf(c, flagBackoffMax),
 		maxResponseBytes: c.Int64(flagMaxResponseBytes),
 		batchSize:        c.Int(flagBatchSize),
-		progressInterval: c.Duration(flagProgressInterval),
+		progressInterval: durationOf(c, flagProgressInterval),
 		noMigrate:        c.Bool(flagNoMigrate),
 		dryRun:           c.Bool(flagDryRun),
 		idsQuery:         c.String(flagIDsQuery),
-		idsQueryTimeout:  c.Duration(flagIDsQueryTimeout),
+		idsQueryTimeout:  durationOf(c, flagIDsQueryTimeout),
 		jobs:             c.StringSlice(flagJob),
 		allJobs:          c.Bool(flagAllJobs),
-		refreshAfter:     c.Duration(flagRefreshAfter),
-		drainTimeout:     c.Duration(flagDrainTimeout),
-		maxRetryAfter:    c.Duration(flagMaxRetryAfter),
-		outageTimeout:    c.Duration(flagOutageTimeout),
-		lockTimeout:      c.Duration(flagLockTimeout),
+		updates:          c.Bool(flagUpdates),
+		refreshLimit:     c.Int64(flagRefreshLimit),
+		refreshAfter:     durationOf(c, flagRefreshAfter),
+		drainTimeout:     durationOf(c, flagDrainTimeout),
+		maxRetryAfter:    durationOf(c, flagMaxRetryAfter),
+		outageTimeout:    durationOf(c, flagOutageTimeout),
+		lockTimeout:      durationOf(c, flagLockTimeout),
 	}
 	if c.Args().Len() > 0 {
-		return o, fmt.Errorf("unexpected argument %q: proposal IDs come from --ids-file, --ids-query, --job or --all-jobs", c.Args().First())
+		return o, fmt.Errorf("unexpected argument %q: proposal IDs come from --ids-file, --ids-query, --job, --all-jobs or --updates", c.Args().First())
 	}
 	shard, err := exporter.ParseShard(c.String(flagShard))
 	if err != nil {
@@ -131,16 +135,22 @@ func databasePassword(url string) string {
 
 func (o exportOptions) validate() error {
 	sources := 0
-	for _, set := range []bool{o.idsFile != "", o.idsQuery != "", len(o.jobs) > 0, o.allJobs} {
+	for _, set := range []bool{o.idsFile != "", o.idsQuery != "", len(o.jobs) > 0, o.allJobs, o.updates} {
 		if set {
 			sources++
 		}
 	}
 	switch {
 	case sources == 0:
-		return errors.New("no proposal IDs: pass one of --ids-file PATH (- for standard input), --ids-query SQL, --job ID or --all-jobs")
+		return errors.New("no proposal IDs: pass one of --ids-file PATH (- for standard input), --ids-query SQL, --job ID, --all-jobs or --updates")
 	case sources > 1:
-		return errors.New("proposal IDs come from exactly one source: pass only one of --ids-file, --ids-query, --job (repeatable) or --all-jobs")
+		return errors.New("proposal IDs come from exactly one source: pass only one of --ids-file, --ids-query, --job (repeatable), --all-jobs or --updates")
+	case o.updates && o.databaseURL == "" && !o.dryRun:
+		return errors.New("--updates keeps its cursor in the database: set DATABASE_URL or pass --database-url")
+	case o.refreshLimit < 0:
+		return fmt.Errorf("--refresh-limit %d: want 0 (no limit) or more", o.refreshLimit)
+	case o.refreshLimit > 0 && o.refreshAfter == 0:
+		return errors.New("--refresh-limit bounds the refetches of --refresh-after: pass --refresh-after too, e.g. --refresh-after 7d --refresh-limit 10000")
 	case o.idsQuery != "" && o.databaseURL == "":
 		return errors.New("--ids-query runs against the database: set DATABASE_URL or pass --database-url")
 	case o.idsQueryTimeout <= 0:
@@ -184,7 +194,7 @@ func (o exportOptions) settings() map[string]any {
 	return map[string]any{
 		"api_url": o.apiURL, "concurrency": o.concurrency, "rate": o.rate, "max_attempts": o.maxAttempts,
 		"request_timeout": o.requestTimeout.String(), "batch_size": o.batchSize, "version": Version,
-		"refresh_after": o.refreshAfter.String(), "shard": o.shard.String(), "dry_run": o.dryRun,
+		"refresh_after": o.refreshAfter.String(), "refresh_limit": o.refreshLimit, "shard": o.shard.String(), "dry_run": o.dryRun,
 		"max_retry_after": o.maxRetryAfter.String(), "outage_timeout": o.outageTimeout.String(), "lock_timeout": o.lockTimeout.String(),
 	}
 }
@@ -219,7 +229,7 @@ func runExport(c *cli.Context, e *env) error {
 	// reads, when the source or --refresh-after asks it to, and never migrates.
 	var store *load.Store
 	switch {
-	case !o.dryRun || o.refreshAfter > 0:
+	case !o.dryRun || o.refreshAfter > 0 || (o.updates && o.databaseURL != ""):
 		store, err = openStore(ctx, o.databaseURL, o.noMigrate || o.dryRun, log)
 	case o.idsQuery != "":
 		store, err = connect(ctx, o.databaseURL, 2)
@@ -265,9 +275,10 @@ func runExport(c *cli.Context, e *env) error {
 		out = w
 	}
 	opts := exporter.Options{Concurrency: o.concurrency, BatchSize: o.batchSize, Logger: log,
-		Shard: o.shard, DrainTimeout: o.drainTimeout}
+		Shard: o.shard, DrainTimeout: o.drainTimeout, Feed: o.updates,
+		RefreshAfter: o.refreshAfter, RefreshLimit: o.refreshLimit}
 	if o.refreshAfter > 0 {
-		opts.Fresh = freshness{store: store, maxAge: o.refreshAfter}
+		opts.Recorded = store
 	}
 	run := exporter.New(src, client, out, opts)
 	log.Info("export started", "run_id", runID, "source", src.Describe(), "shard", o.shard.String(), "api_url", o.apiURL,
@@ -316,22 +327,26 @@ func openSource(ctx context.Context, o exportOptions, e *env, client *extract.Cl
 		return src, func() { src.Close() }, nil
 	case len(o.jobs) > 0 || o.allJobs:
 		return &extract.JobsSource{Client: client, Jobs: o.jobs, All: o.allJobs}, func() {}, nil
+	case o.updates:
+		src := &extract.UpdatesSource{Client: client, FromStart: true}
+		if store != nil {
+			after, ok, err := store.FeedCursor(ctx, o.shard.String())
+			if err != nil {
+				return nil, nil, err
+			}
+			src.After, src.FromStart = after, !ok
+			if src.Retry, err = store.PendingFailures(ctx); err != nil {
+				return nil, nil, err
+			}
+		}
+		log.Info("reading the change feed", "cursor", src.After, "from_start", src.FromStart, "failed_before", len(src.Retry))
+		return src, func() {}, nil
 	}
 	src, err := extract.OpenFileSource(o.idsFile, e.stdin)
 	if err != nil {
 		return nil, nil, usageError{err}
 	}
 	return src, func() { src.Close() }, nil
-}
-
-// freshness answers --refresh-after from the interviews table.
-type freshness struct {
-	store  *load.Store
-	maxAge time.Duration
-}
-
-func (f freshness) Fresh(ctx context.Context, ids []string) (map[string]bool, error) {
-	return f.store.RecentlyFetched(ctx, ids, f.maxAge)
 }
 
 // checkToken makes a bad token or a missing scope fail before the first

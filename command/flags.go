@@ -47,6 +47,8 @@ const (
 	flagMaxRetryAfter    = "max-retry-after"
 	flagOutageTimeout    = "outage-timeout"
 	flagLockTimeout      = "lock-timeout"
+	flagUpdates          = "updates"
+	flagRefreshLimit     = "refresh-limit"
 )
 
 // DefaultAPIURL is the OpenTrain public API base.
@@ -72,24 +74,26 @@ func exportFlags() []cli.Flag {
 		altsrc.NewPathFlag(&cli.PathFlag{Name: flagTokenFile, Usage: "read the API token from `FILE` (else from OT_API_TOKEN; never a flag value)", EnvVars: []string{envName(flagTokenFile)}}),
 		altsrc.NewStringFlag(&cli.StringFlag{Name: flagIDsFile, Usage: "source: proposal IDs, one per line, from `PATH` (- for standard input)", EnvVars: []string{envName(flagIDsFile)}}),
 		altsrc.NewStringFlag(&cli.StringFlag{Name: flagIDsQuery, Usage: "source: the first column of this `SQL` query, run read-only against the database", EnvVars: []string{envName(flagIDsQuery)}}),
-		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagIDsQueryTimeout, Value: 5 * time.Minute, Usage: "statement timeout of --ids-query", EnvVars: []string{envName(flagIDsQueryTimeout)}}),
+		durationFlag(flagIDsQueryTimeout, 5*time.Minute, "statement timeout of --ids-query"),
 		altsrc.NewStringSliceFlag(&cli.StringSliceFlag{Name: flagJob, Usage: "source: the proposals of job `ID` (repeatable), listed through the API", EnvVars: []string{envName(flagJob)}}),
 		altsrc.NewBoolFlag(&cli.BoolFlag{Name: flagAllJobs, Usage: "source: the proposals of every job of the account (GET /jobs/mine; needs jobs:read)", EnvVars: []string{envName(flagAllJobs)}}),
-		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagRefreshAfter, Usage: "skip IDs whose last recorded outcome is younger than this `DURATION` (0: fetch all)", EnvVars: []string{envName(flagRefreshAfter)}}),
+		altsrc.NewBoolFlag(&cli.BoolFlag{Name: flagUpdates, Usage: "source: the change feed (GET /updates) from the cursor stored for this shard, and the IDs that failed before; the first run reads the whole history", EnvVars: []string{envName(flagUpdates)}}),
+		durationFlag(flagRefreshAfter, 0, "skip IDs whose last recorded outcome is younger than this `DURATION` (0: fetch all)"),
+		altsrc.NewInt64Flag(&cli.Int64Flag{Name: flagRefreshLimit, Usage: "with --refresh-after: refetch at most `N` stale IDs (recorded longer ago) in this run, so a re-check is spread over runs (0: no limit)", EnvVars: []string{envName(flagRefreshLimit)}}),
 		altsrc.NewStringFlag(&cli.StringFlag{Name: flagShard, Usage: "only the IDs of shard `I/N` (stable hash); N processes with I = 0..N-1 cover every ID once", EnvVars: []string{envName(flagShard)}}),
-		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagDrainTimeout, Value: exporter.DefaultDrainTimeout, Usage: "on SIGINT/SIGTERM, how long requests in flight may finish before the run commits and exits", EnvVars: []string{envName(flagDrainTimeout)}}),
-		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagMaxRetryAfter, Value: extract.DefaultMaxRetryAfter, Usage: "a 429 asking to wait longer than this stops the run with exit status 75 (try again later)", EnvVars: []string{envName(flagMaxRetryAfter)}}),
-		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagOutageTimeout, Value: extract.DefaultBreakerGiveUp, Usage: "when requests keep failing (connection refused, 5xx, 404 pages), stop with exit status 75 this long after the first failure", EnvVars: []string{envName(flagOutageTimeout)}}),
-		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagLockTimeout, Value: load.DefaultLockTimeout, Usage: "longest wait for a lock another session holds on the tables; a batch is tried 5 times", EnvVars: []string{envName(flagLockTimeout)}}),
+		durationFlag(flagDrainTimeout, exporter.DefaultDrainTimeout, "on SIGINT/SIGTERM, how long requests in flight may finish before the run commits and exits"),
+		durationFlag(flagMaxRetryAfter, extract.DefaultMaxRetryAfter, "a 429 asking to wait longer than this stops the run with exit status 75 (try again later)"),
+		durationFlag(flagOutageTimeout, extract.DefaultBreakerGiveUp, "when requests keep failing (connection refused, 5xx, 404 pages), stop with exit status 75 this long after the first failure"),
+		durationFlag(flagLockTimeout, load.DefaultLockTimeout, "longest wait for a lock another session holds on the tables; a batch is tried 5 times"),
 		altsrc.NewIntFlag(&cli.IntFlag{Name: flagConcurrency, Value: extract.DefaultConcurrency, Usage: "requests in flight at most", EnvVars: []string{envName(flagConcurrency)}}),
 		altsrc.NewFloat64Flag(&cli.Float64Flag{Name: flagRate, Value: extract.DefaultRate, Usage: "requests per second across the run (0: no limit until the API answers 429)", EnvVars: []string{envName(flagRate)}}),
 		altsrc.NewIntFlag(&cli.IntFlag{Name: flagMaxAttempts, Value: extract.DefaultMaxAttempts, Usage: "tries per proposal, the first included (429s do not count)", EnvVars: []string{envName(flagMaxAttempts)}}),
-		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagRequestTimeout, Value: extract.DefaultRequestTimeout, Usage: "time limit of one attempt, body included", EnvVars: []string{envName(flagRequestTimeout)}}),
-		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagBackoffBase, Value: extract.DefaultBackoffBase, Usage: "first retry delay ceiling; doubles per retry (full jitter)", EnvVars: []string{envName(flagBackoffBase)}}),
-		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagBackoffMax, Value: extract.DefaultBackoffMax, Usage: "largest retry delay", EnvVars: []string{envName(flagBackoffMax)}}),
+		durationFlag(flagRequestTimeout, extract.DefaultRequestTimeout, "time limit of one attempt, body included"),
+		durationFlag(flagBackoffBase, extract.DefaultBackoffBase, "first retry delay ceiling; doubles per retry (full jitter)"),
+		durationFlag(flagBackoffMax, extract.DefaultBackoffMax, "largest retry delay"),
 		altsrc.NewInt64Flag(&cli.Int64Flag{Name: flagMaxResponseBytes, Value: extract.DefaultMaxResponseBytes, Usage: "largest transcript body accepted, in bytes", EnvVars: []string{envName(flagMaxResponseBytes)}}),
 		altsrc.NewIntFlag(&cli.IntFlag{Name: flagBatchSize, Value: exporter.DefaultBatchSize, Usage: "proposals committed per transaction", EnvVars: []string{envName(flagBatchSize)}}),
-		altsrc.NewDurationFlag(&cli.DurationFlag{Name: flagProgressInterval, Value: 10 * time.Second, Usage: "interval of progress log lines (0: none)", EnvVars: []string{envName(flagProgressInterval)}}),
+		durationFlag(flagProgressInterval, 10*time.Second, "interval of progress log lines (0: none)"),
 		altsrc.NewBoolFlag(&cli.BoolFlag{Name: flagNoMigrate, Usage: "do not apply pending migrations first", EnvVars: []string{envName(flagNoMigrate)}}),
 		altsrc.NewBoolFlag(&cli.BoolFlag{Name: flagDryRun, Usage: "fetch and normalize, write nothing; print one JSON object per proposal on stdout", EnvVars: []string{envName(flagDryRun)}}),
 	)
@@ -144,6 +148,13 @@ func loadConfigFile(flags []cli.Flag) cli.BeforeFunc {
 			if n, ok := v.(int); ok && isFloatFlag(flags, k) {
 				v = float64(n) // YAML reads "rate: 10" as an int
 			}
+			if isDurationFlag(flags, k) {
+				d := new(duration)
+				if err := d.Set(fmt.Sprint(v)); err != nil {
+					return usageError{fmt.Errorf("--config %s: %s: %w", path, k, err)}
+				}
+				v = d
+			}
 			values[k] = v
 		}
 		if err := altsrc.ApplyInputSourceValues(c, altsrc.NewMapInputSource(path, values), flags); err != nil {
@@ -151,6 +162,16 @@ func loadConfigFile(flags []cli.Flag) cli.BeforeFunc {
 		}
 		return nil
 	}
+}
+
+func isDurationFlag(flags []cli.Flag, name string) bool {
+	for _, f := range flags {
+		if gf, ok := f.(*altsrc.GenericFlag); ok && gf.Name == name {
+			_, ok := gf.Value.(*duration)
+			return ok
+		}
+	}
+	return false
 }
 
 func isFloatFlag(flags []cli.Flag, name string) bool {

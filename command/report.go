@@ -138,6 +138,20 @@ func writeReport(w io.Writer, r load.Report, now time.Time) {
 		fmt.Fprintf(w, "  min %s  avg %s  max %s\n", num(*sc.Min), num(*sc.Avg), num(*sc.Max))
 	}
 
+	if len(r.ScoresByStatus) > 0 {
+		fmt.Fprintln(w, "\nScores by proposal status (hiring outcome)")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "  STATUS\tINTERVIEWS\tSCORED\tAVG SCORE\t\n")
+		for _, s := range r.ScoresByStatus {
+			avg := "-"
+			if s.AvgScore != nil {
+				avg = num(*s.AvgScore)
+			}
+			fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\t\n", s.Status, s.Interviews, s.Scored, avg)
+		}
+		tw.Flush()
+	}
+
 	m := r.Messages
 	fmt.Fprintf(w, "\nMessages per available interview (%d interviews)\n", m.Interviews)
 	if m.Interviews > 0 {

@@ -101,6 +101,9 @@ func TestJobsSourcePagesEverything(t *testing.T) {
 	assert.Equal(t, want.Interviews, got.Interviews)
 	assert.Equal(t, want.Failures, got.Failures)
 	assert.Len(t, e.fake.ProposalIDs(), 309)
+	assert.Equal(t, 103, e.count(`SELECT count(*) FROM jobs WHERE title IS NOT NULL AND proposals_total = 3`), "jobs from GET /jobs/mine")
+	assert.Equal(t, 309, e.count(`SELECT count(*) FROM proposals WHERE job_id IS NOT NULL AND status = 'UNREVIEWED'`),
+		"proposals from the listings, at no extra request")
 }
 
 func TestJobSourcePagesProposals(t *testing.T) {

@@ -18,13 +18,23 @@ func (r *Run) commitResults(ctx context.Context, results <-chan result) (load.Co
 	c := r.startCommitter(context.WithoutCancel(ctx))
 	batch := new(load.Batch)
 	var messages int
-	var lastObserved [7]int64
+	var lastObserved [8]int64
+	var seqs []int64 // the feed events the batch's results complete
+	var lastCursor int64
 	// flush hands the batch, with the run's intake and request counters as
-	// they stand, to the committer.
+	// they stand and the feed's cursor it completes, to the committer.
 	flush := func() error {
 		batch.Observed = r.observed()
 		observed := observedKey(batch.Observed)
-		if batch.Len() == 0 && observed == lastObserved {
+		if r.opts.Feed {
+			r.feed.done(seqs...)
+			seqs = seqs[:0]
+			if c := r.feed.cursor(); c > lastCursor {
+				batch.Cursor = &load.FeedCursor{Shard: r.opts.Shard.String(), Value: c}
+				lastCursor = c
+			}
+		}
+		if batch.Len() == 0 && len(batch.Proposals) == 0 && len(batch.Jobs) == 0 && batch.Cursor == nil && observed == lastObserved {
 			return nil
 		}
 		select {
@@ -54,6 +64,22 @@ func (r *Run) commitResults(ctx context.Context, results <-chan result) (load.Co
 		case res, ok := <-results:
 			if !ok {
 				return finish(flush())
+			}
+			if res.seq != 0 {
+				seqs = append(seqs, res.seq)
+			}
+			if res.proposal != nil || res.job != nil {
+				if res.proposal != nil {
+					batch.Proposals = append(batch.Proposals, *res.proposal)
+				} else {
+					batch.Jobs = append(batch.Jobs, *res.job)
+				}
+				if len(batch.Proposals)+len(batch.Jobs) >= 10*r.opts.BatchSize {
+					if err := flush(); err != nil {
+						return finish(err)
+					}
+				}
+				continue
 			}
 			r.mu.Lock()
 			if res.interview != nil {
@@ -86,8 +112,8 @@ func (r *Run) commitResults(ctx context.Context, results <-chan result) (load.Co
 
 // observedKey holds the counters a run observes (rather than sums), to
 // tell whether they moved since the last batch.
-func observedKey(c load.Counts) [7]int64 {
-	return [7]int64{c.IDsRead, c.IDsDuplicate, c.IDsSkipped, c.IDsOtherShard, c.Requests, c.Retries, c.RateLimited}
+func observedKey(c load.Counts) [8]int64 {
+	return [8]int64{c.IDsRead, c.IDsDuplicate, c.IDsSkipped, c.IDsOtherShard, c.Requests, c.Retries, c.RateLimited, c.EventsRead}
 }
 
 // committer is the goroutine that commits batches in order.

@@ -242,13 +242,14 @@ func TestParseShard(t *testing.T) {
 	}
 }
 
-type freshSet map[string]bool
+// recordedAt answers when IDs were last recorded.
+type recordedAt map[string]time.Time
 
-func (f freshSet) Fresh(_ context.Context, ids []string) (map[string]bool, error) {
-	out := map[string]bool{}
+func (f recordedAt) FetchedAt(_ context.Context, ids []string) (map[string]time.Time, error) {
+	out := map[string]time.Time{}
 	for _, id := range ids {
-		if f[id] {
-			out[id] = true
+		if at, ok := f[id]; ok {
+			out[id] = at
 		}
 	}
 	return out, nil
@@ -256,16 +257,32 @@ func (f freshSet) Fresh(_ context.Context, ids []string) (map[string]bool, error
 
 func TestRefreshAfterSkipsFreshIDs(t *testing.T) {
 	t.Parallel()
-	fresh := freshSet{}
+	fresh := recordedAt{}
 	for _, id := range ids("ok-", 700)[:600] {
-		fresh[id] = true
+		fresh[id] = time.Now().Add(-time.Hour)
 	}
 	w := &recorder{}
 	f := &fetcher{}
-	sum, err := exporter.New(sliceSource(ids("ok-", 700)), f, w, exporter.Options{Fresh: fresh}).Execute(context.Background())
+	sum, err := exporter.New(sliceSource(ids("ok-", 700)), f, w, exporter.Options{Recorded: fresh, RefreshAfter: 20 * time.Hour}).Execute(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, int64(100), f.calls.Load(), "only the stale and new IDs are fetched")
 	assert.Equal(t, int64(600), sum.IDsSkipped)
 	assert.Len(t, w.outcomes, 100)
 	assert.Equal(t, int64(600), w.counts.IDsSkipped, "skipped IDs are counted in the run")
+}
+
+// --refresh-limit spreads a re-check: at most that many stale IDs are
+// refetched in a run; new ones always are.
+func TestRefreshLimitBoundsStaleRefetches(t *testing.T) {
+	t.Parallel()
+	recorded := recordedAt{}
+	for _, id := range ids("ok-", 700)[:600] {
+		recorded[id] = time.Now().Add(-48 * time.Hour) // stale
+	}
+	f := &fetcher{}
+	sum, err := exporter.New(sliceSource(ids("ok-", 700)), f, &recorder{},
+		exporter.Options{Recorded: recorded, RefreshAfter: 20 * time.Hour, RefreshLimit: 250}).Execute(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, int64(100+250), f.calls.Load(), "the 100 new ones and 250 of the 600 stale ones")
+	assert.Equal(t, int64(350), sum.IDsSkipped)
 }

@@ -12,15 +12,16 @@ import (
 // fetchAll is one worker: it fetches IDs until the intake closes and
 // finishes the fetch in hand under inflight, which ends only on a fatal
 // error or the drain deadline.
-func (r *Run) fetchAll(intake, inflight context.Context, ids <-chan string, out outbox) error {
-	for id := range ids {
+func (r *Run) fetchAll(intake, inflight context.Context, ids <-chan fetchJob, out outbox) error {
+	for job := range ids {
+		id := job.id
 		if intake.Err() != nil {
 			return nil
 		}
 		// Waits before the request leaves end with the intake: a request
 		// not yet sent is given up at once on a signal.
 		ans, err := r.fetch.Interview(extract.WithQueue(inflight, intake), id)
-		var res result
+		res := result{seq: job.seq}
 		switch {
 		case err == nil:
 			iv, terr := transform.Answer(ans)

@@ -10,34 +10,63 @@ import (
 	"github.com/interview-export/interview-export/transform"
 )
 
-// readSource sends the source's valid, first-seen IDs of this shard to ids
-// and its invalid ones, as failures, to results.
-func (r *Run) readSource(ctx context.Context, ids chan<- string, out outbox) error {
+// fetchJob is one ID to fetch, with its feed event (0 outside the feed).
+type fetchJob struct {
+	id  string
+	seq int64
+}
+
+// readSource sends the source's valid, first-seen IDs of this shard to ids,
+// its invalid ones (as failures) and the facts it learned in passing (as
+// records) to results, and keeps the feed's tracker informed.
+func (r *Run) readSource(ctx context.Context, ids chan<- fetchJob, out outbox) error {
 	seen := make(map[[16]byte]struct{})
 	err := r.src.IDs(ctx, func(in extract.Input) error {
-		key := idKey(in.ID)
-		if !r.opts.Shard.holds(key) {
-			r.otherShard.Add(1)
+		if in.Event != "" {
+			r.countEvent(in.Event)
+		}
+		if in.Job != nil {
+			j := transform.Job(*in.Job)
+			return out.put(result{job: &j})
+		}
+		if in.ID == "" || !r.opts.Shard.Holds(in.ID) {
+			if in.ID != "" && !in.Record {
+				r.otherShard.Add(1)
+			}
+			r.feed.read(in.Seq) // a page's end, an event skipped, another shard's proposal
 			return nil
 		}
+		if in.Proposal != nil {
+			r.feed.add(in.Seq)
+			p := transform.Proposal(in.ID, *in.Proposal)
+			if err := out.put(result{proposal: &p, seq: in.Seq}); err != nil {
+				return err
+			}
+		}
+		if in.Record {
+			return nil
+		}
+		key := idKey(in.ID)
 		r.idsRead.Add(1)
 		if _, dup := seen[key]; dup {
 			r.duplicates.Add(1)
+			r.feed.read(in.Seq)
 			return nil
 		}
 		seen[key] = struct{}{}
+		r.feed.add(in.Seq)
 		if in.Err != nil {
 			f := transform.Failure(in.ID, in.Err, 0)
 			if in.Where != "" {
 				f.Message = in.Where + ": " + f.Message
 			}
-			return out.put(result{failure: &f})
+			return out.put(result{failure: &f, seq: in.Seq})
 		}
 		if err := ctx.Err(); err != nil {
 			return err // select would pick a ready send half the time
 		}
 		select {
-		case ids <- in.ID:
+		case ids <- fetchJob{id: in.ID, seq: in.Seq}:
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
@@ -52,46 +81,70 @@ func (r *Run) readSource(ctx context.Context, ids chan<- string, out outbox) err
 	return err
 }
 
+// countEvent counts one feed event by type.
+func (r *Run) countEvent(typ string) {
+	r.mu.Lock()
+	r.events[typ]++
+	r.mu.Unlock()
+}
+
 // skipFresh forwards the IDs that --refresh-after does not skip, asking the
-// database about them in chunks so a million IDs cost a few thousand queries.
-func (r *Run) skipFresh(ctx context.Context, in <-chan string, out chan<- string) error {
+// database about them in chunks so a million IDs cost a few thousand
+// queries: an ID whose outcome was recorded less than RefreshAfter ago is
+// skipped, and so is a stale one once RefreshLimit stale ones were
+// forwarded (new IDs always go through).
+func (r *Run) skipFresh(ctx context.Context, in <-chan fetchJob, out chan<- fetchJob) error {
 	// forward reports false once the intake has stopped.
-	forward := func(id string) bool {
+	forward := func(job fetchJob) bool {
 		if ctx.Err() != nil {
 			return false // select would pick a ready send half the time
 		}
 		select {
-		case out <- id:
+		case out <- job:
 			return true
 		case <-ctx.Done():
 			return false
 		}
 	}
-	if r.opts.Fresh == nil {
-		for id := range in {
-			if !forward(id) {
+	if r.opts.Recorded == nil || r.opts.RefreshAfter <= 0 {
+		for job := range in {
+			if !forward(job) {
 				return nil
 			}
 		}
 		return nil
 	}
 	const chunk = 500
-	pending := make([]string, 0, chunk)
+	pending := make([]fetchJob, 0, chunk)
+	ids := make([]string, 0, chunk)
+	var stale int64
 	check := func() error {
 		if len(pending) == 0 {
 			return nil
 		}
-		fresh, err := r.opts.Fresh.Fresh(ctx, pending)
+		ids = ids[:0]
+		for _, job := range pending {
+			ids = append(ids, job.id)
+		}
+		fetched, err := r.opts.Recorded.FetchedAt(ctx, ids)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			return fmt.Errorf("look up recent outcomes: %w", err)
 		}
-		for _, id := range pending {
-			if fresh[id] {
+		now := time.Now()
+		for _, job := range pending {
+			at, known := fetched[job.id]
+			skip := known && now.Sub(at) < r.opts.RefreshAfter
+			if known && !skip {
+				stale++
+				skip = r.opts.RefreshLimit > 0 && stale > r.opts.RefreshLimit
+			}
+			if skip {
 				r.skipped.Add(1)
-			} else if !forward(id) {
+				r.feed.done(job.seq)
+			} else if !forward(job) {
 				break
 			}
 		}
@@ -104,11 +157,11 @@ func (r *Run) skipFresh(ctx context.Context, in <-chan string, out chan<- string
 	defer idle.Stop()
 	for {
 		select {
-		case id, ok := <-in:
+		case job, ok := <-in:
 			if !ok {
 				return check()
 			}
-			pending = append(pending, id)
+			pending = append(pending, job)
 			if len(pending) == chunk {
 				if err := check(); err != nil {
 					return err

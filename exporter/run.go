@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,17 +78,26 @@ type Options struct {
 	Logger *slog.Logger
 	// Shard keeps only the IDs of one shard; the zero value keeps all.
 	Shard Shard
-	// Fresh, when set, names the IDs recorded recently enough to skip
-	// (--refresh-after); they are counted as skipped, never fetched.
-	Fresh Freshness
+	// Recorded, with RefreshAfter, skips the IDs whose outcome was recorded
+	// less than RefreshAfter ago (--refresh-after): they are counted as
+	// skipped, never fetched. RefreshLimit, when positive, also skips the
+	// stale ones (recorded longer ago) beyond that many in the run
+	// (--refresh-limit), so a periodic re-check is spread over runs.
+	Recorded     Recorded
+	RefreshAfter time.Duration
+	RefreshLimit int64
+	// Feed, for a source that reads the change feed, stores the feed's
+	// cursor with the batches, in Shard's name.
+	Feed bool
 	// DrainTimeout is how long requests in flight may still finish once ctx
 	// ends. Default DefaultDrainTimeout.
 	DrainTimeout time.Duration
 }
 
-// Freshness tells which of ids were fetched recently enough to be skipped.
-type Freshness interface {
-	Fresh(ctx context.Context, ids []string) (map[string]bool, error)
+// Recorded tells when each of ids last reached a recorded outcome; an ID
+// absent from the map has none.
+type Recorded interface {
+	FetchedAt(ctx context.Context, ids []string) (map[string]time.Time, error)
 }
 
 func (o *Options) defaults() {
@@ -121,20 +131,32 @@ type Run struct {
 	idsRead, duplicates, skipped, otherShard atomic.Int64
 
 	mu       sync.Mutex
-	received load.Counts // outcomes that reached the batcher
+	received load.Counts      // outcomes that reached the batcher
+	events   map[string]int64 // feed events read, by type
+
+	feed *feedTracker
 }
 
 // New prepares a run.
 func New(src Source, fetch Fetcher, out BatchWriter, opts Options) *Run {
 	opts.defaults()
-	return &Run{src: src, fetch: fetch, out: out, opts: opts}
+	return &Run{src: src, fetch: fetch, out: out, opts: opts, events: map[string]int64{}, feed: newFeedTracker()}
 }
 
 // observed returns the run's intake and request counters now.
 func (r *Run) observed() load.Counts {
 	st := r.fetch.Stats()
-	return load.Counts{IDsRead: r.idsRead.Load(), IDsDuplicate: r.duplicates.Load(), IDsSkipped: r.skipped.Load(),
+	c := load.Counts{IDsRead: r.idsRead.Load(), IDsDuplicate: r.duplicates.Load(), IDsSkipped: r.skipped.Load(),
 		IDsOtherShard: r.otherShard.Load(), Requests: st.Requests, Retries: st.Retries, RateLimited: st.RateLimited}
+	r.mu.Lock()
+	if len(r.events) > 0 {
+		c.EventsByType = maps.Clone(r.events)
+		for _, n := range r.events {
+			c.EventsRead += n
+		}
+	}
+	r.mu.Unlock()
+	return c
 }
 
 // Progress returns the run's counts so far: the intake and requests as they
@@ -154,10 +176,14 @@ func Handled(c load.Counts) int64 {
 	return c.Done() + c.IDsSkipped + c.IDsDuplicate + c.IDsOtherShard
 }
 
-// result is one proposal's outcome or failure.
+// result is one proposal's outcome or failure, or a fact to record; seq is
+// its feed event (0 outside the feed).
 type result struct {
 	interview *load.Interview
 	failure   *load.Failure
+	proposal  *load.Proposal
+	job       *load.Job
+	seq       int64
 }
 
 // Execute runs the export to the end of its source. It returns the counts of
@@ -190,8 +216,8 @@ func (r *Run) Execute(ctx context.Context) (load.Counts, error) {
 			return err
 		})
 	}
-	candidates := make(chan string, r.opts.Concurrency*4)
-	ids := make(chan string, r.opts.Concurrency*4)
+	candidates := make(chan fetchJob, r.opts.Concurrency*4)
+	ids := make(chan fetchJob, r.opts.Concurrency*4)
 	results := make(chan result, r.opts.Concurrency*4)
 	// Workers hand over what they fetched for as long as the batcher runs,
 	// even once ctx has ended: an answer in hand is committed, not dropped.

@@ -266,33 +266,20 @@ func (c *Client) endpoint(segments ...string) string {
 	return b.String()
 }
 
-// eachListed calls each with the id of every item under key of every page
-// of a cursor-paginated listing, following nextCursor until it is null.
-func (c *Client) eachListed(ctx context.Context, what, endpoint, key string, each func(id string) error) error {
+// eachListed calls each with every item under key of every page of a
+// cursor-paginated listing, following nextCursor until it is null.
+func (c *Client) eachListed(ctx context.Context, what, endpoint, key string, each func(item json.RawMessage) error) error {
 	cursor := ""
 	for {
 		q := url.Values{"limit": {"100"}}
 		if cursor != "" {
 			q.Set("cursor", cursor)
 		}
-		r, err := c.get(ctx, "", endpoint+"?"+q.Encode())
-		if err != nil {
-			return fmt.Errorf("%s: %w", what, unavailableIfTransient(err))
-		}
-		if r.status != http.StatusOK {
-			err := c.statusError("", r)
-			if r.status >= 400 && r.status < 500 && !errors.Is(err, ErrUnauthorized) {
-				return fmt.Errorf("%w: %s: %w", ErrListingRefused, what, err)
-			}
-			return fmt.Errorf("%s: %w", what, err)
-		}
 		var page map[string]json.RawMessage
-		if err := json.Unmarshal(r.body, &page); err != nil {
-			return fmt.Errorf("%s: unexpected response: %v", what, err)
+		if err := c.getJSON(ctx, what, endpoint+"?"+q.Encode(), &page); err != nil {
+			return err
 		}
-		var items []struct {
-			ID string `json:"id"`
-		}
+		var items []json.RawMessage
 		if err := json.Unmarshal(page[key], &items); err != nil {
 			return fmt.Errorf("%s: unexpected response: no %q array", what, key)
 		}
@@ -303,7 +290,7 @@ func (c *Client) eachListed(ctx context.Context, what, endpoint, key string, eac
 			}
 		}
 		for _, it := range items {
-			if err := each(it.ID); err != nil {
+			if err := each(it); err != nil {
 				return err
 			}
 		}
@@ -315,6 +302,27 @@ func (c *Client) eachListed(ctx context.Context, what, endpoint, key string, eac
 		}
 		cursor = *next
 	}
+}
+
+// getJSON performs GET u (a listing or the feed: not a proposal's own
+// request) and decodes its 200 body into v. A 4xx other than 401 wraps
+// ErrListingRefused; an outage is an *UnavailableError.
+func (c *Client) getJSON(ctx context.Context, what, u string, v any) error {
+	r, err := c.get(ctx, "", u)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, unavailableIfTransient(err))
+	}
+	if r.status != http.StatusOK {
+		err := c.statusError("", r)
+		if r.status >= 400 && r.status < 500 && !errors.Is(err, ErrUnauthorized) {
+			return fmt.Errorf("%w: %s: %w", ErrListingRefused, what, err)
+		}
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if err := json.Unmarshal(r.body, v); err != nil {
+		return fmt.Errorf("%s: unexpected response: %v", what, err)
+	}
+	return nil
 }
 
 // response is one complete HTTP answer that ended the retry loop.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -67,6 +68,41 @@ type Input struct {
 	Where string
 	// Err is an *InvalidIDError when the ID must not be sent.
 	Err error
+
+	// What a source learns along the way, recorded at no extra request.
+	// Proposal holds facts about proposal ID (its job, status, times).
+	Proposal *ProposalFacts
+	// Job is a job listed by GET /jobs/mine (ID is empty then).
+	Job *JobFacts
+	// Record is true when ID is not to be fetched: the input only carries
+	// facts (a status change) or feed progress.
+	Record bool
+	// Seq is the position in the change feed (the event's id) of an input
+	// from GET /updates; 0 elsewhere. The feed's cursor never moves past an
+	// input whose outcome is not committed.
+	Seq int64
+	// Event is the feed event's type, for counting; "" outside the feed.
+	Event string
+}
+
+// ProposalFacts are what the API said of a proposal in passing.
+type ProposalFacts struct {
+	JobID string
+	// Status is the API's raw status (UNREVIEWED, SHORTLISTED, HIRED, …).
+	Status     string
+	ReceivedAt time.Time
+	// StatusAt is when Status was set (the event's time), zero if unknown.
+	StatusAt time.Time
+	// StatusSeq orders status changes: the feed event's id; 0 for a
+	// listing, which tells the status as it is now.
+	StatusSeq int64
+}
+
+// JobFacts are what GET /jobs/mine says of a job.
+type JobFacts struct {
+	ID, Title, Status    string
+	CreatedAt, UpdatedAt time.Time
+	ProposalsTotal       *int32
 }
 
 // IDScanner streams proposal IDs, one per line, from a reader: surrounding

@@ -2,18 +2,42 @@ package extract
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // JobsSource discovers proposal IDs through the API: the proposals of the
 // given jobs, or of every job of the account (All) listed by GET /jobs/mine,
 // following nextCursor to the end. Every page goes through the client's
 // gate and retries like any other request, and IDs are yielded page by page
-// so transcripts are fetched while discovery is still paging.
+// so transcripts are fetched while discovery is still paging. What the
+// listings say of each job and proposal (title, status, times) comes along
+// in the inputs' facts.
 type JobsSource struct {
 	Client *Client
 	Jobs   []string
 	All    bool
+}
+
+type listedJob struct {
+	ID             string `json:"id"`
+	Title          string `json:"title"`
+	Status         string `json:"status"`
+	CreatedAt      string `json:"createdAt"`
+	UpdatedAt      string `json:"updatedAt"`
+	ProposalCounts struct {
+		Total *int32 `json:"total"`
+	} `json:"proposalCounts"`
+}
+
+type listedProposal struct {
+	ID     string `json:"id"`
+	JobID  string `json:"jobId"`
+	Status struct {
+		Raw string `json:"raw"`
+	} `json:"status"`
+	CreatedAt string `json:"createdAt"`
 }
 
 // IDs yields the proposal IDs of the jobs.
@@ -27,18 +51,51 @@ func (s *JobsSource) IDs(ctx context.Context, yield func(Input) error) error {
 		return nil
 	}
 	return s.Client.eachListed(ctx, "GET /jobs/mine", s.Client.endpoint("jobs", "mine"), "jobs",
-		func(job string) error { return s.jobProposals(ctx, job, yield) })
+		func(raw json.RawMessage) error {
+			var j listedJob
+			if err := json.Unmarshal(raw, &j); err != nil || j.ID == "" {
+				return fmt.Errorf("GET /jobs/mine: unexpected response: a job without a string id")
+			}
+			facts := &JobFacts{ID: j.ID, Title: j.Title, Status: j.Status, CreatedAt: apiTime(j.CreatedAt), UpdatedAt: apiTime(j.UpdatedAt),
+				ProposalsTotal: j.ProposalCounts.Total}
+			if err := yield(Input{Job: facts, Record: true}); err != nil {
+				return err
+			}
+			return s.jobProposals(ctx, j.ID, yield)
+		})
 }
 
 func (s *JobsSource) jobProposals(ctx context.Context, job string, yield func(Input) error) error {
-	return s.Client.eachListed(ctx, fmt.Sprintf("GET /jobs/%s/proposals", job), s.Client.endpoint("jobs", job, "proposals"), "proposals",
-		func(id string) error {
-			in := Input{ID: id, Where: "job " + job}
-			if err := ValidateID(id); err != nil {
-				in.ID, in.Err = refusedID(id), err
+	what := fmt.Sprintf("GET /jobs/%s/proposals", job)
+	return s.Client.eachListed(ctx, what, s.Client.endpoint("jobs", job, "proposals"), "proposals",
+		func(raw json.RawMessage) error {
+			var p listedProposal
+			if err := json.Unmarshal(raw, &p); err != nil {
+				return fmt.Errorf("%s: unexpected response: %v", what, err)
+			}
+			in := Input{ID: p.ID, Where: "job " + job}
+			if err := ValidateID(p.ID); err != nil {
+				in.ID, in.Err = refusedID(p.ID), err
+			} else {
+				jobID := p.JobID
+				if jobID == "" {
+					jobID = job
+				}
+				in.Proposal = &ProposalFacts{JobID: jobID, Status: p.Status.Raw, ReceivedAt: apiTime(p.CreatedAt)}
 			}
 			return yield(in)
 		})
+}
+
+// apiTime reads an ISO-8601 time of a listing or an event; a missing or
+// unreadable one is the zero time (stored as NULL): facts learned in passing
+// never stop a run.
+func apiTime(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
 }
 
 // Describe names the source.

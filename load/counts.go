@@ -22,6 +22,9 @@ type Counts struct {
 	InterviewsChanged, MessagesWritten, MessagesDeleted int64
 	// The API requests sent, the retries among them, and the 429s received.
 	Requests, Retries, RateLimited int64
+	// The change feed's events read, and their count by type.
+	EventsRead   int64
+	EventsByType map[string]int64
 	// Duration is how long the run took (zero in a batch's counts).
 	Duration time.Duration
 }
@@ -60,11 +63,13 @@ func (c *Counts) AddOutcomes(o Counts) {
 func (c *Counts) Observe(o Counts) {
 	c.IDsRead, c.IDsDuplicate, c.IDsSkipped, c.IDsOtherShard = o.IDsRead, o.IDsDuplicate, o.IDsSkipped, o.IDsOtherShard
 	c.Requests, c.Retries, c.RateLimited = o.Requests, o.Retries, o.RateLimited
+	c.EventsRead, c.EventsByType = o.EventsRead, maps.Clone(o.EventsByType)
 }
 
 // Clone returns a copy of c that shares no map with it.
 func (c Counts) Clone() Counts {
 	c.FailedByCode = maps.Clone(c.FailedByCode)
+	c.EventsByType = maps.Clone(c.EventsByType)
 	return c
 }
 

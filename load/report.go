@@ -16,6 +16,18 @@ type Report struct {
 	Runs     []Run          `json:"runs"`
 	// LastRunFailures groups the failures of the most recent run by cause.
 	LastRunFailures []FailureGroup `json:"lastRunFailures"`
+	// ScoresByStatus sets scores against hiring outcomes, when the change
+	// feed or the listings told any proposal's status.
+	ScoresByStatus []StatusScores `json:"scoresByStatus,omitempty"`
+}
+
+// StatusScores are the scores of the available interviews of proposals in
+// one status (the API's raw value).
+type StatusScores struct {
+	Status     string   `json:"status"`
+	Interviews int64    `json:"interviews"`
+	Scored     int64    `json:"scored"`
+	AvgScore   *float64 `json:"avgScore"`
 }
 
 // OutcomeCount is the number of proposals with one status.
@@ -152,6 +164,17 @@ func (s *Store) Report(ctx context.Context, runs int) (Report, error) {
 		coalesce(max(message_count), 0), coalesce(avg(message_count), 0)::float8
 		FROM interviews WHERE status = 'available'`).Scan(&m.Interviews, &m.Min, &m.Median, &m.P90, &m.Max, &m.Avg); err != nil {
 		return r, fmt.Errorf("report messages: %w", err)
+	}
+
+	rows, err = s.pool.Query(ctx, `SELECT p.status, count(*), count(i.score), avg(i.score)::float8
+		FROM interviews i JOIN proposals p USING (proposal_id)
+		WHERE i.status = 'available' AND p.status IS NOT NULL
+		GROUP BY p.status ORDER BY p.status`)
+	if err != nil {
+		return r, fmt.Errorf("report scores by status: %w", err)
+	}
+	if r.ScoresByStatus, err = pgx.CollectRows(rows, pgx.RowToStructByPos[StatusScores]); err != nil {
+		return r, fmt.Errorf("report scores by status: %w", err)
 	}
 
 	if r.Runs, err = s.Runs(ctx, runs); err != nil {

@@ -53,11 +53,17 @@ type Failure struct {
 type Batch struct {
 	Interviews []Interview
 	Failures   []Failure
+	// Proposals and Jobs are facts the sources learned in passing.
+	Proposals []Proposal
+	Jobs      []Job
+	// Cursor, when set, is the feed position this batch completes: it is
+	// stored in the same transaction.
+	Cursor *FeedCursor
 	// Observed holds the run's intake and request counters as they stood
 	// when the batch was closed (totals, not this batch's share): they are
 	// stored as they are, so a killed run's row still tells how far it got.
 	Observed Counts
 }
 
-// Len is the number of proposals in the batch.
+// Len is the number of proposals in the batch that reached an outcome.
 func (b *Batch) Len() int { return len(b.Interviews) + len(b.Failures) }

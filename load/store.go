@@ -186,7 +186,8 @@ func (s *Store) FinishRun(ctx context.Context, runID int64, status RunStatus, er
 		}
 		err := tx.QueryRow(ctx, finishRunSQL, runID, string(status), errText).Scan(
 			&c.IDsRead, &c.IDsDuplicate, &c.IDsSkipped, &c.Available, &c.NoInterview, &c.Failed,
-			&c.InterviewsChanged, &c.MessagesWritten, &c.MessagesDeleted, &c.Requests, &c.Retries, &c.RateLimited, &c.Duration)
+			&c.InterviewsChanged, &c.MessagesWritten, &c.MessagesDeleted, &c.Requests, &c.Retries, &c.RateLimited,
+			&c.EventsRead, &c.EventsByType, &c.Duration)
 		if err != nil {
 			return err
 		}
@@ -207,26 +208,27 @@ func (s *Store) FinishRun(ctx context.Context, runID int64, status RunStatus, er
 		return Counts{}, fmt.Errorf("finish run %d: %w", runID, err)
 	}
 	c.IDsOtherShard = observed.IDsOtherShard
+	if len(c.EventsByType) == 0 {
+		c.EventsByType = nil // no feed in this run
+	}
 	return c, nil
 }
 
-// RecentlyFetched returns which of ids have a recorded outcome (a row in
-// interviews) fetched less than maxAge ago: --refresh-after skips them.
-func (s *Store) RecentlyFetched(ctx context.Context, ids []string, maxAge time.Duration) (map[string]bool, error) {
-	rows, err := s.pool.Query(ctx, `SELECT proposal_id FROM interviews
-		WHERE proposal_id = ANY($1) AND fetched_at > now() - $2::interval`, ids, maxAge)
+// FetchedAt returns when each of ids last reached a recorded outcome (its
+// row in interviews); an ID without one is absent. --refresh-after reads it.
+func (s *Store) FetchedAt(ctx context.Context, ids []string) (map[string]time.Time, error) {
+	rows, err := s.pool.Query(ctx, `SELECT proposal_id, fetched_at FROM interviews WHERE proposal_id = ANY($1)`, ids)
 	if err != nil {
 		return nil, err
 	}
-	fresh := make(map[string]bool)
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		fresh[id] = true
-	}
-	return fresh, rows.Err()
+	at := make(map[string]time.Time, len(ids))
+	var id string
+	var t time.Time
+	_, err = pgx.ForEachRow(rows, []any{&id, &t}, func() error {
+		at[id] = t
+		return nil
+	})
+	return at, err
 }
 
 // QueryReadOnly runs one SQL statement in a READ ONLY transaction whose

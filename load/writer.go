@@ -207,6 +207,9 @@ func writeBatch(ctx context.Context, tx pgx.Tx, runID int64, b *Batch) (Counts, 
 			return st, fmt.Errorf("record failures: %w", err)
 		}
 	}
+	if err := writeFacts(ctx, tx, runID, b); err != nil {
+		return st, err
+	}
 	if err := addRunCounts(ctx, tx, runID, b.Observed, st); err != nil {
 		return st, fmt.Errorf("update run counts: %w", err)
 	}
@@ -218,11 +221,16 @@ func writeBatch(ctx context.Context, tx pgx.Tx, runID int64, b *Batch) (Counts, 
 func addRunCounts(ctx context.Context, db interface {
 	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
 }, runID int64, observed, outcomes Counts) error {
+	byType := observed.EventsByType
+	if byType == nil {
+		byType = map[string]int64{}
+	}
 	_, err := db.Exec(ctx, addRunCountsSQL, runID,
 		observed.IDsRead, observed.IDsDuplicate, observed.IDsSkipped,
 		outcomes.Available, outcomes.NoInterview, outcomes.Failed,
 		outcomes.MessagesWritten, outcomes.MessagesDeleted,
-		observed.Requests, observed.Retries, observed.RateLimited, outcomes.InterviewsChanged)
+		observed.Requests, observed.Retries, observed.RateLimited, outcomes.InterviewsChanged,
+		observed.EventsRead, byType)
 	return err
 }
 

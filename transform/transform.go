@@ -260,3 +260,16 @@ func Failure(proposalID string, err error, attempts int) load.Failure {
 	f.Message = sanitize.Text(f.Message)
 	return f
 }
+
+// Proposal turns what a source learned of proposal id in passing into its
+// row of proposals: raw values as the API gave them, text made storable.
+func Proposal(id string, f extract.ProposalFacts) load.Proposal {
+	return load.Proposal{ProposalID: id, JobID: sanitize.Text(f.JobID), Status: sanitize.Text(f.Status),
+		ReceivedAt: f.ReceivedAt, StatusAt: f.StatusAt, StatusEventID: f.StatusSeq}
+}
+
+// Job turns a job listed by GET /jobs/mine into its row of jobs.
+func Job(f extract.JobFacts) load.Job {
+	return load.Job{JobID: sanitize.Text(f.ID), Title: sanitize.Text(f.Title), Status: sanitize.Text(f.Status),
+		CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt, ProposalsTotal: f.ProposalsTotal}
+}

@@ -11,6 +11,7 @@
 //	GET /jobs/{id}/proposals
 //	GET /proposals/{id}
 //	GET /proposals/{id}/interview
+//	GET /updates
 //
 // under any base path. Every proposal ID has a deterministic answer (see
 // KindOf and Transcript), so any ID can be asked for and a test can compute
@@ -115,6 +116,9 @@ type Server struct {
 	retryAt     time.Time // the last 429's announced time
 	announcedAt time.Time // when it was announced
 	arrivals    []time.Time
+	feed        []Event // the change feed (feed.go), built at first use
+	added       int     // proposals added by AddProposals
+	feedPages   atomic.Int64
 
 	requests, interviewRequests atomic.Int64
 	inFlight, maxInFlight       atomic.Int64
@@ -147,6 +151,8 @@ func (s *Server) Revoke() { s.revoked.Store(true) }
 // Stats are the fake's counters.
 type Stats struct {
 	Requests, InterviewRequests int64
+	// FeedPages counts the pages of GET /updates served.
+	FeedPages int64
 	// MaxInFlight is the most interview requests handled at once.
 	MaxInFlight int64
 	// ByStatus counts responses per HTTP status (-1: dropped connection).
@@ -160,7 +166,7 @@ type Stats struct {
 
 // Stats returns a snapshot of the counters.
 func (s *Server) Stats() Stats {
-	st := Stats{Requests: s.requests.Load(), InterviewRequests: s.interviewRequests.Load(),
+	st := Stats{Requests: s.requests.Load(), InterviewRequests: s.interviewRequests.Load(), FeedPages: s.feedPages.Load(),
 		MaxInFlight: s.maxInFlight.Load(), EarlyAfter429: s.early.Load(), ByStatus: map[int]int64{}}
 	s.statusMu.Lock()
 	for k, v := range s.byStatus {
@@ -287,6 +293,8 @@ func (s *Server) route(w *recorder, r *http.Request) {
 		s.interview(w, r, segs[n-2])
 	case n >= 2 && at(n-2, "proposals", "*"):
 		s.proposal(w, segs[n-1])
+	case n >= 1 && at(n-1, "updates"):
+		s.updates(w, r)
 	case n >= 2 && at(n-2, "jobs", "mine"):
 		s.jobsMine(w, r)
 	case n >= 3 && at(n-3, "jobs", "*", "proposals"):
@@ -552,6 +560,7 @@ func (s *Server) jobsMine(w http.ResponseWriter, r *http.Request) {
 	jobs := make([]map[string]any, len(items))
 	for i, id := range items {
 		jobs[i] = map[string]any{"id": id, "title": "Labeling job " + id, "status": "OPEN",
+			"createdAt": "2026-05-01T09:00:00.000Z", "updatedAt": "2026-06-01T09:00:00.000Z",
 			"proposalCounts": map[string]any{"total": s.cfg.ProposalsPerJob, "unreviewed": 0}}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"jobs": jobs, "nextCursor": nullable(next)})
@@ -576,7 +585,8 @@ func (s *Server) jobProposals(w http.ResponseWriter, r *http.Request, job string
 	}
 	props := make([]map[string]any, len(items))
 	for i, id := range items {
-		props[i] = map[string]any{"id": id, "jobId": job, "status": map[string]any{"raw": "UNREVIEWED", "label": "Unreviewed"}}
+		props[i] = map[string]any{"id": id, "jobId": job, "status": map[string]any{"raw": "UNREVIEWED", "label": "Unreviewed"},
+			"createdAt": "2026-06-11T15:40:00.000Z"}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"proposals": props, "nextCursor": nullable(next)})
 }

@@ -125,3 +125,54 @@ func TestProposalDetailGatesTranscript(t *testing.T) {
 	_, body = get(t, srv, "/proposals/notfound-1", cfg.Token)
 	assert.Equal(t, false, body["proposal"].(map[string]any)["aiInterview"].(map[string]any)["transcriptAvailable"])
 }
+
+func TestUpdatesFeed(t *testing.T) {
+	t.Parallel()
+	cfg := fakeapi.DefaultConfig()
+	cfg.Jobs, cfg.ProposalsPerJob = 2, 100
+	fake, base := fakeapi.Start(t, cfg)
+	get := func(query string) (int, map[string]any) {
+		req, _ := http.NewRequest(http.MethodGet, base+"/updates"+query, nil)
+		req.Header.Set("Authorization", "Bearer "+cfg.Token)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var body map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+		return resp.StatusCode, body
+	}
+	code, page := get("?limit=200")
+	require.Equal(t, 200, code)
+	events := page["events"].([]any)
+	assert.Len(t, events, 200)
+	assert.Equal(t, true, page["hasMore"])
+	first := events[0].(map[string]any)
+	assert.Equal(t, "proposal.received", first["type"])
+	assert.Equal(t, "1001", first["id"])
+	for _, e := range events {
+		assert.NotEqual(t, "payment.pending", e.(map[string]any)["type"], "filtered: the token lacks payments:read")
+	}
+	next := page["nextCursor"].(string)
+	code, page = get("?limit=200&cursor=" + next)
+	require.Equal(t, 200, code)
+	assert.Equal(t, false, page["hasMore"])
+	last := page["nextCursor"].(string)
+	code, page = get("?cursor=" + last)
+	require.Equal(t, 200, code)
+	assert.Empty(t, page["events"])
+	assert.Equal(t, last, page["nextCursor"], "an empty page echoes the cursor")
+	ids := fake.AddProposals(2)
+	_, page = get("?cursor=" + last)
+	require.Len(t, page["events"], 2)
+	assert.Equal(t, ids[0], page["events"].([]any)[0].(map[string]any)["data"].(map[string]any)["proposalId"])
+	for _, bad := range []string{"?limit=0", "?limit=201", "?cursor=abc"} {
+		code, page = get(bad)
+		assert.Equal(t, 400, code, bad)
+		assert.Equal(t, "BAD_REQUEST", page["code"])
+	}
+	cfg.Scopes = []string{"jobs:read"}
+	_, base2 := fakeapi.Start(t, cfg)
+	base = base2
+	code, _ = get("")
+	assert.Equal(t, 403, code, "no qualifying scope")
+}

@@ -13,5 +13,7 @@ UPDATE export_runs SET
     requests           = GREATEST(requests, $10),
     retries            = GREATEST(retries, $11),
     rate_limited       = GREATEST(rate_limited, $12),
-    interviews_changed = interviews_changed + $13
+    interviews_changed = interviews_changed + $13,
+    events_read        = GREATEST(events_read, $14),
+    events_by_type     = CASE WHEN $14 >= events_read THEN $15::jsonb ELSE events_by_type END
 WHERE id = $1
