@@ -2,10 +2,13 @@
 -- delete the messages gone upstream, insert new ones, update changed ones,
 -- and leave identical rows untouched (no new row version).
 -- A proposal whose messages changed gets changed_at = fetched_at.
+--
+-- The big tables are reached through their primary keys for the batch's proposals only,
+-- whatever the statistics say: `= ANY (ARRAY(…))` is an index condition the planner cannot
+-- turn into a hash join over a sequential scan of the whole table.
 WITH deleted AS (
     DELETE FROM interview_messages m
-    USING stage_interviews s
-    WHERE m.proposal_id = s.proposal_id
+    WHERE m.proposal_id = ANY (ARRAY(SELECT proposal_id FROM stage_interviews))
       AND NOT EXISTS (
           SELECT 1 FROM stage_messages sm
           WHERE sm.proposal_id = m.proposal_id AND sm.message_id = m.message_id)
@@ -23,12 +26,8 @@ WITH deleted AS (
           IS DISTINCT FROM (excluded.position, excluded.role, excluded.content, excluded.sent_at)
     RETURNING m.proposal_id
 ), touched AS (
-    -- Driven from the staged proposals (a few hundred, analyzed) through the primary key: a join
-    -- from the CTEs' unknown sizes would scan the whole of interviews every batch.
     UPDATE interviews i SET changed_at = i.fetched_at
-    FROM stage_interviews s
-    WHERE i.proposal_id = s.proposal_id
-      AND s.proposal_id IN (SELECT proposal_id FROM deleted UNION SELECT proposal_id FROM written)
+    WHERE i.proposal_id = ANY (ARRAY(SELECT proposal_id FROM deleted UNION SELECT proposal_id FROM written))
       AND i.changed_at IS DISTINCT FROM i.fetched_at
     RETURNING 1
 )
