@@ -2,9 +2,11 @@ package load
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
@@ -41,13 +43,27 @@ func TestWritePlansUseIndexesNotScans(t *testing.T) {
 	err = pgx.BeginFunc(ctx, w.conn, func(tx pgx.Tx) error {
 		// A batch of 500 proposals, half of them stored already, as writeBatch stages it.
 		if _, err := tx.Exec(ctx, `
-			INSERT INTO stage_interviews SELECT 'pre-' || g, 'available', 'iv', '1', NULL, 10, now() FROM generate_series(19751, 20250) g;
+			INSERT INTO stage_interviews SELECT 'pre-' || g, 'available', 'iv', '1', NULL, 10, now(), '\x00'::bytea, g > 20000
+			FROM generate_series(19751, 20250) g;
 			INSERT INTO stage_messages SELECT proposal_id, 'm' || k, k, 'candidate', 'y', now() FROM stage_interviews, generate_series(0, 9) k;
 			ANALYZE stage_interviews, stage_messages`); err != nil {
 			return err
 		}
-		for name, sql := range map[string]string{"upsert_interviews.sql": upsertInterviewsSQL, "upsert_messages.sql": upsertMessagesSQL} {
-			rows, err := tx.Query(ctx, "EXPLAIN "+sql, explainArgs(sql)...)
+		ids := make([]string, 500)
+		at := make([]time.Time, 500)
+		for i := range ids {
+			ids[i], at[i] = fmt.Sprintf("pre-%d", 19751+i), time.Now()
+		}
+		for name, st := range map[string]struct {
+			sql  string
+			args []any
+		}{
+			"upsert_interviews.sql": {upsertInterviewsSQL, []any{int64(1)}},
+			"upsert_messages.sql":   {upsertMessagesSQL, nil},
+			"touch_unchanged.sql":   {touchUnchangedSQL, []any{ids, at, int64(1)}},
+			"stored_digests.sql":    {storedDigestsSQL, []any{ids}},
+		} {
+			rows, err := tx.Query(ctx, "EXPLAIN "+st.sql, st.args...)
 			if err != nil {
 				return err
 			}
@@ -79,10 +95,3 @@ var errRollback = assertError("rolled back on purpose")
 type assertError string
 
 func (e assertError) Error() string { return string(e) }
-
-func explainArgs(sql string) []any {
-	if strings.Contains(sql, "$1") {
-		return []any{int64(1)}
-	}
-	return nil
-}

@@ -404,3 +404,41 @@ func TestQueryReadOnly(t *testing.T) {
 	require.NoError(t, b.db.QueryRow(ctx, `SELECT count(*) FROM wanted`).Scan(&n))
 	assert.Equal(t, 2, n, "no query changed anything")
 }
+
+// An unchanged transcript costs no message-table work at all (its digest
+// matches); a proposal with no stored row has its messages copied without a
+// merge; rows written by other tools (no digest) are merged as before.
+func TestWritePathsByStoredDigest(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	a := available("A", new("1"), msg("a1", 0, "interviewer", "Q", t0), msg("a2", 1, "candidate", "A", t0))
+	st := write(t, b, a, available("B", nil, msg("b1", 0, "interviewer", "Q", t0)))
+	assert.Equal(t, load.Counts{Available: 2, InterviewsChanged: 2, MessagesWritten: 3}, st, "new proposals: copied")
+	var digests int
+	require.NoError(t, b.db.QueryRow(ctx, `SELECT count(content_digest) FROM interviews`).Scan(&digests))
+	assert.Equal(t, 2, digests)
+
+	// A proposal written by hand, without a digest, beside an unchanged one and a new one.
+	_, err := b.db.Exec(ctx, `INSERT INTO interviews (proposal_id, status, interview_id, summary, message_count, fetched_at, changed_at)
+		VALUES ('H', 'available', 'iv-H', 'summary of H', 1, now(), now())`)
+	require.NoError(t, err)
+	_, err = b.db.Exec(ctx, `INSERT INTO interview_messages VALUES ('H', 'h1', 0, 'interviewer', 'Q', $1)`, t0)
+	require.NoError(t, err)
+	before := readMessages(t, b, "A")
+	st = write(t, b, a, available("H", nil, msg("h1", 0, "interviewer", "Q", t0), msg("h2", 1, "candidate", "new", t0)),
+		available("C", nil, msg("c1", 0, "interviewer", "Q", t0)))
+	assert.Equal(t, int64(2), st.MessagesWritten, "h2 merged in, c1 copied; nothing of A")
+	assert.Equal(t, int64(2), st.InterviewsChanged, "H and C")
+	assert.Equal(t, before, readMessages(t, b, "A"), "A's rows untouched")
+	assert.Len(t, readMessages(t, b, "H"), 2)
+	require.NoError(t, b.db.QueryRow(ctx, `SELECT count(content_digest) FROM interviews`).Scan(&digests))
+	assert.Equal(t, 4, digests, "H has a digest now")
+
+	// A rerun of everything unchanged: no message row is written or deleted.
+	beforeA, beforeH := readMessages(t, b, "A"), readMessages(t, b, "H")
+	st = write(t, b, a, available("H", nil, msg("h1", 0, "interviewer", "Q", t0), msg("h2", 1, "candidate", "new", t0)))
+	assert.Equal(t, load.Counts{Available: 2}, st)
+	assert.Equal(t, beforeA, readMessages(t, b, "A"))
+	assert.Equal(t, beforeH, readMessages(t, b, "H"))
+}

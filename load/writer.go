@@ -1,6 +1,7 @@
 package load
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"errors"
@@ -23,6 +24,10 @@ var (
 	upsertMessagesSQL string
 	//go:embed sql/add_run_counts.sql
 	addRunCountsSQL string
+	//go:embed sql/touch_unchanged.sql
+	touchUnchangedSQL string
+	//go:embed sql/stored_digests.sql
+	storedDigestsSQL string
 )
 
 // Writer writes batches for one run on one dedicated connection. It is not
@@ -159,36 +164,9 @@ func (w *Writer) lockHolders(ctx context.Context) string {
 func writeBatch(ctx context.Context, tx pgx.Tx, runID int64, b *Batch) (Counts, error) {
 	st := outcomesOf(b)
 	if len(b.Interviews) > 0 {
-		n, err := tx.CopyFrom(ctx, pgx.Identifier{"stage_interviews"},
-			[]string{"proposal_id", "status", "interview_id", "score", "summary", "message_count", "fetched_at"},
-			pgx.CopyFromSlice(len(b.Interviews), func(i int) ([]any, error) {
-				iv := &b.Interviews[i]
-				return []any{iv.ProposalID, string(iv.Status), iv.InterviewID, iv.Score, iv.Summary, int32(len(iv.Messages)), iv.FetchedAt}, nil
-			}))
-		if err != nil {
-			return st, fmt.Errorf("stage interviews: %w", err)
+		if err := writeInterviews(ctx, tx, runID, b.Interviews, &st); err != nil {
+			return st, err
 		}
-		if int(n) != len(b.Interviews) {
-			return st, fmt.Errorf("stage interviews: copied %d of %d rows", n, len(b.Interviews))
-		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"stage_messages"},
-			[]string{"proposal_id", "message_id", "position", "role", "content", "sent_at"},
-			&messageSource{ivs: b.Interviews, i: 0, j: -1}); err != nil {
-			return st, fmt.Errorf("stage messages: %w", err)
-		}
-		// Temporary tables are never analyzed by autovacuum: without this the
-		// planner guesses their size and may scan the big tables to join them.
-		if _, err := tx.Exec(ctx, `ANALYZE stage_interviews, stage_messages`); err != nil {
-			return st, fmt.Errorf("analyze staged rows: %w", err)
-		}
-		if err := tx.QueryRow(ctx, upsertInterviewsSQL, runID).Scan(&st.InterviewsChanged); err != nil {
-			return st, fmt.Errorf("upsert interviews: %w", err)
-		}
-		var touched int64
-		if err := tx.QueryRow(ctx, upsertMessagesSQL).Scan(&st.MessagesWritten, &st.MessagesDeleted, &touched); err != nil {
-			return st, fmt.Errorf("upsert messages: %w", err)
-		}
-		st.InterviewsChanged += touched
 	}
 	if len(b.Failures) > 0 {
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"export_failures"},
@@ -233,6 +211,120 @@ func addRunCounts(ctx context.Context, db interface {
 		observed.EventsRead, byType)
 	return err
 }
+
+// writeInterviews writes a batch's interviews the cheapest way each allows:
+//
+//   - a proposal whose stored content digest equals the new one only has its
+//     fetched_at and run_id moved: no message-table work at all;
+//   - a proposal with no stored row is inserted, and its messages are copied
+//     straight into interview_messages, with no merge;
+//   - the others are merged row by row (upsert_messages.sql).
+//
+// All of it in the caller's transaction, through the tables' keys.
+func writeInterviews(ctx context.Context, tx pgx.Tx, runID int64, ivs []Interview, st *Counts) error {
+	ids := make([]string, len(ivs))
+	for i := range ivs {
+		ids[i] = ivs[i].ProposalID
+	}
+	stored := make(map[string][]byte, len(ivs))
+	rows, err := tx.Query(ctx, storedDigestsSQL, ids)
+	if err != nil {
+		return fmt.Errorf("look up stored interviews: %w", err)
+	}
+	var id string
+	var d []byte
+	if _, err := pgx.ForEachRow(rows, []any{&id, &d}, func() error {
+		stored[id] = append([]byte{}, d...)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("look up stored interviews: %w", err)
+	}
+
+	digests := make([][]byte, len(ivs))
+	var staged, fresh []int
+	var sameIDs []string
+	var sameAt []time.Time
+	for i := range ivs {
+		digests[i] = ivs[i].digest()
+		old, ok := stored[ivs[i].ProposalID]
+		switch {
+		case !ok:
+			fresh = append(fresh, i)
+			staged = append(staged, i)
+		case bytes.Equal(old, digests[i]):
+			sameIDs, sameAt = append(sameIDs, ivs[i].ProposalID), append(sameAt, ivs[i].FetchedAt)
+		default:
+			staged = append(staged, i)
+		}
+	}
+	if len(sameIDs) > 0 {
+		if _, err := tx.Exec(ctx, touchUnchangedSQL, sameIDs, sameAt, runID); err != nil {
+			return fmt.Errorf("record unchanged interviews: %w", err)
+		}
+	}
+	if len(staged) == 0 {
+		return nil
+	}
+	isFresh := make(map[int]bool, len(fresh))
+	for _, i := range fresh {
+		isFresh[i] = true
+	}
+	n, err := tx.CopyFrom(ctx, pgx.Identifier{"stage_interviews"},
+		[]string{"proposal_id", "status", "interview_id", "score", "summary", "message_count", "fetched_at", "content_digest", "fresh"},
+		pgx.CopyFromSlice(len(staged), func(k int) ([]any, error) {
+			i := staged[k]
+			iv := &ivs[i]
+			return []any{iv.ProposalID, string(iv.Status), iv.InterviewID, iv.Score, iv.Summary, int32(len(iv.Messages)), iv.FetchedAt,
+				digests[i], isFresh[i]}, nil
+		}))
+	if err != nil {
+		return fmt.Errorf("stage interviews: %w", err)
+	}
+	if int(n) != len(staged) {
+		return fmt.Errorf("stage interviews: copied %d of %d rows", n, len(staged))
+	}
+	merged := make([]Interview, 0, len(staged)-len(fresh))
+	newRows := make([]Interview, 0, len(fresh))
+	for _, i := range staged {
+		if isFresh[i] {
+			newRows = append(newRows, ivs[i])
+		} else {
+			merged = append(merged, ivs[i])
+		}
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"stage_messages"}, messageColumns, &messageSource{ivs: merged, j: -1}); err != nil {
+		return fmt.Errorf("stage messages: %w", err)
+	}
+	// Temporary tables are never analyzed by autovacuum: without this the
+	// planner guesses their size.
+	if _, err := tx.Exec(ctx, `ANALYZE stage_interviews, stage_messages`); err != nil {
+		return fmt.Errorf("analyze staged rows: %w", err)
+	}
+	var changed int64
+	if err := tx.QueryRow(ctx, upsertInterviewsSQL, runID).Scan(&changed); err != nil {
+		return fmt.Errorf("upsert interviews: %w", err)
+	}
+	st.InterviewsChanged += changed
+	if len(newRows) > 0 {
+		copied, err := tx.CopyFrom(ctx, pgx.Identifier{"interview_messages"}, messageColumns, &messageSource{ivs: newRows, j: -1})
+		if err != nil {
+			return fmt.Errorf("copy the messages of new interviews: %w", err)
+		}
+		st.MessagesWritten += copied
+	}
+	if len(merged) > 0 {
+		var written, deleted, touched int64
+		if err := tx.QueryRow(ctx, upsertMessagesSQL).Scan(&written, &deleted, &touched); err != nil {
+			return fmt.Errorf("upsert messages: %w", err)
+		}
+		st.MessagesWritten += written
+		st.MessagesDeleted += deleted
+		st.InterviewsChanged += touched
+	}
+	return nil
+}
+
+var messageColumns = []string{"proposal_id", "message_id", "position", "role", "content", "sent_at"}
 
 // messageSource streams every message of a batch's interviews to CopyFrom
 // without building an intermediate slice of rows.

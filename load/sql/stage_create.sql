@@ -6,7 +6,11 @@ CREATE TEMP TABLE IF NOT EXISTS stage_interviews (
     score          text,
     summary        text,
     message_count  int NOT NULL,
-    fetched_at     timestamptz NOT NULL
+    fetched_at     timestamptz NOT NULL,
+    content_digest bytea NOT NULL,
+    -- No row was stored for the proposal: its messages were copied straight into
+    -- interview_messages, with no merge.
+    fresh          boolean NOT NULL
 ) ON COMMIT DELETE ROWS;
 
 CREATE TEMP TABLE IF NOT EXISTS stage_messages (

@@ -3,9 +3,9 @@
 -- by upsert_messages.sql). Returns how many rows are new or changed.
 WITH upserted AS (
 INSERT INTO interviews AS i
-    (proposal_id, status, interview_id, score, summary, message_count, fetched_at, changed_at, run_id)
+    (proposal_id, status, interview_id, score, summary, message_count, fetched_at, changed_at, run_id, content_digest)
 SELECT s.proposal_id, s.status, s.interview_id, s.score::numeric, s.summary, s.message_count,
-       s.fetched_at, s.fetched_at, $1
+       s.fetched_at, s.fetched_at, $1, s.content_digest
 FROM stage_interviews s
 ON CONFLICT (proposal_id) DO UPDATE SET
     status        = excluded.status,
@@ -15,6 +15,7 @@ ON CONFLICT (proposal_id) DO UPDATE SET
     message_count = excluded.message_count,
     fetched_at    = excluded.fetched_at,
     run_id        = excluded.run_id,
+    content_digest = excluded.content_digest,
     changed_at    = CASE
         WHEN (i.status, i.interview_id, i.score::text, i.summary, i.message_count)
              IS DISTINCT FROM

@@ -8,7 +8,7 @@
 -- turn into a hash join over a sequential scan of the whole table.
 WITH deleted AS (
     DELETE FROM interview_messages m
-    WHERE m.proposal_id = ANY (ARRAY(SELECT proposal_id FROM stage_interviews))
+    WHERE m.proposal_id = ANY (ARRAY(SELECT proposal_id FROM stage_interviews WHERE NOT fresh))
       AND NOT EXISTS (
           SELECT 1 FROM stage_messages sm
           WHERE sm.proposal_id = m.proposal_id AND sm.message_id = m.message_id)

@@ -1,0 +1,5 @@
+-- A digest of each interview's normalized content as the exporter last wrote it (status,
+-- interview, score, summary and every message): a rerun that fetches the same transcript
+-- compares digests and does no message-table work at all. NULL (rows written by other tools or
+-- by hand) means "unknown": the next fetch merges the messages row by row, as before.
+ALTER TABLE interviews ADD COLUMN content_digest bytea;
