@@ -310,6 +310,12 @@ func runExport(c *cli.Context, e *env) error {
 			counts = stored
 		}
 	}
+	quota, announced := client.Quota()
+	rateAttrs := []any{"rate_per_s", counts.RequestRate, "learned_quota_per_s", quota, "announced_by_api", announced}
+	if counts.RequestRate == 0 {
+		rateAttrs[1] = "unlimited"
+	}
+	log.Info("request rate settled", rateAttrs...)
 	printSummary(e.stderr, runID, status, counts)
 	return runErr
 }

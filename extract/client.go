@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -157,15 +158,25 @@ func NewClient(cfg Config) (*Client, error) {
 	}, nil
 }
 
-// Stats are the client's request counters since it was made.
+// Stats are the client's request counters since it was made, and the rate
+// its gate paces requests at now (0 while unlimited).
 type Stats struct {
 	Requests, Retries, RateLimited int64
+	RatePerSecond                  float64
 }
 
-// Stats returns the request counters.
+// Stats returns the request counters and the current rate.
 func (c *Client) Stats() Stats {
-	return Stats{Requests: c.requests.Load(), Retries: c.retries.Load(), RateLimited: c.rateLimited.Load()}
+	st := Stats{Requests: c.requests.Load(), Retries: c.retries.Load(), RateLimited: c.rateLimited.Load()}
+	if r := c.gate.Limit(); !math.IsInf(r, 1) {
+		st.RatePerSecond = r
+	}
+	return st
 }
+
+// Quota returns the API's quota as the client's gate learned it (0 while
+// unknown) and whether the API announced it in its headers.
+func (c *Client) Quota() (perSecond float64, announced bool) { return c.gate.Quota() }
 
 // Answer is the API's final answer about one proposal's interview.
 type Answer struct {
@@ -475,6 +486,7 @@ func (c *Client) attempt(ctx context.Context, u string) (response, *FetchError) 
 		limit = min(limit, 1<<20) // error bodies are small envelopes
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	c.gate.Observe(resp.Header)
 	r := response{status: resp.StatusCode, contentType: c.redact(resp.Header.Get("Content-Type")),
 		location: c.redact(resp.Header.Get("Location")), retryAfter: resp.Header.Get("Retry-After"), at: time.Now()}
 	if err != nil {

@@ -3,6 +3,9 @@ package extract
 import (
 	"context"
 	"math"
+	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -11,25 +14,53 @@ import (
 
 // Gate spaces requests for the whole run: every worker calls Wait before each
 // request. It combines a token-bucket limiter (burst 1) with a pause that a
-// 429 imposes on everyone until its Retry-After, and adapts: each 429 halves
-// the rate, and each calm second raises it by half back up to the
-// configured ceiling.
+// 429 imposes on everyone until its Retry-After, and it learns the API's
+// quota, which OpenTrain does not document:
+//
+//   - When the API announces its limit (RateLimit-Policy or RateLimit-Limit,
+//     the IETF draft's headers), the gate holds at 97% of it.
+//   - Otherwise a 429 received while pacing at rate r says the quota is at
+//     most r (and 15% less when r was already held under a learned quota
+//     and was refused within two seconds): the gate holds at 93% of it, and
+//     probes upward by 1% of it every 10 calm seconds, so a quota that
+//     grows is found again.
+//   - A 429 before any quota is known (no --rate, or a --rate above the
+//     quota) starts from the rate actually sent in the last second and
+//     grows by a quarter each calm second until a 429 tells the quota.
+//
+// The rate never exceeds the configured ceiling (--rate); at or under the
+// quota, no 429 comes and nothing changes.
 type Gate struct {
 	mu          sync.Mutex
 	lim         *rate.Limiter
 	ceiling     rate.Limit // configured rate; rate.Inf when unlimited
-	restoreAt   rate.Limit // when unlimited: the rate above which the limit is lifted again
+	quota       rate.Limit // the API's limit as learned; 0 while unknown
+	announced   bool       // quota came from the API's headers
+	learned     bool       // quota came from a 429
+	restoreAt   rate.Limit // while ramping without a ceiling: above it the limit is lifted
 	pausedUntil time.Time
 	lastCut     time.Time
 	lastRaise   time.Time
-	// starts counted per second, to know the actual rate when unlimited.
+	lastProbe   time.Time
+	lastSet     time.Time // when the rate last changed
+	// starts counted per second, to know the rate actually sent.
 	secStart         time.Time
 	thisSec, prevSec int
 	now              func() time.Time
 }
 
-// minRate is the floor of the adaptive rate: one request every two seconds.
-const minRate = rate.Limit(0.5)
+// The gate's tuning.
+const (
+	minRate        = rate.Limit(0.5) // the floor: one request every two seconds
+	holdLearned    = 0.93            // of a quota learned from 429s
+	holdAnnounced  = 0.97            // of a quota the API announced
+	rampFactor     = 1.25            // per calm second while no quota is known
+	probeStep      = 0.01            // of the quota, per probeEvery
+	probeEvery     = 10 * time.Second
+	unlimitedAfter = 4 // ramping without a ceiling: lift the limit at 4× the rate that drew the 429
+	quickRefusal   = 2 * time.Second
+	quickCut       = 0.85
+)
 
 // NewGate returns a gate allowing perSecond requests per second; 0 means no
 // limit until the API answers 429.
@@ -73,8 +104,9 @@ func (g *Gate) Wait(ctx context.Context) error {
 	}
 }
 
-// Pause holds every request until retryAfter has passed and lowers the rate.
-// A burst of 429s answered to requests already in flight lowers it once.
+// Pause holds every request until retryAfter has passed and lowers the rate:
+// the 429 tells where the quota is. A burst of 429s answered to requests
+// already in flight counts once.
 func (g *Gate) Pause(retryAfter time.Duration) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -86,13 +118,89 @@ func (g *Gate) Pause(retryAfter time.Duration) {
 		return
 	}
 	cur := g.lim.Limit()
-	if cur == rate.Inf {
-		cur = rate.Limit(max(g.prevSec, g.thisSec, 1))
-		g.restoreAt = cur * 4
+	switch {
+	case cur == rate.Inf:
+		// Nothing paced yet: start from what was actually sent, and ramp.
+		sent := rate.Limit(max(g.prevSec, g.thisSec, 1))
+		g.restoreAt = sent * unlimitedAfter
+		g.set(now, sent)
+	case !g.announced:
+		// Pacing at cur drew a 429: the quota is at most cur. When holding
+		// under a quota learned before drew one within seconds, that quota
+		// was too high: the next guess is lower still.
+		g.quota = cur
+		if g.learned && now.Sub(g.lastSet) < quickRefusal {
+			g.quota = cur * quickCut
+		}
+		g.learned = true
+		g.set(now, g.quota*holdLearned)
+	default:
+		// Announced, yet refused (a quota shared with other clients): trust the 429.
+		g.quota, g.announced, g.learned = cur, false, true
+		g.set(now, cur*holdLearned)
 	}
-	g.lim.SetLimitAt(now, max(cur/2, minRate))
 	g.lastCut = now
 	g.lastRaise = g.pausedUntil
+	g.lastProbe = g.pausedUntil
+}
+
+// Observe reads the API's own statement of its quota from a response's
+// headers, when it makes one (RateLimit-Policy, RateLimit-Limit), and holds
+// just under it.
+func (g *Gate) Observe(h http.Header) {
+	q := announcedQuota(h)
+	if q <= 0 {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.announced && g.quota == q {
+		return
+	}
+	g.quota, g.announced = q, true
+	g.set(g.now(), q*holdAnnounced)
+}
+
+// announcedQuota reads requests per second from RateLimit-Policy ("20;w=1",
+// or `"default";q=20;w=1` in the newer draft; the tightest policy wins) or
+// RateLimit-Limit (per RateLimit-Policy's window, else per second).
+func announcedQuota(h http.Header) rate.Limit {
+	best := rate.Limit(0)
+	window := 1.0
+	for _, policy := range strings.Split(h.Get("RateLimit-Policy"), ",") {
+		var quota, w float64 = -1, 1
+		for i, part := range strings.Split(policy, ";") {
+			part = strings.TrimSpace(part)
+			k, v, hasEq := strings.Cut(part, "=")
+			switch {
+			case i == 0 && !hasEq:
+				if n, err := strconv.ParseFloat(part, 64); err == nil {
+					quota = n
+				}
+			case k == "q":
+				if n, err := strconv.ParseFloat(v, 64); err == nil {
+					quota = n
+				}
+			case k == "w":
+				if n, err := strconv.ParseFloat(v, 64); err == nil && n > 0 {
+					w = n
+				}
+			}
+		}
+		if quota > 0 {
+			window = w
+			if r := rate.Limit(quota / w); best == 0 || r < best {
+				best = r
+			}
+		}
+	}
+	if best > 0 {
+		return best
+	}
+	if n, err := strconv.ParseFloat(strings.TrimSpace(h.Get("RateLimit-Limit")), 64); err == nil && n > 0 {
+		return rate.Limit(n / window)
+	}
+	return 0
 }
 
 // Limit returns the current rate; math.Inf(1) when unlimited.
@@ -102,6 +210,23 @@ func (g *Gate) Limit() float64 {
 		return math.Inf(1)
 	}
 	return float64(l)
+}
+
+// Quota returns the API's quota as learned, in requests per second, and
+// whether the API announced it; 0 while unknown.
+func (g *Gate) Quota() (perSecond float64, announced bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return float64(g.quota), g.announced
+}
+
+// set changes the rate, within the floor and the ceiling.
+func (g *Gate) set(now time.Time, r rate.Limit) {
+	g.lim.SetLimitAt(now, min(max(r, minRate), g.ceiling))
+	g.lastSet = now
+	if g.pausedUntil.After(now) {
+		g.lastSet = g.pausedUntil // the new rate is tried from the end of the pause
+	}
 }
 
 func (g *Gate) count(now time.Time) {
@@ -117,19 +242,32 @@ func (g *Gate) count(now time.Time) {
 	g.thisSec++
 }
 
+// raise moves the rate up after calm seconds: fast back to just under a
+// known quota, slowly above it, and by ramping while none is known.
 func (g *Gate) raise(now time.Time) {
 	cur := g.lim.Limit()
 	if cur == g.ceiling || now.Sub(g.lastRaise) < time.Second {
 		return
 	}
-	next := cur * 1.5
 	switch {
-	case g.ceiling != rate.Inf && next >= g.ceiling:
-		next = g.ceiling
-	case g.ceiling == rate.Inf && next >= g.restoreAt:
-		next = rate.Inf
+	case g.quota == 0:
+		next := cur * rampFactor
+		if g.ceiling == rate.Inf && next >= g.restoreAt {
+			next = rate.Inf
+		}
+		g.set(now, next)
+	case g.announced:
+		return // the API said where it stands
+	default:
+		hold := g.quota * holdLearned
+		if cur < hold {
+			g.set(now, min(hold, cur*rampFactor))
+		} else if now.Sub(g.lastProbe) >= probeEvery {
+			g.quota += g.quota * probeStep // the quota may have grown: find it again, slowly
+			g.set(now, g.quota*holdLearned)
+			g.lastProbe = now
+		}
 	}
-	g.lim.SetLimitAt(now, next)
 	g.lastRaise = now
 }
 

@@ -22,6 +22,9 @@ type Counts struct {
 	InterviewsChanged, MessagesWritten, MessagesDeleted int64
 	// The API requests sent, the retries among them, and the 429s received.
 	Requests, Retries, RateLimited int64
+	// RequestRate is the rate the run's requests were paced at, at the end
+	// (after what 429s and the API's headers taught it); 0 while unlimited.
+	RequestRate float64
 	// The change feed's events read, and their count by type.
 	EventsRead   int64
 	EventsByType map[string]int64
@@ -62,7 +65,7 @@ func (c *Counts) AddOutcomes(o Counts) {
 // Observe sets c's intake and request counters to o's.
 func (c *Counts) Observe(o Counts) {
 	c.IDsRead, c.IDsDuplicate, c.IDsSkipped, c.IDsOtherShard = o.IDsRead, o.IDsDuplicate, o.IDsSkipped, o.IDsOtherShard
-	c.Requests, c.Retries, c.RateLimited = o.Requests, o.Retries, o.RateLimited
+	c.Requests, c.Retries, c.RateLimited, c.RequestRate = o.Requests, o.Retries, o.RateLimited, o.RequestRate
 	c.EventsRead, c.EventsByType = o.EventsRead, maps.Clone(o.EventsByType)
 }
 

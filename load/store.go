@@ -187,7 +187,7 @@ func (s *Store) FinishRun(ctx context.Context, runID int64, status RunStatus, er
 		err := tx.QueryRow(ctx, finishRunSQL, runID, string(status), errText).Scan(
 			&c.IDsRead, &c.IDsDuplicate, &c.IDsSkipped, &c.Available, &c.NoInterview, &c.Failed,
 			&c.InterviewsChanged, &c.MessagesWritten, &c.MessagesDeleted, &c.Requests, &c.Retries, &c.RateLimited,
-			&c.EventsRead, &c.EventsByType, &c.Duration)
+			&c.EventsRead, &c.EventsByType, &c.RequestRate, &c.Duration)
 		if err != nil {
 			return err
 		}

@@ -208,7 +208,7 @@ func addRunCounts(ctx context.Context, db interface {
 		outcomes.Available, outcomes.NoInterview, outcomes.Failed,
 		outcomes.MessagesWritten, outcomes.MessagesDeleted,
 		observed.Requests, observed.Retries, observed.RateLimited, outcomes.InterviewsChanged,
-		observed.EventsRead, byType)
+		observed.EventsRead, byType, nullRate(observed.RequestRate))
 	return err
 }
 
@@ -325,6 +325,13 @@ func writeInterviews(ctx context.Context, tx pgx.Tx, runID int64, ivs []Intervie
 }
 
 var messageColumns = []string{"proposal_id", "message_id", "position", "role", "content", "sent_at"}
+
+func nullRate(r float64) *float64 {
+	if r <= 0 {
+		return nil
+	}
+	return &r
+}
 
 // messageSource streams every message of a batch's interviews to CopyFrom
 // without building an intermediate slice of rows.

@@ -3,3 +3,7 @@
 -- compares digests and does no message-table work at all. NULL (rows written by other tools or
 -- by hand) means "unknown": the next fetch merges the messages row by row, as before.
 ALTER TABLE interviews ADD COLUMN content_digest bytea;
+
+-- The request rate the run settled on (its rate gate at the end, in requests per second, after
+-- what 429s and the API's RateLimit headers taught it); NULL while unlimited.
+ALTER TABLE export_runs ADD COLUMN settled_rate double precision;

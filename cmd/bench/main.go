@@ -1,9 +1,18 @@
-// Command bench measures the real interview-export binary end to end: it
-// serves the fake API in-process with no latency (its bodies generated
-// before the clock starts), exports a few thousand
-// synthetic proposals into a fresh database, then exports the same,
-// unchanged data again, and prints for each pass proposals/s, messages/s,
-// the peak memory (max RSS) of the binary and the rows it wrote.
+// Command bench measures the real interview-export binary end to end and
+// shows it beside the limit of the machine. It serves the fake API
+// in-process with no latency (its bodies generated before the clock starts)
+// and prints:
+//
+//   - the load limit: pgx CopyFrom of the same normalized rows into empty
+//     tables, no merge;
+//   - pass 1, a few thousand proposals into empty tables; pass 2, the same
+//     unchanged data again; pass 3, as many new proposals into tables
+//     preloaded with SQL (200,000 interviews, 4,000,000 messages), with the
+//     sequential scans of the big tables during it;
+//   - for each pass proposals/s, messages/s, the share of the load limit,
+//     the peak memory (max RSS) of the binary and the rows it wrote;
+//   - the unknown-quota scenarios: a fake allowing 20 requests/s, without
+//     and with RateLimit headers, and a --rate at the quota.
 //
 //	go run ./cmd/bench --binary bin/interview-export --database-url postgres://…/postgres
 //
@@ -26,6 +35,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/interview-export/interview-export/internal/fakeapi"
+	"github.com/interview-export/interview-export/load"
+	"github.com/interview-export/interview-export/transform"
 )
 
 func main() {
@@ -51,11 +62,16 @@ func run() error {
 	dbURL := flag.String("database-url", os.Getenv("DATABASE_URL"), "a server URL; the bench (re)creates database interview_export_bench there")
 	proposals := flag.Int("proposals", 5000, "synthetic proposals (rounded to a multiple of 100)")
 	concurrency := flag.Int("concurrency", 16, "export --concurrency")
+	preload := flag.Int("preload", 200000, "interviews (20 messages each) preloaded with SQL before the third pass")
+	only := flag.String("only", "", "run one part: quota")
 	flag.Parse()
+	ctx := context.Background()
+	if *only == "quota" {
+		return quotaPart(ctx, *binary)
+	}
 	if *dbURL == "" {
 		return errors.New("no database: pass --database-url or set DATABASE_URL")
 	}
-	ctx := context.Background()
 	benchURL, err := freshDatabase(ctx, *dbURL, "interview_export_bench")
 	if err != nil {
 		return err
@@ -65,7 +81,13 @@ func run() error {
 	cfg.Jobs, cfg.ProposalsPerJob = max(*proposals/100, 1), 100
 	cfg.CacheBodies = true
 	fake := fakeapi.New(cfg)
-	fake.Warm(fake.ProposalIDs()) // the fake's own CPU is then out of the measurement
+	first := fake.ProposalIDs()
+	third := make([]string, len(first)) // new proposals for the third pass
+	for i := range third {
+		third[i] = "p3-" + first[i]
+	}
+	fake.Warm(first) // the fake's own CPU is then out of the measurement
+	fake.Warm(third)
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
 	dir, err := os.MkdirTemp("", "interview-export-bench")
@@ -73,35 +95,179 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	ids := filepath.Join(dir, "ids.txt")
-	if err := os.WriteFile(ids, []byte(strings.Join(fake.ProposalIDs(), "\n")+"\n"), 0o644); err != nil {
-		return err
+	files := map[string]string{}
+	for name, ids := range map[string][]string{"first": first, "third": third} {
+		files[name] = filepath.Join(dir, name+".txt")
+		if err := os.WriteFile(files[name], []byte(strings.Join(ids, "\n")+"\n"), 0o644); err != nil {
+			return err
+		}
 	}
 
 	fmt.Printf("bench: %d proposals, fake API without latency, --concurrency %d --rate 0, fresh database\n",
-		len(fake.ProposalIDs()), *concurrency)
+		len(first), *concurrency)
+	limit, err := loadLimit(ctx, benchURL, fake, first)
+	if err != nil {
+		return err
+	}
+	apiURL := srv.URL + "/api/public/v1"
 	var passes []pass
-	for _, name := range []string{"first (empty tables)", "second (unchanged data)"} {
-		p, err := exportPass(ctx, name, *binary, benchURL, srv.URL+"/api/public/v1", cfg.Token, ids, *concurrency)
+	for _, name := range []string{"1: empty tables", "2: unchanged data"} {
+		p, err := exportPass(ctx, name, *binary, benchURL, apiURL, cfg.Token, files["first"], *concurrency, messagesOf(fake, first))
 		if err != nil {
 			return err
 		}
 		passes = append(passes, p)
 	}
-	fmt.Printf("\n%-24s %9s %12s %12s %10s %14s %14s %12s\n", "pass", "wall", "proposals/s", "messages/s", "peak RSS", "msg rows ins", "msg rows upd", "ivs changed")
+	fmt.Printf("bench: preloading %d interviews and %d messages with SQL...\n", *preload, *preload*20)
+	if err := preloadTables(ctx, benchURL, *preload); err != nil {
+		return err
+	}
+	scansBefore, err := seqScans(ctx, benchURL)
+	if err != nil {
+		return err
+	}
+	p, err := exportPass(ctx, fmt.Sprintf("3: new, %dk stored", *preload/1000), *binary, benchURL, apiURL, cfg.Token, files["third"], *concurrency, messagesOf(fake, third))
+	if err != nil {
+		return err
+	}
+	passes = append(passes, p)
+	scansAfter, err := seqScans(ctx, benchURL)
+	if err != nil {
+		return err
+	}
+
+	fmt.Printf("\nload limit (pgx CopyFrom of the same normalized rows into empty tables, no merge): %.0f proposals/s, %.0f messages/s\n\n",
+		limit.proposals, limit.messages)
+	fmt.Printf("%-22s %9s %12s %12s %9s %10s %13s %13s %12s\n", "pass", "wall", "proposals/s", "messages/s", "of limit", "peak RSS",
+		"msg rows ins", "msg rows upd", "ivs changed")
 	for _, p := range passes {
-		fmt.Printf("%-24s %9s %12.0f %12.0f %8.1fMiB %14d %14d %12d\n", p.name, p.wall.Round(time.Millisecond),
-			float64(p.proposals)/p.wall.Seconds(), float64(p.messages)/p.wall.Seconds(), float64(p.maxRSSKiB)/1024,
+		pps := float64(p.proposals) / p.wall.Seconds()
+		fmt.Printf("%-22s %9s %12.0f %12.0f %8.0f%% %8.1fMiB %13d %13d %12d\n", p.name, p.wall.Round(time.Millisecond),
+			pps, float64(p.messages)/p.wall.Seconds(), 100*pps/limit.proposals, float64(p.maxRSSKiB)/1024,
 			p.tupIns, p.tupUpd, p.interviewsChanged)
 	}
 	second := passes[1]
-	fmt.Printf("\nsecond pass rewrote %d interview_messages rows (inserted %d, updated %d, deleted %d) and changed %d interviews\n",
+	fmt.Printf("\npass 2 rewrote %d interview_messages rows (inserted %d, updated %d, deleted %d) and changed %d interviews\n",
 		second.tupIns+second.tupUpd+second.tupDel, second.tupIns, second.tupUpd, second.tupDel, second.interviewsChanged)
+	fmt.Printf("pass 3 sequential scans: interviews %d, interview_messages %d (pg_stat_user_tables)\n",
+		scansAfter[0]-scansBefore[0], scansAfter[1]-scansBefore[1])
+	return quotaPart(ctx, *binary)
+}
+
+// messagesOf is how many messages the fake serves for ids.
+func messagesOf(fake *fakeapi.Server, ids []string) int64 {
+	var n int64
+	for _, id := range ids {
+		if t, ok := fake.Expected(id); ok {
+			n += int64(len(t.Messages))
+		}
+	}
+	return n
+}
+
+// limits are a throughput ceiling in proposals and messages per second.
+type limits struct{ proposals, messages float64 }
+
+// loadLimit decodes the fake's answers for ids exactly as the exporter does,
+// then times pgx CopyFrom of those rows into empty copies of the two tables
+// (no merge, no constraint but the keys): what this machine's PostgreSQL
+// can take at best.
+func loadLimit(ctx context.Context, dbURL string, fake *fakeapi.Server, ids []string) (limits, error) {
+	var ivs []load.Interview
+	for _, id := range ids {
+		if _, ok := fake.Expected(id); !ok {
+			continue
+		}
+		iv, err := transform.Decode(id, fake.Body(id))
+		if err != nil {
+			continue
+		}
+		iv.FetchedAt = time.Now()
+		ivs = append(ivs, iv)
+	}
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return limits{}, err
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `CREATE TABLE limit_interviews (proposal_id text PRIMARY KEY, status text, interview_id text,
+		score text, summary text, message_count int, fetched_at timestamptz);
+		CREATE TABLE limit_messages (proposal_id text, message_id text, position int, role text, content text, sent_at timestamptz,
+		PRIMARY KEY (proposal_id, message_id))`); err != nil {
+		return limits{}, err
+	}
+	defer conn.Exec(ctx, `DROP TABLE limit_interviews, limit_messages`)
+	var messages int
+	start := time.Now()
+	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"limit_interviews"},
+		[]string{"proposal_id", "status", "interview_id", "score", "summary", "message_count", "fetched_at"},
+		pgx.CopyFromSlice(len(ivs), func(i int) ([]any, error) {
+			iv := &ivs[i]
+			return []any{iv.ProposalID, string(iv.Status), iv.InterviewID, iv.Score, iv.Summary, int32(len(iv.Messages)), iv.FetchedAt}, nil
+		})); err != nil {
+		return limits{}, err
+	}
+	var rows [][]any
+	for _, iv := range ivs {
+		for _, m := range iv.Messages {
+			rows = append(rows, []any{iv.ProposalID, m.ID, m.Position, m.Role, m.Content, m.SentAt})
+		}
+	}
+	messages = len(rows)
+	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"limit_messages"},
+		[]string{"proposal_id", "message_id", "position", "role", "content", "sent_at"}, pgx.CopyFromRows(rows)); err != nil {
+		return limits{}, err
+	}
+	took := time.Since(start).Seconds()
+	return limits{proposals: float64(len(ivs)) / took, messages: float64(messages) / took}, nil
+}
+
+// preloadTables fills interviews and interview_messages with n stored
+// proposals of 20 messages each, with SQL, as a big account's tables.
+func preloadTables(ctx context.Context, dbURL string, n int) error {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	for _, sql := range []string{
+		`INSERT INTO interviews (proposal_id, status, interview_id, score, summary, message_count, fetched_at, changed_at)
+		 SELECT 'pre-' || g, 'available', 'iv-' || g, g % 100, 'a summary of the interview', 20, now(), now()
+		 FROM generate_series(1, $1::int) g`,
+		`INSERT INTO interview_messages (proposal_id, message_id, position, role, content, sent_at)
+		 SELECT 'pre-' || g, 'm' || k, k, CASE WHEN k % 2 = 0 THEN 'interviewer' ELSE 'candidate' END,
+		        repeat('a candidate answer ', 8), now()
+		 FROM generate_series(1, $1::int) g, generate_series(0, 19) k`,
+		`VACUUM ANALYZE interviews, interview_messages`,
+	} {
+		var args []any
+		if strings.Contains(sql, "$1") {
+			args = []any{n}
+		}
+		if _, err := conn.Exec(ctx, sql, args...); err != nil {
+			return fmt.Errorf("preload: %w", err)
+		}
+	}
 	return nil
 }
 
-func exportPass(ctx context.Context, name, binary, dbURL, apiURL, token, ids string, concurrency int) (pass, error) {
-	p := pass{name: name}
+// seqScans returns the sequential scans of interviews and interview_messages so far.
+func seqScans(ctx context.Context, dbURL string) ([2]int64, error) {
+	var s [2]int64
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return s, err
+	}
+	defer conn.Close(ctx)
+	err = conn.QueryRow(ctx, `SELECT
+		coalesce(sum(seq_scan) FILTER (WHERE relname = 'interviews'), 0),
+		coalesce(sum(seq_scan) FILTER (WHERE relname = 'interview_messages'), 0)
+		FROM pg_stat_user_tables`).Scan(&s[0], &s[1])
+	return s, err
+}
+
+func exportPass(ctx context.Context, name, binary, dbURL, apiURL, token, ids string, concurrency int, messages int64) (pass, error) {
+	p := pass{name: name, messages: messages}
 	before, err := tupleStats(ctx, dbURL)
 	if err != nil {
 		return p, err
@@ -133,9 +299,6 @@ func exportPass(ctx context.Context, name, binary, dbURL, apiURL, token, ids str
 	defer conn.Close(ctx)
 	if err := conn.QueryRow(ctx, `SELECT available + no_interview + failed, messages_written, messages_deleted, interviews_changed
 		FROM export_runs ORDER BY id DESC LIMIT 1`).Scan(&p.proposals, &p.msgRowsWritten, &p.msgRowsDeleted, &p.interviewsChanged); err != nil {
-		return p, err
-	}
-	if err := conn.QueryRow(ctx, `SELECT coalesce(sum(message_count), 0) FROM interviews`).Scan(&p.messages); err != nil {
 		return p, err
 	}
 	// The export's backends have exited, so their statistics are flushed;
@@ -220,4 +383,32 @@ func freshDatabase(ctx context.Context, serverURL, name string) (string, error) 
 	}
 	u.Path = "/" + name
 	return u.String(), nil
+}
+
+// quotaPart prints the unknown-quota scenarios.
+func quotaPart(ctx context.Context, binary string) error {
+	dir, err := os.MkdirTemp("", "interview-export-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	fmt.Printf("\nunknown quota: fake allows 20 requests/s (burst 5, whole-second Retry-After); export --concurrency 8 --dry-run;\n" +
+		"the share of the quota (of --rate when given) is over the whole process's wall time\n")
+	fmt.Printf("%-26s %9s %9s %7s %12s %10s %8s\n", "scenario", "requests", "wall", "429s", "429 share", "of quota", "early")
+	for _, sc := range []struct {
+		n       int
+		headers bool
+		rate    string
+	}{{2400, false, "0"}, {1200, true, "0"}, {600, false, "20"}} {
+		r, err := quotaScenario(ctx, binary, dir, sc.n, 20, sc.headers, 8, sc.rate)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%-26s %9d %9s %7d %11.2f%% %9.1f%% %8d\n", r.name, r.requests, r.wall.Round(time.Millisecond), r.limited,
+			100*r.share, 100*r.utilization, r.early)
+		if r.settled != "" {
+			fmt.Printf("  %s\n", r.settled)
+		}
+	}
+	return nil
 }

@@ -53,8 +53,12 @@ type Config struct {
 	// Latency is added to every response, with up to as much again of jitter.
 	Latency time.Duration
 	// RateLimit is the requests per second allowed per token (0: none); above
-	// it the fake answers 429 with Retry-After.
-	RateLimit float64
+	// it the fake answers 429 with a whole-second Retry-After. RateBurst is
+	// the token bucket's size (default: RateLimit). RateLimitHeaders sends
+	// the IETF draft's RateLimit-Policy and RateLimit-Limit on every answer.
+	RateLimit        float64
+	RateBurst        float64
+	RateLimitHeaders bool
 	// Faults are injected on interview requests.
 	Faults Faults
 	// RevokeAfter revokes the token after that many interview requests (0: never).
@@ -248,6 +252,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.outage(rec)
 		return
 	}
+	if s.cfg.RateLimitHeaders && s.cfg.RateLimit > 0 {
+		q := strconv.FormatFloat(s.cfg.RateLimit, 'f', -1, 64)
+		w.Header().Set("RateLimit-Policy", `"default";q=`+q+`;w=1`)
+		w.Header().Set("RateLimit-Limit", q)
+	}
 	if s.cfg.Latency > 0 {
 		d := s.cfg.Latency + time.Duration(s.unit(r.URL.RawPath+r.URL.Path, "latency", int(s.requests.Load()))*float64(s.cfg.Latency))
 		select {
@@ -351,6 +360,9 @@ func (s *Server) limited(w http.ResponseWriter, now time.Time) bool {
 		return false
 	}
 	burst := max(s.cfg.RateLimit, 1)
+	if s.cfg.RateBurst > 0 {
+		burst = s.cfg.RateBurst
+	}
 	if s.bucketAt.IsZero() {
 		s.bucket, s.bucketAt = burst, now
 	}

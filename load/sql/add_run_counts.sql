@@ -15,5 +15,6 @@ UPDATE export_runs SET
     rate_limited       = GREATEST(rate_limited, $12),
     interviews_changed = interviews_changed + $13,
     events_read        = GREATEST(events_read, $14),
-    events_by_type     = CASE WHEN $14 >= events_read THEN $15::jsonb ELSE events_by_type END
+    events_by_type     = CASE WHEN $14 >= events_read THEN $15::jsonb ELSE events_by_type END,
+    settled_rate       = $16
 WHERE id = $1
