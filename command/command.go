@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
 
@@ -47,6 +46,8 @@ type env struct {
 	getenv         func(string) string
 	// secrets are removed from the final error line, as from log lines.
 	secrets []string
+	// jsonLog is --log-format json: the final error line is a JSON record too.
+	jsonLog bool
 }
 
 // Run runs the command line args (args[0] is the program name) and returns
@@ -63,7 +64,11 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return ExitUsage
 	}
 	code, msg := exitStatus(err)
-	if msg != "" {
+	switch {
+	case msg == "":
+	case e.jsonLog:
+		errorRecord(stderr, redact(msg, e.secrets), code)
+	default:
 		fmt.Fprintf(stderr, "interview-export: %s\n", redact(msg, e.secrets))
 	}
 	return code
@@ -159,26 +164,4 @@ func redact(s string, secrets []string) string {
 		}
 	}
 	return s
-}
-
-// newLogger returns the slog logger of the command's flags, which never
-// prints a secret: any occurrence of one in a log value becomes [REDACTED].
-func newLogger(c *cli.Context, w io.Writer, secrets ...string) (*slog.Logger, error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(c.String(flagLogLevel))); err != nil {
-		return nil, usageError{fmt.Errorf("--log-level %q: want debug, info, warn or error", c.String(flagLogLevel))}
-	}
-	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
-		if a.Value.Kind() == slog.KindString {
-			a.Value = slog.StringValue(redact(a.Value.String(), secrets))
-		}
-		return a
-	}}
-	switch c.String(flagLogFormat) {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	}
-	return nil, usageError{fmt.Errorf("--log-format %q: want text or json", c.String(flagLogFormat))}
 }

@@ -26,7 +26,15 @@ const (
 // SignalError is the cause main gives the run's context when a signal arrives.
 type SignalError struct{ Signal os.Signal }
 
-func (e SignalError) Error() string { return "interrupted by " + e.Signal.String() }
+func (e SignalError) Error() string {
+	switch e.Signal {
+	case syscall.SIGINT:
+		return "interrupted by SIGINT"
+	case syscall.SIGTERM:
+		return "interrupted by SIGTERM"
+	}
+	return "interrupted by " + e.Signal.String()
+}
 
 // usageError is a bad flag, value or configuration: exit status 2.
 type usageError struct{ err error }

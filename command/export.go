@@ -48,6 +48,10 @@ type exportOptions struct {
 	maxRetryAfter    time.Duration
 	outageTimeout    time.Duration
 	lockTimeout      time.Duration
+	maxFailed        maxFailed
+	summaryFile      string
+	metricsTextfile  string
+	pushgatewayURL   string
 	// tokenFileWarning is set when the token file is readable by others.
 	tokenFileWarning string
 }
@@ -79,7 +83,15 @@ func exportOptionsFrom(c *cli.Context, e *env) (exportOptions, error) {
 		maxRetryAfter:    durationOf(c, flagMaxRetryAfter),
 		outageTimeout:    durationOf(c, flagOutageTimeout),
 		lockTimeout:      durationOf(c, flagLockTimeout),
+		summaryFile:      c.String(flagSummaryFile),
+		metricsTextfile:  c.String(flagMetricsTextfile),
+		pushgatewayURL:   c.String(flagPushgatewayURL),
 	}
+	mf, err := parseMaxFailed(c.String(flagMaxFailed))
+	if err != nil {
+		return o, err
+	}
+	o.maxFailed = mf
 	if c.Args().Len() > 0 {
 		return o, fmt.Errorf("unexpected argument %q: proposal IDs come from --ids-file, --ids-query, --job, --all-jobs or --updates", c.Args().First())
 	}
@@ -195,21 +207,23 @@ func (o exportOptions) settings() map[string]any {
 		"api_url": o.apiURL, "concurrency": o.concurrency, "rate": o.rate, "max_attempts": o.maxAttempts,
 		"request_timeout": o.requestTimeout.String(), "batch_size": o.batchSize, "version": Version,
 		"refresh_after": o.refreshAfter.String(), "refresh_limit": o.refreshLimit, "shard": o.shard.String(), "dry_run": o.dryRun,
-		"max_retry_after": o.maxRetryAfter.String(), "outage_timeout": o.outageTimeout.String(), "lock_timeout": o.lockTimeout.String(),
+		"max_retry_after": o.maxRetryAfter.String(), "max_failed": o.maxFailed.String(), "outage_timeout": o.outageTimeout.String(), "lock_timeout": o.lockTimeout.String(),
 	}
 }
 
 func runExport(c *cli.Context, e *env) error {
 	ctx := c.Context
+	e.jsonLog = c.String(flagLogFormat) == "json"
 	o, err := exportOptionsFrom(c, e)
 	if err != nil {
 		return usageError{err}
 	}
 	e.secrets = append(e.secrets, o.token, databasePassword(o.databaseURL))
-	log, err := newLogger(c, e.stderr, e.secrets...)
+	log, runAttrs, err := newLogger(c, e.stderr, e.secrets...)
 	if err != nil {
 		return err
 	}
+	runAttrs.Set(slog.String("shard", o.shard.String()))
 	if o.tokenFileWarning != "" {
 		log.Warn(o.tokenFileWarning)
 	}
@@ -267,6 +281,7 @@ func runExport(c *cli.Context, e *env) error {
 		if err != nil {
 			return err
 		}
+		runAttrs.Set(slog.Int64("run_id", runID), slog.String("shard", o.shard.String()))
 		w, err := store.NewWriter(ctx, runID, load.WriterOptions{LockTimeout: o.lockTimeout})
 		if err != nil {
 			return err
@@ -296,15 +311,20 @@ func runExport(c *cli.Context, e *env) error {
 	}
 	code, msg := exitStatus(runErr)
 	status := runStatus(code)
+	if errors.Is(runErr, errSomeFailed) && o.maxFailed.allows(counts) {
+		// The run stays 'partial'; the exit status carries the policy.
+		code, runErr = ExitOK, nil
+		log.Info("failures within --max-failed: exit status 0", "failed", counts.Failed, "max_failed", o.maxFailed.String())
+	}
 	if runID != 0 {
 		errText := ""
 		if code != ExitOK && code != ExitFailures {
 			errText = msg
 		}
 		// The summary is what the run's row says, so the two cannot disagree.
-		stored, err := store.FinishRun(context.WithoutCancel(ctx), runID, status, errText, counts)
+		stored, err := store.FinishRun(context.WithoutCancel(ctx), runID, status, redact(errText, e.secrets), code, counts)
 		if err != nil {
-			log.Error("could not record the end of the run", "run_id", runID, "error", err)
+			log.Error("could not record the end of the run", "error", err)
 		} else {
 			stored.Duration = counts.Duration
 			counts = stored
@@ -316,8 +336,49 @@ func runExport(c *cli.Context, e *env) error {
 		rateAttrs[1] = "unlimited"
 	}
 	log.Info("request rate settled", rateAttrs...)
-	printSummary(e.stderr, runID, status, counts)
+	finished := time.Now()
+	outcome := runOutcome{RunID: runID, Shard: o.shard.String(), Source: src.Describe(), DryRun: o.dryRun, Status: string(status),
+		ExitStatus: code, StartedAt: finished.Add(-counts.Duration), FinishedAt: finished, Counts: countsOf(counts)}
+	if code != ExitOK && code != ExitFailures {
+		outcome.Error = redact(msg, e.secrets)
+	}
+	if counts.Failed > 0 && runID != 0 {
+		outcome.FailuresQuery = fmt.Sprintf("SELECT proposal_id, error_code, http_status, message FROM export_failures WHERE run_id = %d;", runID)
+	}
+	e.reportOutcome(ctx, o, store, outcome, log)
+	if e.jsonLog {
+		logFinished(log, outcome)
+	} else {
+		printSummary(e.stderr, runID, status, counts)
+	}
 	return runErr
+}
+
+// reportOutcome writes the summary file and the metrics of a finished run.
+// A failure to write them is logged, and does not change the exit status.
+func (e *env) reportOutcome(ctx context.Context, o exportOptions, store *load.Store, r runOutcome, log *slog.Logger) {
+	if o.summaryFile != "" {
+		if err := writeSummaryFile(o.summaryFile, r); err != nil {
+			log.Error("could not write the summary file", "error", err)
+		}
+	}
+	if o.metricsTextfile == "" && o.pushgatewayURL == "" {
+		return
+	}
+	// As export_runs has it (this run included, when it exited 0).
+	var lastSuccess time.Time
+	switch {
+	case store != nil && r.RunID != 0:
+		var err error
+		if lastSuccess, err = store.LastSuccess(context.WithoutCancel(ctx), r.Shard); err != nil {
+			log.Warn("could not read the last successful run for the metrics", "error", err)
+		}
+	case r.ExitStatus == ExitOK:
+		lastSuccess = r.FinishedAt // a dry run: nothing recorded
+	}
+	if err := publishMetrics(ctx, o.metricsTextfile, o.pushgatewayURL, r, lastSuccess); err != nil {
+		log.Error("could not publish the metrics", "error", err)
+	}
 }
 
 // openSource opens the one source of proposal IDs the options name.

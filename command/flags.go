@@ -48,6 +48,10 @@ const (
 	flagOutageTimeout    = "outage-timeout"
 	flagLockTimeout      = "lock-timeout"
 	flagUpdates          = "updates"
+	flagMaxFailed        = "max-failed"
+	flagSummaryFile      = "summary-file"
+	flagMetricsTextfile  = "metrics-textfile"
+	flagPushgatewayURL   = "pushgateway-url"
 	flagRefreshLimit     = "refresh-limit"
 )
 
@@ -96,6 +100,10 @@ func exportFlags() []cli.Flag {
 		durationFlag(flagProgressInterval, 10*time.Second, "interval of progress log lines (0: none)"),
 		altsrc.NewBoolFlag(&cli.BoolFlag{Name: flagNoMigrate, Usage: "do not apply pending migrations first", EnvVars: []string{envName(flagNoMigrate)}}),
 		altsrc.NewBoolFlag(&cli.BoolFlag{Name: flagDryRun, Usage: "fetch and normalize, write nothing; print one JSON object per proposal on stdout", EnvVars: []string{envName(flagDryRun)}}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: flagMaxFailed, Value: "0", Usage: "failures that still let the run exit 0: a count (5) or a share of the IDs sent to the API (1%); the run is recorded 'partial' either way", EnvVars: []string{envName(flagMaxFailed)}}),
+		altsrc.NewPathFlag(&cli.PathFlag{Name: flagSummaryFile, Usage: "write the run's summary as a JSON document to `PATH` (atomically, also on failure and interruption)", EnvVars: []string{envName(flagSummaryFile)}}),
+		altsrc.NewPathFlag(&cli.PathFlag{Name: flagMetricsTextfile, Usage: "write the run's Prometheus metrics to `PATH` in the node_exporter textfile format (atomically, at the end of every run)", EnvVars: []string{envName(flagMetricsTextfile)}}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: flagPushgatewayURL, Usage: "push the run's Prometheus metrics to this Pushgateway `URL` at the end of every run (job interview_export, grouped by shard)", EnvVars: []string{envName(flagPushgatewayURL)}}),
 	)
 }
 

@@ -10,7 +10,7 @@ func runMigrate(c *cli.Context, e *env) error {
 	if c.Args().Len() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q", c.Args().First())}
 	}
-	log, err := newLogger(c, e.stderr, "")
+	log, _, err := newLogger(c, e.stderr)
 	if err != nil {
 		return err
 	}

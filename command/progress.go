@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"time"
 
@@ -87,7 +88,7 @@ func reportProgress(ctx context.Context, run *exporter.Run, every time.Duration,
 			case <-t.C:
 				p := run.Progress()
 				log.Info("progress", "read", p.IDsRead-p.IDsDuplicate, "skipped", p.IDsSkipped, "fetched", p.Done(), "failed", p.Failed,
-					"per_second", fmt.Sprintf("%.1f", float64(p.Done())/time.Since(start).Seconds()))
+					"per_second", math.Round(10*float64(p.Done())/time.Since(start).Seconds())/10)
 			}
 		}
 	}()

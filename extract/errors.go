@@ -28,6 +28,12 @@ const (
 	CodeError = "error"
 )
 
+// Codes are every error code a failure can have, the list of
+// export_failures.error_code.
+var Codes = []string{CodeInvalidID, CodeForbidden, CodeBadRequest, CodeNotFoundNoEnvelope, CodeServerError,
+	CodeNetworkError, CodeTimeout, CodeTruncatedBody, CodeResponseTooLarge, CodeRateLimited, CodeUnexpectedStatus,
+	CodeInvalidResponse, CodeUnexpectedRedirect, CodeError}
+
 // ErrUnauthorized means the API rejected the token (401): it is missing,
 // invalid, expired or revoked. Nothing more can succeed, so the run stops.
 var ErrUnauthorized = errors.New("the API rejected the token (401 UNAUTHORIZED)")

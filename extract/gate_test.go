@@ -88,8 +88,8 @@ func TestGateFollowsAnnouncedQuota(t *testing.T) {
 func TestGateWaitHonoursPause(t *testing.T) {
 	t.Parallel()
 	g := NewGate(0)
+	start := time.Now() // before the pause is announced: the pause ends 300ms after it at the earliest
 	g.Pause(300 * time.Millisecond)
-	start := time.Now()
 	require.NoError(t, g.Wait(context.Background()))
 	assert.GreaterOrEqual(t, time.Since(start), 300*time.Millisecond, "no request before the announced time")
 

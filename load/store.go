@@ -175,16 +175,16 @@ const (
 )
 
 // FinishRun stores the run's final intake and request totals (observed),
-// its final status and the error that ended it, if any, and returns its
+// its final status, exit status and the error that ended it, if any, and returns its
 // counts as stored: the summary of a run is read from its row, so the two
 // cannot disagree.
-func (s *Store) FinishRun(ctx context.Context, runID int64, status RunStatus, errText string, observed Counts) (Counts, error) {
+func (s *Store) FinishRun(ctx context.Context, runID int64, status RunStatus, errText string, exitStatus int, observed Counts) (Counts, error) {
 	var c Counts
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := addRunCounts(ctx, tx, runID, observed, Counts{}); err != nil {
 			return err
 		}
-		err := tx.QueryRow(ctx, finishRunSQL, runID, string(status), errText).Scan(
+		err := tx.QueryRow(ctx, finishRunSQL, runID, string(status), errText, exitStatus).Scan(
 			&c.IDsRead, &c.IDsDuplicate, &c.IDsSkipped, &c.Available, &c.NoInterview, &c.Failed,
 			&c.InterviewsChanged, &c.MessagesWritten, &c.MessagesDeleted, &c.Requests, &c.Retries, &c.RateLimited,
 			&c.EventsRead, &c.EventsByType, &c.RequestRate, &c.Duration)
@@ -258,4 +258,17 @@ func (s *Store) QueryReadOnly(ctx context.Context, sql string, timeout time.Dura
 	}
 	rows.Close()
 	return rows.Err()
+}
+
+// LastSuccess returns when the last run of shard that exited 0 finished;
+// the zero time when none did.
+func (s *Store) LastSuccess(ctx context.Context, shard string) (time.Time, error) {
+	var at *time.Time
+	if err := s.pool.QueryRow(ctx, `SELECT max(finished_at) FROM export_runs WHERE shard = $1 AND exit_status = 0`, shard).Scan(&at); err != nil {
+		return time.Time{}, fmt.Errorf("read the last successful run: %w", err)
+	}
+	if at == nil {
+		return time.Time{}, nil
+	}
+	return *at, nil
 }

@@ -292,7 +292,7 @@ func TestFailuresAndRunCounts(t *testing.T) {
 		{"bad\uFFFDid", nil, "invalid_id", "not valid UTF-8", 0, nil},
 	}, got)
 
-	counts, err := b.store.FinishRun(ctx, b.runID, load.RunPartial, "", load.Counts{IDsRead: 5, IDsDuplicate: 1, Requests: 6, Retries: 2, RateLimited: 1})
+	counts, err := b.store.FinishRun(ctx, b.runID, load.RunPartial, "", 1, load.Counts{IDsRead: 5, IDsDuplicate: 1, Requests: 6, Retries: 2, RateLimited: 1})
 	require.NoError(t, err)
 	counts.Duration = 0
 	assert.Equal(t, load.Counts{IDsRead: 5, IDsDuplicate: 1, Available: 1, Failed: 2, InterviewsChanged: 1, MessagesWritten: 1,

@@ -5,16 +5,19 @@
 //
 //   - the load limit: pgx CopyFrom of the same normalized rows into empty
 //     tables, no merge;
+//
 //   - pass 1, a few thousand proposals into empty tables; pass 2, the same
 //     unchanged data again; pass 3, as many new proposals into tables
 //     preloaded with SQL (200,000 interviews, 4,000,000 messages), with the
 //     sequential scans of the big tables during it;
+//
 //   - for each pass proposals/s, messages/s, the share of the load limit,
 //     the peak memory (max RSS) of the binary and the rows it wrote;
+//
 //   - the unknown-quota scenarios: a fake allowing 20 requests/s, without
 //     and with RateLimit headers, and a --rate at the quota.
 //
-//	go run ./cmd/bench --binary bin/interview-export --database-url postgres://…/postgres
+//     go run ./cmd/bench --binary bin/interview-export --database-url postgres://…/postgres
 //
 // make bench does the set-up (build, a throwaway PostgreSQL) and runs it.
 package main

@@ -1,5 +1,5 @@
 UPDATE export_runs
-SET status = $2, finished_at = now(), error = NULLIF($3, '')
+SET status = $2, finished_at = now(), error = NULLIF($3, ''), exit_status = $4
 WHERE id = $1
 RETURNING ids_read, ids_duplicate, ids_skipped, available, no_interview, failed,
           interviews_changed, messages_written, messages_deleted, requests, retries, rate_limited,

@@ -1,0 +1,185 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// With --log-format json every line on stderr is one JSON object; the last
+// one says how the run ended, with every counter as a number.
+func TestJSONLogsAllTheWay(t *testing.T) {
+	t.Parallel()
+	cfg := baseConfig()
+	cfg.ForbiddenShare = 0
+	e := setup(t, cfg)
+	ids := e.idsFile("ids.txt", append(e.fake.ProposalIDs()[:50], "forbidden-1"))
+	r := e.run("", exportArgs(ids, "--log-format", "json", "--progress-interval", "50ms")...)
+	require.Equal(t, 1, r.code, r.stderr)
+	var last map[string]any
+	sc := bufio.NewScanner(strings.NewReader(r.stderr))
+	lines := 0
+	for sc.Scan() {
+		lines++
+		var rec map[string]any
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &rec), "line %d is not JSON: %s", lines, sc.Text())
+		if rec["msg"] == "export started" || rec["msg"] == "export finished" || rec["msg"] == "progress" {
+			assert.Equal(t, "0/1", rec["shard"], "%s", sc.Text())
+			assert.NotNil(t, rec["run_id"], "%s", sc.Text())
+		}
+		if rec["msg"] == "progress" {
+			assert.IsType(t, float64(0), rec["per_second"])
+		}
+		last = rec
+	}
+	require.NotNil(t, last)
+	assert.Equal(t, "export finished", last["msg"])
+	assert.Equal(t, float64(1), last["run_id"])
+	assert.Equal(t, "partial", last["status"])
+	assert.Equal(t, float64(1), last["exit_status"])
+	assert.Equal(t, float64(1), last["failed"])
+	assert.Equal(t, map[string]any{"forbidden": float64(1)}, last["failed_by_code"])
+	assert.IsType(t, float64(0), last["requests"])
+	assert.Contains(t, last["failures_query"], "export_failures WHERE run_id = 1")
+
+	// A fatal error is a level=ERROR record too.
+	cmd := e.command(context.Background(), exportArgs(ids, "--log-format", "json")...)
+	cmd.Env = append(cmd.Env, "OT_API_TOKEN=ot_pat_wrong_token")
+	out, _ := cmd.CombinedOutput()
+	assert.Equal(t, 2, cmd.ProcessState.ExitCode())
+	lastLine := strings.TrimSpace(string(out))
+	lastLine = lastLine[strings.LastIndexByte(lastLine, '\n')+1:]
+	var rec map[string]any
+	require.NoError(t, json.Unmarshal([]byte(lastLine), &rec), string(out))
+	assert.Equal(t, "ERROR", rec["level"])
+	assert.Equal(t, float64(2), rec["exit_status"])
+}
+
+// --summary-file: the same summary as a JSON document, also on failure and interruption.
+func TestSummaryFile(t *testing.T) {
+	t.Parallel()
+	cfg := baseConfig()
+	cfg.Latency = 10 * time.Millisecond
+	e := setup(t, cfg)
+	path := filepath.Join(e.dir, "summary.json")
+	read := func() map[string]any {
+		raw, err := os.ReadFile(path)
+		require.NoError(t, err)
+		var s map[string]any
+		require.NoError(t, json.Unmarshal(raw, &s))
+		return s
+	}
+	r := e.run("", exportArgs(e.idsFile("ids.txt", e.fake.ProposalIDs()[:20]), "--summary-file", path)...)
+	require.Contains(t, []int{0, 1}, r.code, r.stderr)
+	s := read()
+	assert.Equal(t, float64(1), s["run_id"])
+	assert.Equal(t, float64(r.code), s["exit_status"])
+	counts := s["counts"].(map[string]any)
+	assert.Equal(t, float64(20), counts["ids_read"])
+
+	cmd := e.command(context.Background(), exportArgs(e.idsFile("all.txt", e.fake.ProposalIDs()), "--summary-file", path, "--concurrency", "2")...)
+	require.NoError(t, cmd.Start())
+	for e.fake.Stats().InterviewRequests < 40 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	_ = cmd.Wait()
+	s = read()
+	assert.Equal(t, "interrupted", s["status"])
+	assert.Equal(t, float64(143), s["exit_status"])
+	assert.Contains(t, s["error"], "interrupted by SIGTERM")
+}
+
+// --max-failed: at or under it the run exits 0 (and is still 'partial').
+func TestMaxFailed(t *testing.T) {
+	t.Parallel()
+	cfg := baseConfig()
+	cfg.ForbiddenShare = 0
+	e := setup(t, cfg)
+	ids := e.idsFile("ids.txt", append(e.fake.ProposalIDs()[:98], "forbidden-1", "forbidden-2"))
+	for flag, code := range map[string]int{"0": 1, "1": 1, "2": 0, "5": 0, "1%": 1, "2%": 0} {
+		r := e.run("", exportArgs(ids, "--max-failed", flag)...)
+		assert.Equal(t, code, r.code, "--max-failed %s: %s", flag, r.stderr)
+		assert.Equal(t, "partial", e.snapshot().RunStatus)
+	}
+	r := e.run("", exportArgs(ids, "--max-failed", "lots")...)
+	assert.Equal(t, 2, r.code)
+	assert.Contains(t, r.stderr, "a share such as 1%")
+}
+
+// Metrics: the textfile after every run, and a push grouped by job and shard.
+func TestMetricsTextfileAndPushgateway(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	pushed := map[string]string{}
+	gateway := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		pushed[r.Method+" "+r.URL.Path] = string(body)
+		mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(gateway.Close)
+	cfg := baseConfig()
+	cfg.ForbiddenShare = 0
+	e := setup(t, cfg)
+	path := filepath.Join(e.dir, "interview_export.prom")
+	ok := e.idsFile("ok.txt", e.fake.ProposalIDs()[:20])
+	r := e.run("", exportArgs(ok, "--metrics-textfile", path, "--pushgateway-url", gateway.URL, "--shard", "0/1", "--max-failed", "5")...)
+	require.Equal(t, 0, r.code, r.stderr)
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	text := string(raw)
+	for _, series := range []string{"interview_export_last_success_timestamp_seconds", "interview_export_last_run_timestamp_seconds",
+		"interview_export_duration_seconds", `interview_export_proposals{outcome="available",shard="0/1"}`,
+		"interview_export_requests", "interview_export_retries", "interview_export_rate_limited",
+		"interview_export_messages_written", "interview_export_failures"} {
+		assert.Contains(t, text, series)
+	}
+	assert.NotContains(t, text, "interview_export_request_rate{", "omitted while unlimited")
+	success := metricValue(t, text, "interview_export_last_success_timestamp_seconds")
+	assert.InDelta(t, float64(time.Now().Unix()), success, 60)
+
+	// A failed run keeps the previous success.
+	r = e.run("", exportArgs(e.idsFile("bad.txt", []string{"forbidden-1"}), "--metrics-textfile", path, "--pushgateway-url", gateway.URL)...)
+	require.Equal(t, 1, r.code, r.stderr)
+	raw, err = os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, success, metricValue(t, string(raw), "interview_export_last_success_timestamp_seconds"))
+	assert.Contains(t, string(raw), `interview_export_failures{code="forbidden",shard="0/1"} 1`)
+
+	mu.Lock()
+	defer mu.Unlock()
+	body, ok2 := pushed["PUT /metrics/job/interview_export/shard@base64/MC8x"] // shard 0/1, base64 as it holds a /
+	require.True(t, ok2, "pushed to %v", keys(pushed))
+	assert.NotEmpty(t, body)
+}
+
+func metricValue(t *testing.T, text, name string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ") {
+			fields := strings.Fields(line)
+			var v float64
+			_, err := fmt.Sscan(fields[len(fields)-1], &v)
+			require.NoError(t, err)
+			return v
+		}
+	}
+	require.FailNow(t, "no such series", "%s in:\n%s", name, text)
+	return 0
+}
