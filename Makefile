@@ -1,5 +1,15 @@
-# The commands of README.md. Each one does its own set-up.
-.PHONY: demo test bench lint build fakeapi pg-stop fuzz
+# The commands of README.md. Each one does its own set-up. `make help` lists them.
+.PHONY: help demo test bench lint build fakeapi pg-stop fuzz
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+PKG     := github.com/interview-export/interview-export/command
+LDFLAGS := -X $(PKG).Version=$(VERSION) -X $(PKG).Commit=$(COMMIT) -X $(PKG).BuildDate=$(DATE)
+
+## help: list the targets
+help:
+	@grep -E '^## ' Makefile | sed 's/^## /  make /'
 
 ## demo: run the export on the built-in default (throwaway Postgres + fake API, 3,000 proposals)
 demo:
@@ -9,7 +19,7 @@ demo:
 test:
 	scripts/test.sh
 
-## bench: end-to-end throughput and memory of the real binary against the fake API
+## bench: throughput beside the machine's load limit, memory, and the unknown-quota scenarios
 bench:
 	scripts/bench.sh
 
@@ -23,9 +33,11 @@ lint:
 fuzz:
 	scripts/fuzz.sh
 
+## build: bin/interview-export, with its version, commit and build date
 build:
-	go build -o bin/interview-export .
+	go build -ldflags "$(LDFLAGS)" -o bin/interview-export .
 
+## fakeapi: bin/fakeapi, the fake OpenTrain API (go run ./cmd/fakeapi --help)
 fakeapi:
 	go build -o bin/fakeapi ./cmd/fakeapi
 

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -18,9 +20,54 @@ import (
 	"github.com/interview-export/interview-export/extract"
 )
 
-// Version is the binary's version, set at build time with
-// -ldflags "-X github.com/interview-export/interview-export/command.Version=...".
-var Version = "dev"
+// Version, Commit and BuildDate describe the binary. make build and make
+// image set them with -ldflags "-X github.com/interview-export/interview-export/command.Version=…";
+// otherwise the commit and its time come from the build information Go
+// records (go build in a git checkout).
+var (
+	Version   = "dev"
+	Commit    = ""
+	BuildDate = ""
+)
+
+func init() {
+	// version and --version print the same line.
+	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprintln(c.App.Writer, versionLine()) }
+}
+
+// versionLine is what version and --version print.
+func versionLine() string {
+	commit, date, modified := Commit, BuildDate, false
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				if commit == "" {
+					commit = s.Value
+				}
+			case "vcs.time":
+				if date == "" {
+					date = s.Value
+				}
+			case "vcs.modified":
+				modified = s.Value == "true"
+			}
+		}
+	}
+	if commit == "" {
+		commit = "unknown"
+	} else if len(commit) > 12 {
+		commit = commit[:12]
+	}
+	if modified && Commit == "" {
+		commit += "+modified"
+	}
+	if date == "" {
+		date = "unknown"
+	}
+	return fmt.Sprintf("interview-export %s (commit %s, built %s, %s %s/%s)", Version, commit, date,
+		runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
 
 // ranError is an error returned by one of the commands (its action, its
 // config hook or its flags' parsing), as opposed to one of urfave/cli's own.
@@ -91,17 +138,24 @@ func newApp(e *env) *cli.App {
 		Usage: "export OpenTrain AI interview transcripts into PostgreSQL",
 		Description: "Fetches the AI screening interview of each proposal ID from the OpenTrain public API and\n" +
 			"upserts it into the interviews and interview_messages tables.\n\n" + precedence,
-		Version:         Version,
-		Reader:          e.stdin,
-		Writer:          e.stdout,
-		ErrWriter:       e.stderr,
-		HideHelpCommand: true,
-		ExitErrHandler:  func(*cli.Context, error) {},
-		OnUsageError:    usage,
+		Version:   Version,
+		Reader:    e.stdin,
+		Writer:    e.stdout,
+		ErrWriter: e.stderr,
+		// "did you mean …?" for a mistyped command or flag, and shell
+		// completion (--generate-bash-completion).
+		Suggest:              true,
+		EnableBashCompletion: true,
+		ExitErrHandler:       func(*cli.Context, error) {},
+		OnUsageError:         usage,
 		// No command is a mistake (a cron line cut short), not a success.
 		Action: ours(func(c *cli.Context) error {
 			if c.Args().Present() {
-				return usageError{fmt.Errorf("unknown command %q: use export, migrate, report, runs or version", c.Args().First())}
+				hint := ""
+				if near := nearestKey(c.Args().First(), map[string]bool{"export": true, "migrate": true, "report": true, "runs": true, "version": true, "help": true}); near != "" {
+					hint = fmt.Sprintf(" (did you mean %s?)", near)
+				}
+				return usageError{fmt.Errorf("unknown command %q%s: use export, migrate, report, runs or version", c.Args().First(), hint)}
 			}
 			cli.ShowAppHelp(c)
 			return usageError{errors.New("no command given: use export, migrate, report, runs or version")}
@@ -148,7 +202,7 @@ func newApp(e *env) *cli.App {
 				Name:  "version",
 				Usage: "print the version",
 				Action: func(c *cli.Context) error {
-					fmt.Fprintf(e.stdout, "interview-export %s\n", Version)
+					fmt.Fprintln(e.stdout, versionLine())
 					return nil
 				},
 			},

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -145,7 +147,10 @@ func TestTokenFile(t *testing.T) {
 func TestVersionAndHelp(t *testing.T) {
 	r := run(context.Background(), "", "version")
 	assert.Equal(t, 0, r.code)
-	assert.Equal(t, "interview-export dev\n", r.stdout)
+	assert.Regexp(t, `^interview-export dev \(commit \S+, built \S+, go1\.\S+ \S+/\S+\)\n$`, r.stdout, "version, commit, build date, Go")
+	v := run(context.Background(), "", "--version")
+	assert.Equal(t, 0, v.code)
+	assert.Equal(t, r.stdout, v.stdout, "version and --version print the same")
 	r = run(context.Background(), "", "export", "--help")
 	assert.Equal(t, 0, r.code)
 	assert.Contains(t, r.stdout, "first one set wins: flags, then environment variables, then the YAML file")
@@ -268,4 +273,38 @@ func TestDurationsAcceptDays(t *testing.T) {
 	t.Setenv("INTERVIEW_EXPORT_DRAIN_TIMEOUT", "1d")
 	r = run(context.Background(), "notfound-1\n", args...)
 	assert.Equal(t, 0, r.code, r.stderr)
+}
+
+// One config file drives every command: keys of other commands are
+// accepted; a key no command knows is refused with the nearest one.
+func TestOneConfigForEveryCommand(t *testing.T) {
+	db := pgtest.Schema(t)
+	t.Setenv("DATABASE_URL", db)
+	r := run(context.Background(), "", "migrate", "--config", "../config.example.yaml")
+	require.Equal(t, 0, r.code, r.stderr)
+	r = run(context.Background(), "", "runs", "--config", "../config.example.yaml")
+	assert.Equal(t, 0, r.code, r.stderr)
+	r = run(context.Background(), "", "report", "--config", writeFile(t, "c.yaml", "concurrency: 4\nformat: json\nruns: 3\n"))
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.True(t, strings.HasPrefix(r.stdout, "{"), "format: json applied to report")
+	r = run(context.Background(), "", "report", "--config", writeFile(t, "c.yaml", "concurency: 4\n"))
+	assert.Equal(t, 2, r.code)
+	assert.Contains(t, r.stderr, "concurency: did you mean concurrency?")
+}
+
+// With no DATABASE_URL, the libpq PG* variables alone are enough, as for psql.
+func TestLibpqEnvironmentIsEnough(t *testing.T) {
+	db := pgtest.Schema(t)
+	cfg, err := pgx.ParseConfig(db)
+	require.NoError(t, err)
+	t.Setenv("DATABASE_URL", "")
+	t.Setenv("PGHOST", cfg.Host)
+	t.Setenv("PGPORT", fmt.Sprint(cfg.Port))
+	t.Setenv("PGUSER", cfg.User)
+	t.Setenv("PGDATABASE", cfg.Database)
+	t.Setenv("PGOPTIONS", "-c search_path="+cfg.RuntimeParams["search_path"])
+	r := run(context.Background(), "", "migrate")
+	require.Equal(t, 0, r.code, r.stderr)
+	var n int
+	require.NoError(t, pgtest.Pool(t, db).QueryRow(context.Background(), `SELECT count(*) FROM interviews`).Scan(&n))
 }

@@ -5,18 +5,41 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
+
+	"github.com/urfave/cli/v2"
 
 	"github.com/interview-export/interview-export/load"
 )
 
+// libpqEnv are the libpq environment variables that name a database.
+var libpqEnv = []string{"PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE"}
+
+// databaseURL is --database-url (or DATABASE_URL); without it, when the
+// libpq PG* variables are set, as for psql, the URL that means "every
+// setting from the environment".
+func (e *env) databaseURL(c *cli.Context) string {
+	if u := c.String(flagDatabaseURL); u != "" {
+		return u
+	}
+	for _, name := range libpqEnv {
+		if e.getenv(name) != "" {
+			return "postgres://"
+		}
+	}
+	return ""
+}
+
 // connect opens the database of every command, or says what to check.
 func connect(ctx context.Context, url string, maxConns int32) (*load.Store, error) {
 	if url == "" {
-		return nil, usageError{errors.New("no database: set DATABASE_URL or pass --database-url")}
+		return nil, usageError{errors.New("no database: set DATABASE_URL (or the libpq PG* variables) or pass --database-url")}
 	}
 	store, err := load.Open(ctx, url, maxConns)
 	if err != nil {
-		return nil, usageError{fmt.Errorf("%w (is PostgreSQL running, and is DATABASE_URL right?)", err)}
+		// pgconn's errors can span lines (one per address tried): one line here.
+		msg := strings.Join(strings.Fields(err.Error()), " ")
+		return nil, usageError{fmt.Errorf("%s (is PostgreSQL running, and is DATABASE_URL right?)", msg)}
 	}
 	return store, nil
 }

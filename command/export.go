@@ -59,7 +59,7 @@ type exportOptions struct {
 func exportOptionsFrom(c *cli.Context, e *env) (exportOptions, error) {
 	o := exportOptions{
 		apiURL:           c.String(flagAPIURL),
-		databaseURL:      c.String(flagDatabaseURL),
+		databaseURL:      e.databaseURL(c),
 		idsFile:          c.String(flagIDsFile),
 		concurrency:      c.Int(flagConcurrency),
 		rate:             c.Float64(flagRate),
@@ -452,8 +452,13 @@ func printSummary(w io.Writer, runID int64, status load.RunStatus, s load.Counts
 		sort.Strings(codes)
 		fmt.Fprintf(w, " (%s)", strings.Join(codes, ", "))
 	}
-	fmt.Fprintf(w, "; %d interviews changed, %d messages written, %d deleted; %d requests, %d retries, %d rate-limited; %.1f proposals/s\n",
-		s.InterviewsChanged, s.MessagesWritten, s.MessagesDeleted, s.Requests, s.Retries, s.RateLimited, s.PerSecond())
+	if runID == 0 {
+		fmt.Fprintf(w, "; %d messages printed, nothing written", s.MessagesWritten)
+	} else {
+		fmt.Fprintf(w, "; %d interviews changed, %d messages written, %d deleted", s.InterviewsChanged, s.MessagesWritten, s.MessagesDeleted)
+	}
+	fmt.Fprintf(w, "; %d requests, %d retries, %d rate-limited; %.1f proposals/s\n",
+		s.Requests, s.Retries, s.RateLimited, s.PerSecond())
 	if s.Failed > 0 && runID != 0 {
 		fmt.Fprintf(w, "failures: SELECT proposal_id, error_code, http_status, message FROM export_failures WHERE run_id = %d;\n", runID)
 	}

@@ -2,6 +2,7 @@ package command
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"sort"
@@ -10,7 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"github.com/urfave/cli/v2/altsrc"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/interview-export/interview-export/exporter"
 	"github.com/interview-export/interview-export/extract"
@@ -73,7 +74,7 @@ func commonFlags() []cli.Flag {
 }
 
 func exportFlags() []cli.Flag {
-	return append(commonFlags(),
+	return categorize(append(commonFlags(),
 		altsrc.NewStringFlag(&cli.StringFlag{Name: flagAPIURL, Value: DefaultAPIURL, Usage: "OpenTrain public API base `URL`", EnvVars: []string{"OT_API_URL"}}),
 		altsrc.NewPathFlag(&cli.PathFlag{Name: flagTokenFile, Usage: "read the API token from `FILE` (else from OT_API_TOKEN; never a flag value)", EnvVars: []string{envName(flagTokenFile)}}),
 		altsrc.NewStringFlag(&cli.StringFlag{Name: flagIDsFile, Usage: "source: proposal IDs, one per line, from `PATH` (- for standard input)", EnvVars: []string{envName(flagIDsFile)}}),
@@ -104,7 +105,57 @@ func exportFlags() []cli.Flag {
 		altsrc.NewPathFlag(&cli.PathFlag{Name: flagSummaryFile, Usage: "write the run's summary as a JSON document to `PATH` (atomically, also on failure and interruption)", EnvVars: []string{envName(flagSummaryFile)}}),
 		altsrc.NewPathFlag(&cli.PathFlag{Name: flagMetricsTextfile, Usage: "write the run's Prometheus metrics to `PATH` in the node_exporter textfile format (atomically, at the end of every run)", EnvVars: []string{envName(flagMetricsTextfile)}}),
 		altsrc.NewStringFlag(&cli.StringFlag{Name: flagPushgatewayURL, Usage: "push the run's Prometheus metrics to this Pushgateway `URL` at the end of every run (job interview_export, grouped by shard)", EnvVars: []string{envName(flagPushgatewayURL)}}),
-	)
+	), exportCategories)
+}
+
+// Flag categories of export's --help.
+const (
+	catSource    = "Sources of proposal IDs (exactly one)"
+	catPace      = "Pace and retries"
+	catSelection = "Selection"
+	catOutput    = "Output, logs and metrics"
+	catDatabase  = "Database"
+)
+
+var exportCategories = map[string]string{
+	flagIDsFile: catSource, flagIDsQuery: catSource, flagIDsQueryTimeout: catSource, flagJob: catSource,
+	flagAllJobs: catSource, flagUpdates: catSource,
+	flagConcurrency: catPace, flagRate: catPace, flagMaxAttempts: catPace, flagRequestTimeout: catPace,
+	flagBackoffBase: catPace, flagBackoffMax: catPace, flagMaxRetryAfter: catPace, flagOutageTimeout: catPace,
+	flagMaxResponseBytes: catPace, flagAPIURL: catPace, flagTokenFile: catPace, flagDrainTimeout: catPace,
+	flagRefreshAfter: catSelection, flagRefreshLimit: catSelection, flagShard: catSelection, flagMaxFailed: catSelection,
+	flagDryRun: catOutput, flagProgressInterval: catOutput, flagLogLevel: catOutput, flagLogFormat: catOutput,
+	flagSummaryFile: catOutput, flagMetricsTextfile: catOutput, flagPushgatewayURL: catOutput,
+	flagDatabaseURL: catDatabase, flagBatchSize: catDatabase, flagNoMigrate: catDatabase, flagLockTimeout: catDatabase,
+	flagConfig: catDatabase,
+}
+
+// categorize files each flag under its category in --help.
+func categorize(flags []cli.Flag, categories map[string]string) []cli.Flag {
+	for _, f := range flags {
+		cat := categories[f.Names()[0]]
+		switch f := f.(type) {
+		case *cli.PathFlag:
+			f.Category = cat
+		case *altsrc.StringFlag:
+			f.Category = cat
+		case *altsrc.PathFlag:
+			f.Category = cat
+		case *altsrc.BoolFlag:
+			f.Category = cat
+		case *altsrc.IntFlag:
+			f.Category = cat
+		case *altsrc.Int64Flag:
+			f.Category = cat
+		case *altsrc.Float64Flag:
+			f.Category = cat
+		case *altsrc.StringSliceFlag:
+			f.Category = cat
+		case *altsrc.GenericFlag:
+			f.Category = cat
+		}
+	}
+	return flags
 }
 
 // loadConfigFile is the Before hook of every command: it checks the YAML
@@ -127,29 +178,30 @@ func loadConfigFile(flags []cli.Flag) cli.BeforeFunc {
 		if _, ok := keys["token"]; ok {
 			return usageError{fmt.Errorf("--config %s: put the token in a file named by token-file, not in the config", path)}
 		}
-		known := map[string]bool{}
-		for _, f := range flags {
-			for _, n := range f.Names() {
-				known[n] = true
-			}
-		}
+		// One file serves every command: a key that any command knows is
+		// accepted (and applies where it means something); only a key that
+		// none knows is an error.
+		known := configKeys()
 		var unknown []string
 		for k := range keys {
-			if !known[k] || k == flagConfig {
+			if !known[k] {
 				unknown = append(unknown, k)
 			}
 		}
 		if len(unknown) > 0 {
 			sort.Strings(unknown)
-			valid := slices.Sorted(func(yield func(string) bool) {
-				for k := range known {
-					if k != flagConfig && !yield(k) {
-						return
-					}
+			var hints []string
+			for _, k := range unknown {
+				if near := nearestKey(k, known); near != "" {
+					hints = append(hints, fmt.Sprintf("%s: did you mean %s?", k, near))
 				}
-			})
-			return usageError{fmt.Errorf("--config %s: unknown key(s) %s; this command takes: %s",
-				path, strings.Join(unknown, ", "), strings.Join(valid, ", "))}
+			}
+			msg := fmt.Sprintf("--config %s: unknown key(s) %s", path, strings.Join(unknown, ", "))
+			if len(hints) > 0 {
+				msg += " (" + strings.Join(hints, "; ") + ")"
+			}
+			valid := slices.Sorted(maps.Keys(known))
+			return usageError{fmt.Errorf("%s; the keys are the flag names: %s", msg, strings.Join(valid, ", "))}
 		}
 		values := make(map[any]any, len(keys))
 		for k, v := range keys {
@@ -170,6 +222,54 @@ func loadConfigFile(flags []cli.Flag) cli.BeforeFunc {
 		}
 		return nil
 	}
+}
+
+// configKeys are the keys of the YAML file: every flag name of every
+// command but --config itself.
+func configKeys() map[string]bool {
+	known := map[string]bool{}
+	for _, flags := range [][]cli.Flag{exportFlags(), reportFlags(), runsFlags()} {
+		for _, f := range flags {
+			for _, n := range f.Names() {
+				known[n] = n != flagConfig
+			}
+		}
+	}
+	delete(known, flagConfig)
+	return known
+}
+
+// nearestKey returns the known key closest to k when it is a likely typo
+// (an edit distance of 2 at most), else "".
+func nearestKey(k string, known map[string]bool) string {
+	best, bestDist := "", 3
+	for _, cand := range slices.Sorted(maps.Keys(known)) {
+		if d := editDistance(k, cand); d < bestDist {
+			best, bestDist = cand, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 func isDurationFlag(flags []cli.Flag, name string) bool {

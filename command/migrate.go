@@ -14,7 +14,7 @@ func runMigrate(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	store, err := connect(c.Context, c.String(flagDatabaseURL), 2)
+	store, err := connect(c.Context, e.databaseURL(c), 2)
 	if err != nil {
 		return err
 	}

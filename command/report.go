@@ -37,14 +37,14 @@ func runsFlags() []cli.Flag {
 }
 
 // openForReading connects to an already migrated database.
-func openForReading(c *cli.Context) (*load.Store, error) {
+func openForReading(c *cli.Context, e *env) (*load.Store, error) {
 	if c.Args().Len() > 0 {
 		return nil, usageError{fmt.Errorf("unexpected argument %q", c.Args().First())}
 	}
 	if f := c.String(flagFormat); f != "text" && f != "json" {
 		return nil, usageError{fmt.Errorf("--format %q: want text or json", f)}
 	}
-	store, err := connect(c.Context, c.String(flagDatabaseURL), 2)
+	store, err := connect(c.Context, e.databaseURL(c), 2)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +63,7 @@ func runReport(c *cli.Context, e *env) error {
 	if n := c.Int(flagRuns); n < 1 || n > 1000 {
 		return usageError{fmt.Errorf("--runs %d: want 1 to 1000", n)}
 	}
-	store, err := openForReading(c)
+	store, err := openForReading(c, e)
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func runRuns(c *cli.Context, e *env) error {
 	if n := c.Int(flagLimit); n < 1 || n > 100000 {
 		return usageError{fmt.Errorf("--limit %d: want 1 to 100000", n)}
 	}
-	store, err := openForReading(c)
+	store, err := openForReading(c, e)
 	if err != nil {
 		return err
 	}

@@ -92,8 +92,8 @@ func (s *QuerySource) spill(rows pgx.Rows) error {
 		if t, ok := rows.Conn().TypeMap().TypeForOID(fields[0].DataTypeOID); ok {
 			name = t.Name
 		}
-		return &QueryRefusedError{Reason: fmt.Sprintf("returns a column %q of type %s: want text or an integer (cast it, e.g. SELECT %s::text)",
-			fields[0].Name, name, fields[0].Name)}
+		return &QueryRefusedError{Reason: fmt.Sprintf("returns a column %q of type %s: want text or an integer; cast it in the query (SELECT <the expression>::text …)",
+			fields[0].Name, name)}
 	}
 	w := bufio.NewWriter(s.f)
 	var lenBuf [binary.MaxVarintLen64]byte

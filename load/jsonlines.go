@@ -52,6 +52,9 @@ type jsonOther struct {
 	Error      *jsonFailure `json:"error,omitempty"`
 }
 
+// storedTime is t as a timestamptz column holds it: UTC, to the microsecond.
+func storedTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
 // Write prints the batch's proposals, one JSON object per line, with times
 // in UTC: an available interview with all its fields, then no_interview
 // ones, then failures.
@@ -66,17 +69,17 @@ func (j JSONLines) Write(_ context.Context, b *Batch) (Counts, error) {
 		if iv.Status == StatusAvailable {
 			p := jsonAvailable{ProposalID: iv.ProposalID, Status: string(iv.Status), InterviewID: iv.InterviewID,
 				Score: json.RawMessage("null"), Summary: iv.Summary, MessageCount: len(iv.Messages),
-				Messages: make([]jsonMessage, len(iv.Messages)), FetchedAt: iv.FetchedAt.UTC()}
+				Messages: make([]jsonMessage, len(iv.Messages)), FetchedAt: storedTime(iv.FetchedAt)}
 			if iv.Score != nil {
 				p.Score = json.RawMessage(*iv.Score)
 			}
 			for k, m := range iv.Messages {
-				p.Messages[k] = jsonMessage{ID: m.ID, Position: m.Position, Role: m.Role, Content: m.Content, SentAt: m.SentAt.UTC()}
+				p.Messages[k] = jsonMessage{ID: m.ID, Position: m.Position, Role: m.Role, Content: m.Content, SentAt: storedTime(m.SentAt)}
 			}
 			st.MessagesWritten += int64(len(iv.Messages))
 			v = p
 		} else {
-			at := iv.FetchedAt.UTC()
+			at := storedTime(iv.FetchedAt)
 			v = jsonOther{ProposalID: iv.ProposalID, Status: string(iv.Status), FetchedAt: &at}
 		}
 		if err := enc.Encode(v); err != nil {

@@ -85,6 +85,15 @@ type Run struct {
 	Retries     int64      `json:"retries"`
 	RateLimited int64      `json:"rateLimited"`
 	Error       *string    `json:"error"`
+	// Every other counter and setting of the row.
+	IDsDuplicate    int64            `json:"idsDuplicate"`
+	MessagesWritten int64            `json:"messagesWritten"`
+	MessagesDeleted int64            `json:"messagesDeleted"`
+	EventsRead      int64            `json:"eventsRead"`
+	EventsByType    map[string]int64 `json:"eventsByType"`
+	SettledRate     *float64         `json:"settledRate"`
+	ExitStatus      *int32           `json:"exitStatus"`
+	Settings        map[string]any   `json:"settings"`
 }
 
 // Duration is how long the run took, or has been running at now.
@@ -106,7 +115,8 @@ type FailureGroup struct {
 // Runs returns the last limit runs, newest first.
 func (s *Store) Runs(ctx context.Context, limit int) ([]Run, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, started_at, finished_at, status, shard, source, ids_read, ids_skipped,
-		available, no_interview, failed, interviews_changed, requests, retries, rate_limited, error
+		available, no_interview, failed, interviews_changed, requests, retries, rate_limited, error,
+		ids_duplicate, messages_written, messages_deleted, events_read, events_by_type, settled_rate, exit_status, settings
 		FROM export_runs ORDER BY id DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read export_runs: %w", err)

@@ -442,3 +442,26 @@ func TestWritePathsByStoredDigest(t *testing.T) {
 	assert.Equal(t, beforeA, readMessages(t, b, "A"))
 	assert.Equal(t, beforeH, readMessages(t, b, "H"))
 }
+
+// Every table has a comment, and so has every column analysts read (catalog
+// tools and dbt show them).
+func TestTablesAreDescribed(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rows, err := b.db.Query(context.Background(), `
+		SELECT c.relname FROM pg_class c
+		WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'
+		  AND c.relname <> 'interview_export_schema_version' AND obj_description(c.oid, 'pg_class') IS NULL`)
+	require.NoError(t, err)
+	missing, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	assert.Empty(t, missing, "tables without a comment")
+	rows, err = b.db.Query(context.Background(), `
+		SELECT c.relname || '.' || a.attname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+		WHERE c.relnamespace = current_schema()::regnamespace AND c.relname IN ('interviews', 'interview_messages')
+		  AND a.attnum > 0 AND NOT a.attisdropped AND col_description(c.oid, a.attnum) IS NULL`)
+	require.NoError(t, err)
+	missing, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	assert.Empty(t, missing, "columns of the transcript tables without a comment")
+}

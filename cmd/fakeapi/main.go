@@ -26,7 +26,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:]); err != nil {
+	if err := run(ctx, os.Args[1:]); errors.Is(err, flag.ErrHelp) {
+		return // --help printed the usage: not an error
+	} else if err != nil {
 		fmt.Fprintln(os.Stderr, "fakeapi:", err)
 		os.Exit(2)
 	}
@@ -50,6 +52,8 @@ func run(ctx context.Context, args []string) error {
 	fs.Float64Var(&cfg.InvalidShare, "invalid-share", cfg.InvalidShare, "share of proposals with a schema-breaking body")
 	fs.DurationVar(&cfg.Latency, "latency", 0, "added latency per response (plus up to as much jitter)")
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", 0, "requests per second per token before 429 (0: none)")
+	fs.Float64Var(&cfg.RateBurst, "rate-burst", 0, "the rate limit's bucket size (0: the rate)")
+	fs.BoolVar(&cfg.RateLimitHeaders, "rate-limit-headers", false, "announce the rate limit in RateLimit-Policy and RateLimit-Limit headers")
 	fs.Float64Var(&cfg.Faults.ServerError, "fault-5xx", 0, "share of attempts answered 500")
 	fs.Float64Var(&cfg.Faults.HTML502, "fault-html502", 0, "share of attempts answered 502 with an HTML page")
 	fs.Float64Var(&cfg.Faults.Drop, "fault-drop", 0, "share of attempts whose connection is dropped")
