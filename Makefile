@@ -1,5 +1,5 @@
 # The commands of README.md. Each one does its own set-up. `make help` lists them.
-.PHONY: help demo test bench lint build fakeapi pg-stop fuzz
+.PHONY: help demo test bench lint build image image-smoke fakeapi pg-stop fuzz
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
@@ -36,6 +36,14 @@ fuzz:
 ## build: bin/interview-export, with its version, commit and build date
 build:
 	go build -ldflags "$(LDFLAGS)" -o bin/interview-export .
+
+## image: the OCI image interview-export:$(VERSION) (Containerfile: FROM scratch, static binary, CA bundle; buildah)
+image:
+	scripts/image.sh build
+
+## image-smoke: build the image, then run its binary for version and a short export (fake API, test database)
+image-smoke:
+	scripts/image.sh smoke
 
 ## fakeapi: bin/fakeapi, the fake OpenTrain API (go run ./cmd/fakeapi --help)
 fakeapi:

@@ -24,7 +24,8 @@ func main() {
 			// timeout(1) and some supervisors send SIGTERM twice within
 			// milliseconds: that is still the first request to stop.
 			if time.Since(first) >= time.Second {
-				os.Exit(128 + int(sig.(syscall.Signal))) // a second signal: stop now
+				command.Abort(sig) // a second signal: record the run as interrupted, and stop now
+				os.Exit(128 + int(sig.(syscall.Signal)))
 			}
 		}
 	}()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"syscall"
 	"time"
 
@@ -108,4 +109,43 @@ func runStatus(code int) load.RunStatus {
 		return load.RunInterrupted
 	}
 	return load.RunFailed
+}
+
+// abortHooks run when a second signal ends the process at once.
+var abortHooks struct {
+	sync.Mutex
+	hooks map[int]func(os.Signal)
+	next  int
+}
+
+// onAbort registers f to run on Abort; the returned func unregisters it.
+func onAbort(f func(os.Signal)) (unregister func()) {
+	abortHooks.Lock()
+	defer abortHooks.Unlock()
+	if abortHooks.hooks == nil {
+		abortHooks.hooks = map[int]func(os.Signal){}
+	}
+	id := abortHooks.next
+	abortHooks.next++
+	abortHooks.hooks[id] = f
+	return func() {
+		abortHooks.Lock()
+		delete(abortHooks.hooks, id)
+		abortHooks.Unlock()
+	}
+}
+
+// Abort is what main calls when a second signal arrives, just before it
+// exits: a running export records itself as interrupted, if the database
+// answers within a second.
+func Abort(sig os.Signal) {
+	abortHooks.Lock()
+	hooks := make([]func(os.Signal), 0, len(abortHooks.hooks))
+	for _, f := range abortHooks.hooks {
+		hooks = append(hooks, f)
+	}
+	abortHooks.Unlock()
+	for _, f := range hooks {
+		f(sig)
+	}
 }

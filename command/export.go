@@ -219,7 +219,8 @@ func runExport(c *cli.Context, e *env) error {
 		return usageError{err}
 	}
 	e.secrets = append(e.secrets, o.token, databasePassword(o.databaseURL))
-	log, runAttrs, err := newLogger(c, e.stderr, e.secrets...)
+	logOut := &barSafeWriter{w: e.stderr}
+	log, runAttrs, err := newLogger(c, logOut, e.secrets...)
 	if err != nil {
 		return err
 	}
@@ -298,7 +299,22 @@ func runExport(c *cli.Context, e *env) error {
 	run := exporter.New(src, client, out, opts)
 	log.Info("export started", "run_id", runID, "source", src.Describe(), "shard", o.shard.String(), "api_url", o.apiURL,
 		"concurrency", o.concurrency, "rate", o.rate, "refresh_after", o.refreshAfter.String(), "dry_run", o.dryRun)
-	stopProgress := startProgress(ctx, e.stderr, src, run, o.progressInterval, log)
+	stopProgress := startProgress(ctx, e.stderr, logOut, src, run, o.progressInterval, log)
+	// The first signal: say what happens now, and how to quit at once.
+	defer context.AfterFunc(ctx, func() {
+		log.Warn(fmt.Sprintf("%v: stopping; press Ctrl-C again to quit now", context.Cause(ctx)),
+			"requests_in_flight", run.InFlight(), "drain_deadline", time.Now().Add(o.drainTimeout).UTC().Format(time.RFC3339))
+	})()
+	if runID != 0 {
+		// A second signal quits at once: the run is recorded 'interrupted'
+		// if the database answers within a second.
+		defer onAbort(func(sig os.Signal) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			code, _ := exitStatus(SignalError{Signal: sig})
+			store.FinishRun(ctx, runID, load.RunInterrupted, "a second signal: stopped at once, in-flight work rolled back", code, run.Progress())
+		})()
+	}
 	counts, runErr := run.Execute(ctx)
 	stopProgress()
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -17,19 +18,19 @@ import (
 
 // startProgress shows the run's progress until stop is called: a progress
 // bar when stderr is a terminal, else a log line every interval.
-func startProgress(ctx context.Context, stderr io.Writer, src exporter.Source, run *exporter.Run, every time.Duration, log *slog.Logger) (stop func()) {
+func startProgress(ctx context.Context, stderr io.Writer, logOut *barSafeWriter, src exporter.Source, run *exporter.Run, every time.Duration, log *slog.Logger) (stop func()) {
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) && every > 0 {
 		total := int64(-1)
 		if c, ok := src.(exporter.Counted); ok {
 			total = c.Total()
 		}
-		return progressBar(ctx, f, total, run)
+		return progressBar(ctx, f, logOut, total, run)
 	}
 	return reportProgress(ctx, run, every, log)
 }
 
 // progressBar draws done / total, rate, ETA and failures on a terminal.
-func progressBar(ctx context.Context, w io.Writer, total int64, run *exporter.Run) (stop func()) {
+func progressBar(ctx context.Context, w io.Writer, logOut *barSafeWriter, total int64, run *exporter.Run) (stop func()) {
 	bar := progressbar.NewOptions64(total,
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetDescription("exporting"),
@@ -42,6 +43,7 @@ func progressBar(ctx context.Context, w io.Writer, total int64, run *exporter.Ru
 		progressbar.OptionSpinnerType(14),
 		progressbar.OptionClearOnFinish(),
 	)
+	logOut.setBar(bar)
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	update := func() {
@@ -57,6 +59,7 @@ func progressBar(ctx context.Context, w io.Writer, total int64, run *exporter.Ru
 			select {
 			case <-done:
 				update()
+				logOut.setBar(nil)
 				bar.Finish()
 				return
 			case <-t.C:
@@ -93,4 +96,30 @@ func reportProgress(ctx context.Context, run *exporter.Run, every time.Duration,
 		}
 	}()
 	return func() { close(done); <-finished }
+}
+
+// barSafeWriter is the log's writer while a progress bar is drawn on the
+// same terminal: each log line is printed above the bar, never onto it.
+type barSafeWriter struct {
+	w   io.Writer
+	mu  sync.Mutex
+	bar *progressbar.ProgressBar
+}
+
+func (b *barSafeWriter) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.bar == nil {
+		return b.w.Write(p)
+	}
+	b.bar.Clear()
+	n, err := b.w.Write(p)
+	b.bar.RenderBlank()
+	return n, err
+}
+
+func (b *barSafeWriter) setBar(bar *progressbar.ProgressBar) {
+	b.mu.Lock()
+	b.bar = bar
+	b.mu.Unlock()
 }

@@ -238,6 +238,8 @@ func TestDoubleSIGTERMWithinASecondStillDrains(t *testing.T) {
 	cfg.Latency = 20 * time.Millisecond
 	e := setup(t, cfg)
 	cmd := e.command(context.Background(), exportArgs(e.idsFile("ids.txt", e.fake.ProposalIDs()), "--concurrency", "2")...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())
 	for e.fake.Stats().InterviewRequests < 20 {
 		time.Sleep(5 * time.Millisecond)
@@ -250,6 +252,9 @@ func TestDoubleSIGTERMWithinASecondStillDrains(t *testing.T) {
 	got := e.snapshot()
 	assert.Equal(t, "interrupted", got.RunStatus, "the run was drained and recorded, not killed")
 	assert.NotEmpty(t, got.Interviews)
+	assert.Equal(t, 1, strings.Count(stderr.String(), "press Ctrl-C again to quit now"), "one line on the first signal:\n%s", stderr.String())
+	assert.Contains(t, stderr.String(), "requests_in_flight=")
+	assert.Contains(t, stderr.String(), "drain_deadline=")
 }
 
 // A UTF-8 byte-order mark at the start of a file is not part of the first ID.

@@ -311,4 +311,5 @@ func TestSignalDrainDeadlineAndSecondSignal(t *testing.T) {
 	_ = cmd.Wait()
 	assert.Equal(t, 143, cmd.ProcessState.ExitCode())
 	assert.Less(t, time.Since(signalled), 5*time.Second, "the second signal does not wait for the 1m drain")
+	assert.Equal(t, "interrupted", e.snapshot().RunStatus, "recorded before quitting: the database answered within a second")
 }

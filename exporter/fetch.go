@@ -20,7 +20,9 @@ func (r *Run) fetchAll(intake, inflight context.Context, ids <-chan fetchJob, ou
 		}
 		// Waits before the request leaves end with the intake: a request
 		// not yet sent is given up at once on a signal.
+		r.inFlight.Add(1)
 		ans, err := r.fetch.Interview(extract.WithQueue(inflight, intake), id)
+		r.inFlight.Add(-1)
 		res := result{seq: job.seq}
 		switch {
 		case err == nil:

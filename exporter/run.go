@@ -129,6 +129,7 @@ type Run struct {
 	opts  Options
 
 	idsRead, duplicates, skipped, otherShard atomic.Int64
+	inFlight                                 atomic.Int64
 
 	mu       sync.Mutex
 	received load.Counts      // outcomes that reached the batcher
@@ -170,6 +171,9 @@ func (r *Run) Progress() load.Counts {
 	c.Observe(r.observed())
 	return c
 }
+
+// InFlight is the number of proposals being fetched now.
+func (r *Run) InFlight() int64 { return r.inFlight.Load() }
 
 // Handled is how many of the source's IDs a run with counts c is finished
 // with: a progress bar over the source's total reaches it at the end.

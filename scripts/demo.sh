@@ -45,6 +45,7 @@ FROM interviews GROUP BY status ORDER BY status;" \
 	-c "SELECT id, status, available, no_interview, failed, messages_written, requests,
        finished_at - started_at AS took FROM export_runs ORDER BY id DESC LIMIT 3;"
 echo "demo: explore with: psql '$DATABASE_URL'"
+echo "demo: or read the report: DATABASE_URL='$DATABASE_URL' bin/interview-export report"
 if [ "$status" = 1 ]; then
 	# The fake answers 403 for 1% of proposals on purpose: exit status 1 is the expected "partial".
 	echo "demo: exit status 1 means some IDs failed; see export_failures (the fake forbids 1% of proposals on purpose)"

@@ -20,9 +20,16 @@ fi
 if [ ! -x "$bindir/initdb" ]; then
 	bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 fi
+if [ ! -x "$bindir/initdb" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+	# The README's commands are the whole set-up: as root, install the server.
+	echo "pg.sh: no PostgreSQL server found: installing it (apt-get install -y postgresql)" >&2
+	apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+	bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+fi
 if [ ! -x "$bindir/initdb" ]; then
-	echo "pg.sh: no PostgreSQL server binaries found (looked in pg_config --bindir and /usr/lib/postgresql/*/bin);" >&2
-	echo "pg.sh: install them (Debian: apt-get install postgresql) or set DATABASE_URL / TEST_DATABASE_URL to a server of yours" >&2
+	echo "pg.sh: no PostgreSQL server binaries found (looked in pg_config --bindir and /usr/lib/postgresql/*/bin)." >&2
+	echo "pg.sh: install them with: sudo apt-get install -y postgresql" >&2
+	echo "pg.sh: (or set DATABASE_URL / TEST_DATABASE_URL to a server of yours)" >&2
 	exit 1
 fi
 

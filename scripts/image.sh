@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The OCI image, built offline with buildah (Debian package buildah): the static binary and the
+# host's CA bundle on scratch (Containerfile).
+#
+#   scripts/image.sh build   build interview-export:$VERSION (and :latest)
+#   scripts/image.sh smoke   build, then run the image's binary for `version` and for a short export
+#                            against the bundled fake API and the throwaway PostgreSQL
+#
+# As root, a missing buildah is installed (apt-get install -y buildah); otherwise the script says
+# the one command that does. It never skips.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v buildah >/dev/null 2>&1; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		echo "image: installing buildah (apt-get install -y buildah)" >&2
+		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq buildah >/dev/null
+	else
+		echo "image: buildah is not installed: run 'sudo apt-get install -y buildah' (Debian) and try again" >&2
+		exit 1
+	fi
+fi
+
+version=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
+commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+pkg=github.com/interview-export/interview-export/command
+ctx=.tmp/image
+image=interview-export:$version
+
+build() {
+	rm -rf "$ctx" && mkdir -p "$ctx"
+	CGO_ENABLED=0 go build -trimpath \
+		-ldflags "-s -w -X $pkg.Version=$version -X $pkg.Commit=$commit -X $pkg.BuildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+		-o "$ctx/interview-export" .
+	cp /etc/ssl/certs/ca-certificates.crt "$ctx/"
+	buildah bud --isolation chroot --quiet -f Containerfile -t "$image" -t interview-export:latest "$ctx" >/dev/null
+	echo "image: built $image"
+}
+
+smoke() {
+	build
+	container=$(buildah from --quiet "$image")
+	fake=""
+	cleanup() {
+		buildah rm "$container" >/dev/null 2>&1 || true
+		[ -n "$fake" ] && kill "$fake" 2>/dev/null || true
+	}
+	trap cleanup EXIT
+	run() { buildah run --isolation chroot "$@"; }
+
+	out=$(run "$container" -- /interview-export version)
+	echo "image: $out"
+	case "$out" in "interview-export $version (commit "*) ;; *) echo "image: unexpected version line" >&2; exit 1 ;; esac
+	uid=$(buildah inspect --format '{{.OCIv1.Config.User}}' "$image")
+	[ "$uid" = "65532:65532" ] || { echo "image: runs as '$uid', want 65532:65532" >&2; exit 1; }
+
+	db=${IMAGE_DATABASE_URL:-$(scripts/pg.sh start interview_export_image)}
+	go build -o bin/fakeapi ./cmd/fakeapi
+	rm -f .tmp/image-fake.url
+	bin/fakeapi --addr 127.0.0.1:0 --jobs 1 --proposals-per-job 50 --forbidden-share 0 --write-ids "$ctx/ids.txt" --url-file .tmp/image-fake.url >/dev/null &
+	fake=$!
+	for _ in $(seq 100); do [ -s .tmp/image-fake.url ] && break; sleep 0.1; done
+	buildah copy --quiet --chown 65532:65532 "$container" "$ctx/ids.txt" /ids.txt >/dev/null
+	status=0
+	run --env OT_API_URL="$(cat .tmp/image-fake.url)" --env OT_API_TOKEN=ot_pat_demo_token_not_secret \
+		--env DATABASE_URL="$db" "$container" -- /interview-export export --ids-file /ids.txt --rate 0 \
+		--progress-interval 0 --log-format json >"$ctx/export.log" 2>&1 || status=$?
+	grep '"msg":"export finished"' "$ctx/export.log" || true
+	if [ "$status" -ne 0 ]; then
+		cat "$ctx/export.log" >&2
+		echo "image: the export in the image exited $status" >&2
+		exit 1
+	fi
+	grep -q '"msg":"export finished"' "$ctx/export.log" || { echo "image: no 'export finished' record" >&2; exit 1; }
+	echo "image: smoke test passed (version, user 65532, an export of 50 proposals exited $status)"
+}
+
+case "${1:-}" in
+build) build ;;
+smoke) smoke ;;
+*)
+	echo "usage: scripts/image.sh build | smoke" >&2
+	exit 2
+	;;
+esac
