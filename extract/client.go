@@ -485,7 +485,7 @@ func (c *Client) attempt(ctx context.Context, u string) (response, *FetchError) 
 	if resp.StatusCode != http.StatusOK {
 		limit = min(limit, 1<<20) // error bodies are small envelopes
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	body, err := readBody(resp, limit)
 	c.gate.Observe(resp.Header)
 	r := response{status: resp.StatusCode, contentType: c.redact(resp.Header.Get("Content-Type")),
 		location: c.redact(resp.Header.Get("Location")), retryAfter: resp.Header.Get("Retry-After"), at: time.Now()}
@@ -516,6 +516,18 @@ func (c *Client) attempt(ctx context.Context, u string) (response, *FetchError) 
 	}
 	r.body = c.redactBytes(body)
 	return r, nil
+}
+
+// readBody reads at most limit+1 bytes of the body, into one buffer sized
+// by Content-Length when the server sent one (no regrowth, no copies).
+func readBody(resp *http.Response, limit int64) ([]byte, error) {
+	size := int64(512)
+	if resp.ContentLength > 0 {
+		size = min(resp.ContentLength, limit) + 1
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
+	return buf.Bytes(), err
 }
 
 // redactBytes removes the token from what the API sent, should it echo it

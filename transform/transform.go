@@ -74,13 +74,11 @@ func Answer(a extract.Answer) (load.Interview, error) {
 
 // Decode decodes the 200 body of GET /proposals/{proposalID}/interview.
 func Decode(proposalID string, body []byte) (load.Interview, error) {
+	// Unmarshal reads the body in place (a Decoder would copy it into its
+	// buffer and scan it twice) and refuses anything after the one value.
 	var w wireBody
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&w); err != nil {
+	if err := json.Unmarshal(body, &w); err != nil {
 		return load.Interview{}, decodeError(err)
-	}
-	if dec.More() {
-		return load.Interview{}, &InvalidResponseError{Reason: "more than one JSON value in the body"}
 	}
 	in := w.Interview
 	if in == nil {
