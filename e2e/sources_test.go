@@ -28,15 +28,22 @@ func (e *env) exec(sql string, args ...any) {
 	require.NoError(e.t, err)
 }
 
+// count runs a query returning one integer.
 func (e *env) count(sql string) int {
+	e.t.Helper()
+	var n int
+	e.queryRow(sql, nil, &n)
+	return n
+}
+
+// queryRow runs a query returning one row, scanned into dest.
+func (e *env) queryRow(sql string, args []any, dest ...any) {
 	e.t.Helper()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, e.db)
 	require.NoError(e.t, err)
 	defer conn.Close(ctx)
-	var n int
-	require.NoError(e.t, conn.QueryRow(ctx, sql).Scan(&n))
-	return n
+	require.NoError(e.t, conn.QueryRow(ctx, sql, args...).Scan(dest...))
 }
 
 func TestIDsQuerySource(t *testing.T) {

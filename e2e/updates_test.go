@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -199,11 +198,7 @@ func keys[V any](m map[string]V) []string {
 // text runs a query returning one text value.
 func (e *env) text(sql string, args ...any) string {
 	e.t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, e.db)
-	require.NoError(e.t, err)
-	defer conn.Close(ctx)
 	var s string
-	require.NoError(e.t, conn.QueryRow(ctx, sql, args...).Scan(&s))
+	e.queryRow(sql, args, &s)
 	return s
 }

@@ -82,6 +82,7 @@ func TestWritePlansUseIndexesNotScans(t *testing.T) {
 				}
 			}
 			assert.NotContains(t, plan, "JIT", name)
+			t.Logf("%s:\n%s", name, plan)
 		}
 		return errRollback
 	})
