@@ -211,13 +211,28 @@ func (o exportOptions) settings() map[string]any {
 	}
 }
 
-func runExport(c *cli.Context, e *env) error {
+func runExport(c *cli.Context, e *env) (runErr error) {
 	ctx := c.Context
 	e.jsonLog = c.String(flagLogFormat) == "json"
 	o, err := exportOptionsFrom(c, e)
 	if err != nil {
 		return usageError{err}
 	}
+	started, reported := time.Now(), false
+	defer func() {
+		// A run that ended before it started (the token refused, the API or
+		// the database unreachable, another export holding the lock) still
+		// leaves its summary file, for the orchestrator.
+		if reported || o.summaryFile == "" {
+			return
+		}
+		code, msg := exitStatus(runErr)
+		r := runOutcome{Shard: o.shard.String(), DryRun: o.dryRun, Status: string(runStatus(code)), ExitStatus: code,
+			Error: redact(msg, e.secrets), StartedAt: started, FinishedAt: time.Now(), Counts: countsOf(load.Counts{})}
+		if err := writeSummaryFile(o.summaryFile, r); err != nil {
+			fmt.Fprintf(e.stderr, "interview-export: %v\n", err)
+		}
+	}()
 	e.secrets = append(e.secrets, o.token, databasePassword(o.databaseURL))
 	logOut := &barSafeWriter{w: e.stderr}
 	log, runAttrs, err := newLogger(c, logOut, e.secrets...)
@@ -317,6 +332,7 @@ func runExport(c *cli.Context, e *env) error {
 	}
 	counts, runErr := run.Execute(ctx)
 	stopProgress()
+	reported = true
 
 	var sig SignalError
 	switch {

@@ -102,6 +102,16 @@ func TestSummaryFile(t *testing.T) {
 	assert.Equal(t, "interrupted", s["status"])
 	assert.Equal(t, float64(143), s["exit_status"])
 	assert.Contains(t, s["error"], "interrupted by SIGTERM")
+
+	// A run that ends before it starts still leaves its summary.
+	refused := e.command(context.Background(), exportArgs(e.idsFile("one.txt", []string{"p-1"}), "--summary-file", path)...)
+	refused.Env = append(refused.Env, "OT_API_TOKEN=ot_pat_wrong_token")
+	_ = refused.Run()
+	assert.Equal(t, 2, refused.ProcessState.ExitCode())
+	s = read()
+	assert.Equal(t, "failed", s["status"])
+	assert.Equal(t, float64(2), s["exit_status"])
+	assert.Contains(t, s["error"], "rejected the token")
 }
 
 // --max-failed: at or under it the run exits 0 (and is still 'partial').
