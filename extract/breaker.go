@@ -95,12 +95,14 @@ func (b *breaker) allow(ctx context.Context) (probe bool, err error) {
 	}
 }
 
-// succeeded records a request that got a real answer from the API.
-func (b *breaker) succeeded(probe bool) {
+// succeeded records a request, sent at sentAt, that got a real answer from
+// the API. One sent before the streak's first failure says nothing of now: a
+// slow answer from before an outage must not reset the streak.
+func (b *breaker) succeeded(probe bool, sentAt time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.open && !probe {
-		return // sent before the breaker opened: it says nothing of now
+	if !probe && (b.open || (b.failures > 0 && sentAt.Before(b.first))) {
+		return
 	}
 	b.failures, b.open, b.lastProblem = 0, false, ""
 	clear(b.failedIDs)

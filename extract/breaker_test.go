@@ -20,18 +20,27 @@ func TestBreaker(t *testing.T) {
 	// Scattered faults never open it: a success resets the streak.
 	for i := range 100 {
 		if i%9 == 8 {
-			b.succeeded(false)
+			b.succeeded(false, now)
 			continue
 		}
 		assert.False(t, b.failed(false, fmt.Sprint("p-", i), "network_error"))
 	}
 	// Ten failures over one ID do not either: that is one broken proposal.
-	b.succeeded(false)
+	b.succeeded(false, now)
 	for range 12 {
 		assert.False(t, b.failed(false, "p-x", "HTTP 500"))
 	}
+	// A slow answer to a request sent before the streak began does not reset it.
+	b.succeeded(false, now)
+	for i := range 5 {
+		b.failed(false, fmt.Sprint("p-", i), "HTTP 503")
+	}
+	b.succeeded(false, now.Add(-time.Second))
+	assert.False(t, b.failed(false, "p-7", "HTTP 503"))
+	assert.Equal(t, 6, b.failures, "the streak goes on")
+
 	// Ten in a row over three IDs do.
-	b.succeeded(false)
+	b.succeeded(false, now)
 	opened := false
 	for i := range 10 {
 		opened = b.failed(false, fmt.Sprint("p-", i%3), "HTTP 503")
@@ -48,7 +57,7 @@ func TestBreaker(t *testing.T) {
 	probe, err = b.allow(ctx)
 	require.NoError(t, err)
 	require.True(t, probe)
-	b.succeeded(probe) // the API is back
+	b.succeeded(probe, now) // the API is back
 	probe, err = b.allow(ctx)
 	require.NoError(t, err)
 	assert.False(t, probe, "closed again: requests flow")

@@ -368,13 +368,14 @@ func (c *Client) get(ctx context.Context, proposalID, u string) (response, error
 		}
 		attempts++
 		c.requests.Add(1)
+		sentAt := time.Now()
 		r, ferr := c.attempt(ctx, u)
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			c.breaker.released(probe)
 			return response{}, ctxErr
 		}
 		r.attempts = attempts
-		if c.observe(probe, proposalID, r, ferr) && c.breaker.isOpen() {
+		if c.observe(probe, sentAt, proposalID, r, ferr) && c.breaker.isOpen() {
 			// The API looks down: this answer says nothing of the proposal.
 			// Wait for the breaker (a probe's success, or giving up).
 			attempts--
@@ -437,7 +438,7 @@ func (c *Client) get(ctx context.Context, proposalID, u string) (response, error
 // a 5xx or a 404 without the API's envelope (a proxy in front of a dead
 // API). A 429 or a redirect says nothing either way; anything else is the
 // API answering.
-func (c *Client) observe(probe bool, proposalID string, r response, ferr *FetchError) (outage bool) {
+func (c *Client) observe(probe bool, sentAt time.Time, proposalID string, r response, ferr *FetchError) (outage bool) {
 	var problem string
 	switch {
 	case ferr != nil && ferr.Code != CodeResponseTooLarge:
@@ -454,7 +455,7 @@ func (c *Client) observe(probe bool, proposalID string, r response, ferr *FetchE
 		}
 	}
 	if problem == "" {
-		c.breaker.succeeded(probe)
+		c.breaker.succeeded(probe, sentAt)
 		return false
 	}
 	if c.breaker.failed(probe, proposalID, problem) {
