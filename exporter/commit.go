@@ -65,7 +65,7 @@ func (r *Run) commitResults(ctx context.Context, results <-chan result) (load.Co
 			if !ok {
 				return finish(flush())
 			}
-			if res.seq != 0 {
+			if res.seq != 0 && r.opts.Feed {
 				seqs = append(seqs, res.seq)
 			}
 			if res.proposal != nil || res.job != nil {
