@@ -20,7 +20,7 @@ type fetchJob struct {
 // its invalid ones (as failures) and the facts it learned in passing (as
 // records) to results, and keeps the feed's tracker informed.
 func (r *Run) readSource(ctx context.Context, ids chan<- fetchJob, out outbox) error {
-	seen := make(map[[16]byte]struct{})
+	seen := newSeenSet()
 	err := r.src.IDs(ctx, func(in extract.Input) error {
 		if in.Event != "" {
 			r.countEvent(in.Event)
@@ -48,12 +48,11 @@ func (r *Run) readSource(ctx context.Context, ids chan<- fetchJob, out outbox) e
 		}
 		key := idKey(in.ID)
 		r.idsRead.Add(1)
-		if _, dup := seen[key]; dup {
+		if seen.add(key) {
 			r.duplicates.Add(1)
 			r.feed.read(in.Seq)
 			return nil
 		}
-		seen[key] = struct{}{}
 		r.feed.add(in.Seq)
 		if in.Err != nil {
 			f := transform.Failure(in.ID, in.Err, 0)
