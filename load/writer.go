@@ -241,7 +241,9 @@ func writeInterviews(ctx context.Context, tx pgx.Tx, runID int64, ivs []Intervie
 	}
 
 	digests := make([][]byte, len(ivs))
-	var staged, fresh []int
+	fresh := make([]bool, len(ivs))
+	var staged []int                // fresh and merged ones, in stage_interviews
+	var newRows, merged []Interview // whose messages are copied, or merged
 	var sameIDs []string
 	var sameAt []time.Time
 	for i := range ivs {
@@ -249,12 +251,12 @@ func writeInterviews(ctx context.Context, tx pgx.Tx, runID int64, ivs []Intervie
 		old, ok := stored[ivs[i].ProposalID]
 		switch {
 		case !ok:
-			fresh = append(fresh, i)
-			staged = append(staged, i)
+			fresh[i] = true
+			staged, newRows = append(staged, i), append(newRows, ivs[i])
 		case bytes.Equal(old, digests[i]):
 			sameIDs, sameAt = append(sameIDs, ivs[i].ProposalID), append(sameAt, ivs[i].FetchedAt)
 		default:
-			staged = append(staged, i)
+			staged, merged = append(staged, i), append(merged, ivs[i])
 		}
 	}
 	if len(sameIDs) > 0 {
@@ -265,32 +267,19 @@ func writeInterviews(ctx context.Context, tx pgx.Tx, runID int64, ivs []Intervie
 	if len(staged) == 0 {
 		return nil
 	}
-	isFresh := make(map[int]bool, len(fresh))
-	for _, i := range fresh {
-		isFresh[i] = true
-	}
 	n, err := tx.CopyFrom(ctx, pgx.Identifier{"stage_interviews"},
 		[]string{"proposal_id", "status", "interview_id", "score", "summary", "message_count", "fetched_at", "content_digest", "fresh"},
 		pgx.CopyFromSlice(len(staged), func(k int) ([]any, error) {
 			i := staged[k]
 			iv := &ivs[i]
 			return []any{iv.ProposalID, string(iv.Status), iv.InterviewID, iv.Score, iv.Summary, int32(len(iv.Messages)), iv.FetchedAt,
-				digests[i], isFresh[i]}, nil
+				digests[i], fresh[i]}, nil
 		}))
 	if err != nil {
 		return fmt.Errorf("stage interviews: %w", err)
 	}
 	if int(n) != len(staged) {
 		return fmt.Errorf("stage interviews: copied %d of %d rows", n, len(staged))
-	}
-	merged := make([]Interview, 0, len(staged)-len(fresh))
-	newRows := make([]Interview, 0, len(fresh))
-	for _, i := range staged {
-		if isFresh[i] {
-			newRows = append(newRows, ivs[i])
-		} else {
-			merged = append(merged, ivs[i])
-		}
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"stage_messages"}, messageColumns, &messageSource{ivs: merged, j: -1}); err != nil {
 		return fmt.Errorf("stage messages: %w", err)
