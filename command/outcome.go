@@ -54,7 +54,7 @@ func (m maxFailed) allows(c load.Counts) bool {
 	if !m.isShare {
 		return c.Failed <= m.count
 	}
-	sent := c.Done() - c.FailedByCode["invalid_id"]
+	sent := c.Done() - c.FailedByCode[extract.CodeInvalidID]
 	return float64(c.Failed) <= m.percent/100*float64(sent)
 }
 
