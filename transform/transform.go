@@ -17,7 +17,6 @@ package transform
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -42,25 +41,6 @@ func (e *InvalidResponseError) Error() string {
 	return fmt.Sprintf("invalid response: %s: %s", e.Field, e.Reason)
 }
 
-type wireBody struct {
-	Interview *wireInterview `json:"interview"`
-}
-
-type wireInterview struct {
-	ProposalID  *string         `json:"proposalId"`
-	InterviewID *string         `json:"interviewId"`
-	Score       json.RawMessage `json:"score"`
-	Summary     *string         `json:"summary"`
-	Messages    *[]*wireMessage `json:"messages"`
-}
-
-type wireMessage struct {
-	ID      *string `json:"id"`
-	Role    *string `json:"role"`
-	Content *string `json:"content"`
-	SentAt  *string `json:"sentAt"`
-}
-
 // Answer turns an answer of the API into the interviews row to write: a
 // decoded transcript for a 200, a no_interview row for an enveloped 404.
 func Answer(a extract.Answer) (load.Interview, error) {
@@ -73,41 +53,40 @@ func Answer(a extract.Answer) (load.Interview, error) {
 }
 
 // Decode decodes the 200 body of GET /proposals/{proposalID}/interview.
+// The text of the Interview it returns shares body's memory (no copy):
+// body must not be modified afterwards.
 func Decode(proposalID string, body []byte) (load.Interview, error) {
-	// Unmarshal reads the body in place (a Decoder would copy it into its
-	// buffer and scan it twice) and refuses anything after the one value.
-	var w wireBody
-	if err := json.Unmarshal(body, &w); err != nil {
-		return load.Interview{}, decodeError(err)
+	in, err := parseBody(body)
+	if err != nil {
+		return load.Interview{}, err
 	}
-	in := w.Interview
-	if in == nil {
+	if !in.set {
 		return load.Interview{}, &InvalidResponseError{Field: "interview", Reason: "missing or null"}
 	}
-	if in.ProposalID != nil && *in.ProposalID != proposalID {
+	if in.proposalID.set && in.proposalID.s != proposalID {
 		return load.Interview{}, &InvalidResponseError{Field: "interview.proposalId", Reason: "names another proposal"}
 	}
-	if in.InterviewID == nil {
+	if !in.interviewID.set {
 		return load.Interview{}, &InvalidResponseError{Field: "interview.interviewId", Reason: "missing or null"}
 	}
-	if in.Messages == nil {
+	if !in.messagesSet {
 		return load.Interview{}, &InvalidResponseError{Field: "interview.messages", Reason: "missing or null"}
 	}
-	score, err := decodeScore(in.Score)
+	score, err := decodeScore(in.score)
 	if err != nil {
 		return load.Interview{}, err
 	}
 	iv := load.Interview{
 		ProposalID:  proposalID,
 		Status:      load.StatusAvailable,
-		InterviewID: text(in.InterviewID),
+		InterviewID: text(in.interviewID),
 		Score:       score,
-		Summary:     text(in.Summary),
-		Messages:    make([]load.Message, len(*in.Messages)),
+		Summary:     text(in.summary),
+		Messages:    make([]load.Message, len(in.messages)),
 	}
-	seen := make(map[string]int, len(*in.Messages))
-	for i, m := range *in.Messages {
-		msg, err := decodeMessage(i, m)
+	seen := make(map[string]int, len(in.messages))
+	for i := range in.messages {
+		msg, err := decodeMessage(i, &in.messages[i])
 		if err != nil {
 			return load.Interview{}, err
 		}
@@ -123,41 +102,51 @@ func Decode(proposalID string, body []byte) (load.Interview, error) {
 
 func decodeMessage(i int, m *wireMessage) (load.Message, error) {
 	field := func(name string) string { return fmt.Sprintf("interview.messages[%d]%s", i, name) }
-	if m == nil {
+	if m.null {
 		return load.Message{}, &InvalidResponseError{Field: field(""), Reason: "null"}
 	}
 	for _, f := range []struct {
 		name string
-		v    *string
-	}{{".id", m.ID}, {".role", m.Role}, {".content", m.Content}, {".sentAt", m.SentAt}} {
-		if f.v == nil {
+		v    *wireString
+	}{{".id", &m.id}, {".role", &m.role}, {".content", &m.content}, {".sentAt", &m.sentAt}} {
+		if !f.v.set {
 			return load.Message{}, &InvalidResponseError{Field: field(f.name), Reason: "missing or null"}
 		}
 	}
-	id := sanitize.Text(*m.ID)
+	id := storable(m.id)
 	if id == "" {
 		return load.Message{}, &InvalidResponseError{Field: field(".id"), Reason: "empty"}
 	}
-	sentAt, err := time.Parse(time.RFC3339Nano, *m.SentAt)
+	sentAt, err := time.Parse(time.RFC3339Nano, m.sentAt.s)
 	if err != nil {
 		return load.Message{}, &InvalidResponseError{Field: field(".sentAt"), Reason: "not an RFC 3339 date-time"}
 	}
 	return load.Message{
 		ID:       id,
 		Position: int32(i),
-		Role:     sanitize.Text(*m.Role),
-		Content:  sanitize.Text(*m.Content),
+		Role:     storable(m.role),
+		Content:  storable(m.content),
 		// timestamptz keeps microseconds; what pgx would cut is cut here, so
 		// the dry run shows what the table holds.
 		SentAt: sentAt.Truncate(time.Microsecond),
 	}, nil
 }
 
-func text(s *string) *string {
-	if s == nil {
+// storable is the stored form of a string field. The parser returns valid
+// UTF-8 (invalid bytes already U+FFFD); only an unescaped string can hold
+// NUL characters, from \u0000.
+func storable(w wireString) string {
+	if w.escaped {
+		return sanitize.Text(w.s)
+	}
+	return w.s
+}
+
+func text(w wireString) *string {
+	if !w.set {
 		return nil
 	}
-	t := sanitize.Text(*s)
+	t := storable(w)
 	return &t
 }
 
@@ -168,19 +157,19 @@ const (
 )
 
 // decodeScore returns the score literal, nil for an absent or null score.
-func decodeScore(raw json.RawMessage) (*string, error) {
-	if len(raw) == 0 || string(raw) == "null" {
+func decodeScore(w wireScore) (*string, error) {
+	switch {
+	case w.other:
+		return nil, &InvalidResponseError{Field: "interview.score", Reason: "not a number or null"}
+	case !w.number:
 		return nil, nil
 	}
-	if c := raw[0]; c != '-' && (c < '0' || c > '9') {
-		return nil, &InvalidResponseError{Field: "interview.score", Reason: "not a number or null"}
-	}
-	// raw is a valid JSON number (the decoder checked its syntax).
-	intDigits, fracDigits := numberDigits(string(raw))
+	// The literal is a valid JSON number (the parser checked its syntax).
+	intDigits, fracDigits := numberDigits(w.literal)
 	if intDigits > maxNumericIntDigits || fracDigits > maxNumericFracDigits {
 		return nil, &InvalidResponseError{Field: "interview.score", Reason: "outside PostgreSQL's numeric range"}
 	}
-	s := string(raw)
+	s := w.literal
 	return &s, nil
 }
 
@@ -223,18 +212,6 @@ func numberDigits(n string) (intDigits, fracDigits int) {
 		return 0, 0 // zero, whatever its exponent
 	}
 	return max(len(whole)+exp, 0), max(len(frac)-exp, 0)
-}
-
-func decodeError(err error) error {
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
-		return &InvalidResponseError{Field: typeErr.Field, Reason: fmt.Sprintf("a JSON %s where the schema wants another type", typeErr.Value)}
-	}
-	var syntaxErr *json.SyntaxError
-	if errors.As(err, &syntaxErr) {
-		return &InvalidResponseError{Reason: fmt.Sprintf("not valid JSON (at byte %d)", syntaxErr.Offset)}
-	}
-	return &InvalidResponseError{Reason: "not a JSON object"}
 }
 
 // Failure turns the error that ended a proposal into its export_failures row.
