@@ -246,8 +246,11 @@ func writeInterviews(ctx context.Context, tx pgx.Tx, runID int64, ivs []Intervie
 	var newRows, merged []Interview // whose messages are copied, or merged
 	var sameIDs []string
 	var sameAt []time.Time
+	var scratch []byte
 	for i := range ivs {
-		digests[i] = ivs[i].digest()
+		var sum [32]byte
+		sum, scratch = ivs[i].digest(scratch)
+		digests[i] = sum[:]
 		old, ok := stored[ivs[i].ProposalID]
 		switch {
 		case !ok:
