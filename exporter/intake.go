@@ -21,6 +21,7 @@ type fetchJob struct {
 // records) to results, and keeps the feed's tracker informed.
 func (r *Run) readSource(ctx context.Context, ids chan<- fetchJob, out outbox) error {
 	seen := newSeenSet()
+	defer seen.release()
 	err := r.src.IDs(ctx, func(in extract.Input) error {
 		if in.Event != "" {
 			r.countEvent(in.Event)
