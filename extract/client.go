@@ -141,6 +141,9 @@ func NewClient(cfg Config) (*Client, error) {
 		t.MaxIdleConnsPerHost = cfg.Concurrency
 		t.MaxConnsPerHost = cfg.Concurrency
 		t.ResponseHeaderTimeout = cfg.RequestTimeout
+		// A transcript is about 10 KB: with the default 4 KB buffer a body
+		// took three reads from the socket, with 64 KB most take one.
+		t.ReadBufferSize = 64 << 10
 		transport = t
 	}
 	return &Client{
