@@ -23,16 +23,22 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -58,6 +64,7 @@ type pass struct {
 	interviewsChanged              int64
 	tupIns, tupUpd, tupDel         int64 // interview_messages, from pg_stat_user_tables
 	exitCode                       int
+	cpu                            cpuSplit
 }
 
 func run() error {
@@ -65,9 +72,24 @@ func run() error {
 	dbURL := flag.String("database-url", os.Getenv("DATABASE_URL"), "a server URL; the bench (re)creates database interview_export_bench there")
 	proposals := flag.Int("proposals", 5000, "synthetic proposals (rounded to a multiple of 100)")
 	concurrency := flag.Int("concurrency", 16, "export --concurrency")
+	repeat := flag.Int("repeat", 3, "times each measure is taken; the median is shown, with the range")
 	preload := flag.Int("preload", 200000, "interviews (20 messages each) preloaded with SQL before the third pass")
 	only := flag.String("only", "", "run one part: passes or quota")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the bench process (the fake API's side) to this file")
 	flag.Parse()
+	if *repeat < 1 {
+		return errors.New("--repeat: give 1 or more")
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx := context.Background()
 	if *only == "quota" {
 		return quotaPart(ctx, *binary)
@@ -85,12 +107,18 @@ func run() error {
 	cfg.CacheBodies = true
 	fake := fakeapi.New(cfg)
 	first := fake.ProposalIDs()
-	third := make([]string, len(first)) // new proposals for the third pass
-	for i := range third {
-		third[i] = "p3-" + first[i]
+	// New proposals for each run of the third pass.
+	thirds := make([][]string, *repeat)
+	for r := range thirds {
+		thirds[r] = make([]string, len(first))
+		for i := range first {
+			thirds[r][i] = fmt.Sprintf("p3%c-%s", 'a'+r, first[i])
+		}
 	}
 	fake.Warm(first) // the fake's own CPU is then out of the measurement
-	fake.Warm(third)
+	for _, ids := range thirds {
+		fake.Warm(ids)
+	}
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
 	dir, err := os.MkdirTemp("", "interview-export-bench")
@@ -98,62 +126,127 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	files := map[string]string{}
-	for name, ids := range map[string][]string{"first": first, "third": third} {
-		files[name] = filepath.Join(dir, name+".txt")
-		if err := os.WriteFile(files[name], []byte(strings.Join(ids, "\n")+"\n"), 0o644); err != nil {
-			return err
-		}
+	idsFile := func(name string, ids []string) (string, error) {
+		path := filepath.Join(dir, name+".txt")
+		return path, os.WriteFile(path, []byte(strings.Join(ids, "\n")+"\n"), 0o644)
 	}
-
-	fmt.Printf("bench: %d proposals, fake API without latency, --concurrency %d --rate 0, fresh database\n",
-		len(first), *concurrency)
-	limit, err := loadLimit(ctx, benchURL, fake, first)
+	firstFile, err := idsFile("first", first)
 	if err != nil {
 		return err
 	}
-	apiURL := srv.URL + "/api/public/v1"
-	var passes []pass
-	for _, name := range []string{"1: empty tables", "2: unchanged data"} {
-		p, err := exportPass(ctx, name, *binary, benchURL, apiURL, cfg.Token, files["first"], *concurrency, messagesOf(fake, first))
+
+	fmt.Printf("bench: %d proposals, fake API without latency, --concurrency %d --rate 0, fresh database, each measure taken %d times (median shown)\n",
+		len(first), *concurrency, *repeat)
+	// The limit copies the tables' definitions: create them first.
+	migrate := exec.CommandContext(ctx, *binary, "migrate")
+	migrate.Env = append(os.Environ(), "DATABASE_URL="+benchURL)
+	if out, err := migrate.CombinedOutput(); err != nil {
+		return fmt.Errorf("migrate: %v\n%s", err, out)
+	}
+	var limitRuns, limitMessages, bareRuns, bareMessages []float64
+	for range *repeat {
+		limit, bare, err := loadLimit(ctx, benchURL, fake, first)
 		if err != nil {
 			return err
 		}
-		passes = append(passes, p)
+		limitRuns, limitMessages = append(limitRuns, limit.proposals), append(limitMessages, limit.messages)
+		bareRuns, bareMessages = append(bareRuns, bare.proposals), append(bareMessages, bare.messages)
 	}
+	limit := median(limitRuns)
+	apiURL := srv.URL + "/api/public/v1"
+	run := func(name, ids string, messages int64) (pass, error) {
+		return exportPass(ctx, name, *binary, benchURL, apiURL, cfg.Token, ids, *concurrency, messages)
+	}
+	var passes [][]pass
+	var runs []pass
+	for r := range *repeat {
+		if r > 0 { // empty tables again
+			if err := execSQL(ctx, benchURL, `TRUNCATE interviews, interview_messages, proposals, jobs`); err != nil {
+				return err
+			}
+		}
+		p, err := run("1: empty tables", firstFile, messagesOf(fake, first))
+		if err != nil {
+			return err
+		}
+		runs = append(runs, p)
+	}
+	passes = append(passes, runs)
+	runs = nil
+	for range *repeat {
+		p, err := run("2: unchanged data", firstFile, messagesOf(fake, first))
+		if err != nil {
+			return err
+		}
+		runs = append(runs, p)
+	}
+	passes = append(passes, runs)
 	fmt.Printf("bench: preloading %d interviews and %d messages with SQL...\n", *preload, *preload*20)
 	if err := preloadTables(ctx, benchURL, *preload); err != nil {
 		return err
 	}
+	// The server runs with fsync off: without this the kernel would still be writing the
+	// preload's gigabyte out during the third pass.
+	syscall.Sync()
 	scansBefore, err := seqScans(ctx, benchURL)
 	if err != nil {
 		return err
 	}
-	p, err := exportPass(ctx, fmt.Sprintf("3: new, %dk stored", *preload/1000), *binary, benchURL, apiURL, cfg.Token, files["third"], *concurrency, messagesOf(fake, third))
-	if err != nil {
-		return err
+	runs = nil
+	for r, ids := range thirds {
+		file, err := idsFile(fmt.Sprint("third-", r), ids)
+		if err != nil {
+			return err
+		}
+		p, err := run(fmt.Sprintf("3: new, %dk stored", *preload/1000), file, messagesOf(fake, ids))
+		if err != nil {
+			return err
+		}
+		runs = append(runs, p)
 	}
-	passes = append(passes, p)
+	passes = append(passes, runs)
 	scansAfter, err := seqScans(ctx, benchURL)
 	if err != nil {
 		return err
 	}
 
-	fmt.Printf("\nload limit (pgx CopyFrom of the same normalized rows into empty tables, no merge): %.0f proposals/s, %.0f messages/s\n\n",
-		limit.proposals, limit.messages)
-	fmt.Printf("%-22s %9s %12s %12s %9s %10s %13s %13s %12s\n", "pass", "wall", "proposals/s", "messages/s", "of limit", "peak RSS",
+	fmt.Printf("\nload limit (pgx CopyFrom of the same normalized rows into empty copies of the two tables, no merge): %.0f proposals/s, %.0f messages/s (%s)\n",
+		limit, median(limitMessages), spread(limitRuns))
+	fmt.Printf("(into bare tables with primary keys only, no foreign key: %.0f proposals/s, %.0f messages/s)\n\n", median(bareRuns), median(bareMessages))
+	fmt.Printf("%-22s %9s %12s %13s %12s %9s %10s %13s %13s %12s\n", "pass", "wall", "proposals/s", "(range)", "messages/s", "of limit", "peak RSS",
 		"msg rows ins", "msg rows upd", "ivs changed")
-	for _, p := range passes {
+	mid := make([]pass, len(passes))
+	for i, runs := range passes {
+		rates := make([]float64, len(runs))
+		for k, p := range runs {
+			rates[k] = float64(p.proposals) / p.wall.Seconds()
+		}
+		slices.SortFunc(runs, func(a, b pass) int { return cmp.Compare(a.wall, b.wall) })
+		p := runs[len(runs)/2]
+		mid[i] = p
 		pps := float64(p.proposals) / p.wall.Seconds()
-		fmt.Printf("%-22s %9s %12.0f %12.0f %8.0f%% %8.1fMiB %13d %13d %12d\n", p.name, p.wall.Round(time.Millisecond),
-			pps, float64(p.messages)/p.wall.Seconds(), 100*pps/limit.proposals, float64(p.maxRSSKiB)/1024,
+		fmt.Printf("%-22s %9s %12.0f %13s %12.0f %8.0f%% %8.1fMiB %13d %13d %12d\n", p.name, p.wall.Round(time.Millisecond),
+			pps, spread(rates), float64(p.messages)/p.wall.Seconds(), 100*pps/limit, float64(p.maxRSSKiB)/1024,
 			p.tupIns, p.tupUpd, p.interviewsChanged)
 	}
-	second := passes[1]
-	fmt.Printf("\npass 2 rewrote %d interview_messages rows (inserted %d, updated %d, deleted %d) and changed %d interviews\n",
-		second.tupIns+second.tupUpd+second.tupDel, second.tupIns, second.tupUpd, second.tupDel, second.interviewsChanged)
-	fmt.Printf("pass 3 sequential scans: interviews %d, interview_messages %d (pg_stat_user_tables)\n",
-		scansAfter[0]-scansBefore[0], scansAfter[1]-scansBefore[1])
+	fmt.Printf("\nCPU per proposal (%d cores): %-14s %10s %10s %12s %10s\n", runtime.NumCPU(), "", "exporter", "fake API", "PostgreSQL", "wall")
+	for _, p := range mid {
+		per := func(d time.Duration) string {
+			return fmt.Sprintf("%.0fµs", float64(d.Microseconds())/float64(p.proposals))
+		}
+		fmt.Printf("  %-40s %10s %10s %12s %10s\n", p.name, per(p.cpu.exporter), per(p.cpu.fake), per(p.cpu.postgres), per(p.wall))
+	}
+	rate := func(p pass) float64 { return float64(p.proposals) / p.wall.Seconds() }
+	fmt.Printf("\npass 2 / pass 1: %.2f×; pass 3 / pass 1: %.0f%% (medians)\n", rate(mid[1])/rate(mid[0]), 100*rate(mid[2])/rate(mid[0]))
+	var rewritten, ins, upd, del, changed int64
+	for _, p := range passes[1] {
+		ins, upd, del, changed = ins+p.tupIns, upd+p.tupUpd, del+p.tupDel, changed+p.interviewsChanged
+	}
+	rewritten = ins + upd + del
+	fmt.Printf("pass 2 (%d runs) rewrote %d interview_messages rows (inserted %d, updated %d, deleted %d) and changed %d interviews\n",
+		len(passes[1]), rewritten, ins, upd, del, changed)
+	fmt.Printf("pass 3 (%d runs) sequential scans: interviews %d, interview_messages %d (pg_stat_user_tables)\n",
+		len(passes[2]), scansAfter[0]-scansBefore[0], scansAfter[1]-scansBefore[1])
 	if *only == "passes" {
 		return nil
 	}
@@ -171,16 +264,47 @@ func messagesOf(fake *fakeapi.Server, ids []string) int64 {
 	return n
 }
 
+// median returns the median of xs.
+func median(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	return s[len(s)/2]
+}
+
+// spread formats the range of xs.
+func spread(xs []float64) string {
+	return fmt.Sprintf("%.0f–%.0f", slices.Min(xs), slices.Max(xs))
+}
+
+// execSQL runs statements on a connection of its own.
+func execSQL(ctx context.Context, dbURL, sql string) error {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, sql)
+	return err
+}
+
 // limits are a throughput ceiling in proposals and messages per second.
 type limits struct{ proposals, messages float64 }
 
-// loadLimit decodes the fake's answers for ids exactly as the exporter does,
-// then times pgx CopyFrom of those rows into empty copies of the two tables
-// (no merge, no constraint but the keys): what this machine's PostgreSQL
-// can take at best.
-func loadLimit(ctx context.Context, dbURL string, fake *fakeapi.Server, ids []string) (limits, error) {
+// loadLimit decodes the fake's answers for ids exactly as the exporter does
+// (transcripts, and the no-interview rows of its 404s), then times pgx
+// CopyFrom of those rows, no merge, into empty tables twice:
+//
+//   - copies of interviews and interview_messages (LIKE … INCLUDING ALL,
+//     and the contract's foreign key between them): the most any loader of
+//     these tables can do on this machine, the limit;
+//   - bare tables with the primary keys only: what COPY costs without the
+//     foreign key's check of every message and the secondary indexes.
+func loadLimit(ctx context.Context, dbURL string, fake *fakeapi.Server, ids []string) (limit, bare limits, err error) {
 	var ivs []load.Interview
 	for _, id := range ids {
+		if fake.KindOf(id) == fakeapi.KindNoInterview {
+			ivs = append(ivs, load.Interview{ProposalID: id, Status: load.StatusNoInterview, FetchedAt: time.Now()})
+			continue
+		}
 		if _, ok := fake.Expected(id); !ok {
 			continue
 		}
@@ -193,23 +317,44 @@ func loadLimit(ctx context.Context, dbURL string, fake *fakeapi.Server, ids []st
 	}
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
-		return limits{}, err
+		return limit, bare, err
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `CREATE TABLE limit_interviews (proposal_id text PRIMARY KEY, status text, interview_id text,
-		score text, summary text, message_count int, fetched_at timestamptz);
-		CREATE TABLE limit_messages (proposal_id text, message_id text, position int, role text, content text, sent_at timestamptz,
-		PRIMARY KEY (proposal_id, message_id))`); err != nil {
-		return limits{}, err
+	for _, tables := range []struct {
+		create string
+		into   *limits
+	}{
+		{`CREATE TABLE limit_interviews (LIKE interviews INCLUDING ALL);
+		  CREATE TABLE limit_messages (LIKE interview_messages INCLUDING ALL);
+		  ALTER TABLE limit_messages ADD FOREIGN KEY (proposal_id) REFERENCES limit_interviews ON DELETE CASCADE`, &limit},
+		{`CREATE TABLE limit_interviews (proposal_id text PRIMARY KEY, status text, interview_id text, score numeric,
+		  summary text, message_count int, fetched_at timestamptz, changed_at timestamptz);
+		  CREATE TABLE limit_messages (proposal_id text, message_id text, position int, role text, content text,
+		  sent_at timestamptz, PRIMARY KEY (proposal_id, message_id))`, &bare},
+	} {
+		if _, err := conn.Exec(ctx, tables.create); err != nil {
+			return limit, bare, fmt.Errorf("load limit: %w", err)
+		}
+		*tables.into, err = copyRows(ctx, conn, ivs)
+		if _, dropErr := conn.Exec(ctx, `DROP TABLE limit_interviews, limit_messages`); err == nil {
+			err = dropErr
+		}
+		if err != nil {
+			return limit, bare, fmt.Errorf("load limit: %w", err)
+		}
 	}
-	defer conn.Exec(ctx, `DROP TABLE limit_interviews, limit_messages`)
-	var messages int
+	return limit, bare, nil
+}
+
+// copyRows times CopyFrom of ivs into limit_interviews and limit_messages.
+func copyRows(ctx context.Context, conn *pgx.Conn, ivs []load.Interview) (limits, error) {
 	start := time.Now()
 	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"limit_interviews"},
-		[]string{"proposal_id", "status", "interview_id", "score", "summary", "message_count", "fetched_at"},
+		[]string{"proposal_id", "status", "interview_id", "score", "summary", "message_count", "fetched_at", "changed_at"},
 		pgx.CopyFromSlice(len(ivs), func(i int) ([]any, error) {
 			iv := &ivs[i]
-			return []any{iv.ProposalID, string(iv.Status), iv.InterviewID, iv.Score, iv.Summary, int32(len(iv.Messages)), iv.FetchedAt}, nil
+			return []any{iv.ProposalID, string(iv.Status), iv.InterviewID, iv.Score, iv.Summary, int32(len(iv.Messages)),
+				iv.FetchedAt, iv.FetchedAt}, nil
 		})); err != nil {
 		return limits{}, err
 	}
@@ -219,13 +364,12 @@ func loadLimit(ctx context.Context, dbURL string, fake *fakeapi.Server, ids []st
 			rows = append(rows, []any{iv.ProposalID, m.ID, m.Position, m.Role, m.Content, m.SentAt})
 		}
 	}
-	messages = len(rows)
 	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"limit_messages"},
 		[]string{"proposal_id", "message_id", "position", "role", "content", "sent_at"}, pgx.CopyFromRows(rows)); err != nil {
 		return limits{}, err
 	}
 	took := time.Since(start).Seconds()
-	return limits{proposals: float64(len(ivs)) / took, messages: float64(messages) / took}, nil
+	return limits{proposals: float64(len(ivs)) / took, messages: float64(len(rows)) / took}, nil
 }
 
 // preloadTables fills interviews and interview_messages with n stored
@@ -245,6 +389,8 @@ func preloadTables(ctx context.Context, dbURL string, n int) error {
 		        repeat('a candidate answer ', 8), now()
 		 FROM generate_series(1, $1::int) g, generate_series(0, 19) k`,
 		`VACUUM ANALYZE interviews, interview_messages`,
+		// The preload's dirty pages are written now, not on the third pass's clock.
+		`CHECKPOINT`,
 	} {
 		var args []any
 		if strings.Contains(sql, "$1") {
@@ -282,6 +428,9 @@ func exportPass(ctx context.Context, name, binary, dbURL, apiURL, token, ids str
 		"--concurrency", fmt.Sprint(concurrency), "--progress-interval", "0", "--log-level", "warn")
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "OT_API_URL="+apiURL, "OT_API_TOKEN="+token)
 	cmd.Stderr = os.Stderr
+	postmaster := postmasterPID(ctx, dbURL)
+	serverBefore, children := serverCPU(postmaster, math.MaxInt)
+	fakeBefore := selfCPU()
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return p, fmt.Errorf("run %s: %w", binary, err)
@@ -290,6 +439,9 @@ func exportPass(ctx context.Context, name, binary, dbURL, apiURL, token, ids str
 	err = cmd.Wait()
 	p.wall = time.Since(start)
 	p.maxRSSKiB = <-hwm
+	serverAfter, _ := serverCPU(postmaster, children)
+	p.cpu = cpuSplit{exporter: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(),
+		fake: selfCPU() - fakeBefore, postgres: serverAfter - serverBefore}
 	var ee *exec.ExitError
 	if err != nil && !errors.As(err, &ee) {
 		return p, fmt.Errorf("run %s: %w", binary, err)
