@@ -84,20 +84,47 @@ func Decode(proposalID string, body []byte) (load.Interview, error) {
 		Summary:     text(in.summary),
 		Messages:    make([]load.Message, len(in.messages)),
 	}
-	seen := make(map[string]int, len(in.messages))
+	var seen map[string]int // only for long transcripts: a scan of the earlier IDs is cheaper below
+	if len(in.messages) > smallTranscript {
+		seen = make(map[string]int, len(in.messages))
+	}
 	for i := range in.messages {
 		msg, err := decodeMessage(i, &in.messages[i])
 		if err != nil {
 			return load.Interview{}, err
 		}
-		if j, dup := seen[msg.ID]; dup {
+		if j := sameID(iv.Messages[:i], seen, msg.ID); j >= 0 {
 			return load.Interview{}, &InvalidResponseError{Field: fmt.Sprintf("interview.messages[%d].id", i),
 				Reason: fmt.Sprintf("same id as messages[%d]", j)}
 		}
-		seen[msg.ID] = i
+		if seen != nil {
+			seen[msg.ID] = i
+		}
 		iv.Messages[i] = msg
 	}
+	releaseWire(&in)
 	return iv, nil
+}
+
+// smallTranscript is the most messages whose IDs are checked for
+// duplicates by scanning rather than through a map.
+const smallTranscript = 48
+
+// sameID returns the position of the earlier message with ID id, or -1.
+// seen indexes the earlier messages when not nil.
+func sameID(earlier []load.Message, seen map[string]int, id string) int {
+	if seen != nil {
+		if j, ok := seen[id]; ok {
+			return j
+		}
+		return -1
+	}
+	for j := range earlier {
+		if earlier[j].ID == id {
+			return j
+		}
+	}
+	return -1
 }
 
 func decodeMessage(i int, m *wireMessage) (load.Message, error) {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
@@ -191,10 +192,11 @@ func (p *parser) messages() ([]wireMessage, bool) {
 		p.skipValue()
 		return nil, false
 	}
-	msgs := make([]wireMessage, 0, 32)
+	msgs := wireMessages.Get().(*[]wireMessage)
+	*msgs = (*msgs)[:0]
 	p.array(func(i int) {
-		msgs = append(msgs, wireMessage{})
-		m := &msgs[len(msgs)-1]
+		*msgs = append(*msgs, wireMessage{})
+		m := &(*msgs)[len(*msgs)-1]
 		switch p.peek() {
 		case 'n':
 			p.literal("null")
@@ -234,13 +236,29 @@ func (p *parser) messages() ([]wireMessage, bool) {
 			}
 		})
 	})
-	return msgs, true
+	return *msgs, true
 }
 
 // messageField names field bit of message i in errors.
 func messageField(i, bit int) string {
 	name := map[int]string{1: "id", 2: "role", 4: "content", 8: "sentAt"}[bit]
 	return fmt.Sprintf("interview.messages[%d].%s", i, name)
+}
+
+// wireMessages recycles the arrays messages parses into: Decode copies
+// what it keeps out of them, and a transcript body's rate makes them the
+// largest allocation of a decode.
+var wireMessages = sync.Pool{New: func() any { return new([]wireMessage) }}
+
+// releaseWire hands in's message array back for the next body.
+func releaseWire(in *wireInterview) {
+	if cap(in.messages) == 0 || cap(in.messages) > 4096 {
+		return // none, or one so large that keeping it would hold memory for nothing
+	}
+	clear(in.messages) // no string of this body stays reachable from the pool
+	msgs := in.messages[:0]
+	in.messages = nil
+	wireMessages.Put(&msgs)
 }
 
 // stringValue reads a string or null; ok is false, and nothing is read,
@@ -562,14 +580,14 @@ func (p *parser) skipString() {
 // unescape builds the value of the string that opened at start, whose
 // bytes up to from need no change.
 func (p *parser) unescape(start, from int) string {
-	b := make([]byte, 0, from-start+len(p.s[from:])/8+8)
+	b := make([]byte, 0, from-start+32)
 	b = append(b, p.s[start:from]...)
 	p.pos = from
 	for p.pos < len(p.s) {
 		switch c := p.s[p.pos]; {
 		case c == '"':
 			p.pos++
-			return string(b)
+			return unsafe.String(unsafe.SliceData(b), len(b)) // b is not written again
 		case c == '\\':
 			var ok bool
 			if b, ok = p.escapeInto(b); !ok {
