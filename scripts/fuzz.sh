@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 t=${FUZZTIME:-30s}
 go test -run '^$' -fuzz '^FuzzIDScanner$' -fuzztime "$t" ./extract/
 go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$t" ./transform/
+go test -run '^$' -fuzz '^FuzzDecodeMatchesEncodingJSON$' -fuzztime "$t" ./transform/
 go test -run '^$' -fuzz '^FuzzText$' -fuzztime "$t" ./internal/sanitize/
