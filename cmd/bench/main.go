@@ -137,78 +137,74 @@ func run() error {
 
 	fmt.Printf("bench: %d proposals, fake API without latency, --concurrency %d --rate 0, fresh database, each measure taken %d times (median shown)\n",
 		len(first), *concurrency, *repeat)
-	// The limit copies the tables' definitions: create them first.
-	migrate := exec.CommandContext(ctx, *binary, "migrate")
-	migrate.Env = append(os.Environ(), "DATABASE_URL="+benchURL)
-	if out, err := migrate.CombinedOutput(); err != nil {
-		return fmt.Errorf("migrate: %v\n%s", err, out)
+	// Two databases: the first for the load limit and passes 1 and 2, the second preloaded for
+	// pass 3. The machine's speed drifts by tens of percent over a minute (a shared 2-core VM,
+	// slower for a while after the preload), so each round takes the limit and passes 1, 2 and
+	// 3 in turn: their ratios are read under the same conditions.
+	bigURL, err := freshDatabase(ctx, *dbURL, "interview_export_bench_big")
+	if err != nil {
+		return err
+	}
+	for _, url := range []string{benchURL, bigURL} { // the limit copies the tables' definitions
+		migrate := exec.CommandContext(ctx, *binary, "migrate")
+		migrate.Env = append(os.Environ(), "DATABASE_URL="+url)
+		if out, err := migrate.CombinedOutput(); err != nil {
+			return fmt.Errorf("migrate: %v\n%s", err, out)
+		}
+	}
+	fmt.Printf("bench: preloading %d interviews and %d messages with SQL...\n", *preload, *preload*20)
+	if err := preloadTables(ctx, bigURL, *preload); err != nil {
+		return err
+	}
+	// The server runs with fsync off: without this the kernel would still be writing the
+	// preload's gigabyte out during the passes.
+	syscall.Sync()
+	scansBefore, err := seqScans(ctx, bigURL)
+	if err != nil {
+		return err
+	}
+	apiURL := srv.URL + "/api/public/v1"
+	run := func(name, dbURL, ids string, messages int64) (pass, error) {
+		return exportPass(ctx, name, *binary, dbURL, apiURL, cfg.Token, ids, *concurrency, messages)
 	}
 	var limitRuns, limitMessages, bareRuns, bareMessages []float64
-	for range *repeat {
+	passes := make([][]pass, 3)
+	for r := range *repeat {
 		limit, bare, err := loadLimit(ctx, benchURL, fake, first)
 		if err != nil {
 			return err
 		}
 		limitRuns, limitMessages = append(limitRuns, limit.proposals), append(limitMessages, limit.messages)
 		bareRuns, bareMessages = append(bareRuns, bare.proposals), append(bareMessages, bare.messages)
-	}
-	limit := median(limitRuns)
-	apiURL := srv.URL + "/api/public/v1"
-	run := func(name, ids string, messages int64) (pass, error) {
-		return exportPass(ctx, name, *binary, benchURL, apiURL, cfg.Token, ids, *concurrency, messages)
-	}
-	var passes [][]pass
-	var runs []pass
-	for r := range *repeat {
 		if r > 0 { // empty tables again
 			if err := execSQL(ctx, benchURL, `TRUNCATE interviews, interview_messages, proposals, jobs`); err != nil {
 				return err
 			}
 		}
-		p, err := run("1: empty tables", firstFile, messagesOf(fake, first))
+		p, err := run("1: empty tables", benchURL, firstFile, messagesOf(fake, first))
 		if err != nil {
 			return err
 		}
-		runs = append(runs, p)
-	}
-	passes = append(passes, runs)
-	runs = nil
-	for range *repeat {
-		p, err := run("2: unchanged data", firstFile, messagesOf(fake, first))
+		passes[0] = append(passes[0], p)
+		if p, err = run("2: unchanged data", benchURL, firstFile, messagesOf(fake, first)); err != nil {
+			return err
+		}
+		passes[1] = append(passes[1], p)
+		file, err := idsFile(fmt.Sprint("third-", r), thirds[r])
 		if err != nil {
 			return err
 		}
-		runs = append(runs, p)
+		p, err = run(fmt.Sprintf("3: new, %dk stored", *preload/1000), bigURL, file, messagesOf(fake, thirds[r]))
+		if err != nil {
+			return err
+		}
+		passes[2] = append(passes[2], p)
 	}
-	passes = append(passes, runs)
-	fmt.Printf("bench: preloading %d interviews and %d messages with SQL...\n", *preload, *preload*20)
-	if err := preloadTables(ctx, benchURL, *preload); err != nil {
-		return err
-	}
-	// The server runs with fsync off: without this the kernel would still be writing the
-	// preload's gigabyte out during the third pass.
-	syscall.Sync()
-	scansBefore, err := seqScans(ctx, benchURL)
+	scansAfter, err := seqScans(ctx, bigURL)
 	if err != nil {
 		return err
 	}
-	runs = nil
-	for r, ids := range thirds {
-		file, err := idsFile(fmt.Sprint("third-", r), ids)
-		if err != nil {
-			return err
-		}
-		p, err := run(fmt.Sprintf("3: new, %dk stored", *preload/1000), file, messagesOf(fake, ids))
-		if err != nil {
-			return err
-		}
-		runs = append(runs, p)
-	}
-	passes = append(passes, runs)
-	scansAfter, err := seqScans(ctx, benchURL)
-	if err != nil {
-		return err
-	}
+	limit := median(limitRuns)
 
 	fmt.Printf("\nload limit (pgx CopyFrom of the same normalized rows into empty copies of the two tables, no merge): %.0f proposals/s, %.0f messages/s (%s)\n",
 		limit, median(limitMessages), spread(limitRuns))
@@ -221,8 +217,8 @@ func run() error {
 		for k, p := range runs {
 			rates[k] = float64(p.proposals) / p.wall.Seconds()
 		}
-		slices.SortFunc(runs, func(a, b pass) int { return cmp.Compare(a.wall, b.wall) })
-		p := runs[len(runs)/2]
+		byWall := slices.SortedFunc(slices.Values(runs), func(a, b pass) int { return cmp.Compare(a.wall, b.wall) })
+		p := byWall[len(byWall)/2]
 		mid[i] = p
 		pps := float64(p.proposals) / p.wall.Seconds()
 		fmt.Printf("%-22s %9s %12.0f %13s %12.0f %8.0f%% %8.1fMiB %13d %13d %12d\n", p.name, p.wall.Round(time.Millisecond),
@@ -237,7 +233,13 @@ func run() error {
 		fmt.Printf("  %-40s %10s %10s %12s %10s\n", p.name, per(p.cpu.exporter), per(p.cpu.fake), per(p.cpu.postgres), per(p.wall))
 	}
 	rate := func(p pass) float64 { return float64(p.proposals) / p.wall.Seconds() }
-	fmt.Printf("\npass 2 / pass 1: %.2f×; pass 3 / pass 1: %.0f%% (medians)\n", rate(mid[1])/rate(mid[0]), 100*rate(mid[2])/rate(mid[0]))
+	var second, third []string
+	for r := range passes[0] { // the passes of one round ran under the same conditions
+		second = append(second, fmt.Sprintf("%.2f×", rate(passes[1][r])/rate(passes[0][r])))
+		third = append(third, fmt.Sprintf("%.0f%%", 100*rate(passes[2][r])/rate(passes[0][r])))
+	}
+	fmt.Printf("\npass 2 / pass 1: %.2f× (each round: %s); pass 3 / pass 1: %.0f%% (each round: %s)\n",
+		rate(mid[1])/rate(mid[0]), strings.Join(second, ", "), 100*rate(mid[2])/rate(mid[0]), strings.Join(third, ", "))
 	var rewritten, ins, upd, del, changed int64
 	for _, p := range passes[1] {
 		ins, upd, del, changed = ins+p.tupIns, upd+p.tupUpd, del+p.tupDel, changed+p.interviewsChanged
