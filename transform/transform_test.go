@@ -213,22 +213,3 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
-
-// BenchmarkDecode decodes the fake's typical transcript bodies.
-func BenchmarkDecode(b *testing.B) {
-	fake := fakeapi.New(fakeapi.DefaultConfig())
-	ids := fake.ProposalIDs()[:200]
-	bodies := make([][]byte, len(ids))
-	var size int64
-	for i, id := range ids {
-		bodies[i] = fake.Body(id)
-		size += int64(len(bodies[i]))
-	}
-	b.SetBytes(size / int64(len(ids)))
-	b.ResetTimer()
-	for i := range b.N {
-		if _, err := transform.Decode(ids[i%len(ids)], bodies[i%len(ids)]); err != nil {
-			_ = err // some fake IDs have no interview: their bodies are not transcripts
-		}
-	}
-}

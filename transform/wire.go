@@ -679,22 +679,11 @@ func (p *parser) hex4(i int) (rune, bool) {
 		p.fail("unexpected end of JSON input")
 		return 0, false
 	}
-	var r rune
-	for k := i; k < i+4; k++ {
-		c := p.s[k]
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			p.pos = k
-			p.fail("invalid character in \\u escape")
-			return 0, false
-		}
-		r = r<<4 | rune(c)
+	r, bad := decodeHex4(p.s[i : i+4])
+	if bad >= 0 {
+		p.pos = i + bad
+		p.fail("invalid character in \\u escape")
+		return 0, false
 	}
 	return r, true
 }
@@ -705,8 +694,15 @@ func (p *parser) peekHex4() (rune, bool) {
 	if p.pos+6 > len(p.s) || p.s[p.pos] != '\\' || p.s[p.pos+1] != 'u' {
 		return 0, false
 	}
-	var r rune
-	for _, c := range []byte(p.s[p.pos+2 : p.pos+6]) {
+	r, bad := decodeHex4(p.s[p.pos+2 : p.pos+6])
+	return r, bad < 0
+}
+
+// decodeHex4 decodes four hexadecimal digits; bad is the index of the first
+// byte that is not one, -1 when all are.
+func decodeHex4(s string) (r rune, bad int) {
+	for i := range 4 {
+		c := s[i]
 		switch {
 		case '0' <= c && c <= '9':
 			c -= '0'
@@ -715,9 +711,9 @@ func (p *parser) peekHex4() (rune, bool) {
 		case 'A' <= c && c <= 'F':
 			c = c - 'A' + 10
 		default:
-			return 0, false
+			return 0, i
 		}
 		r = r<<4 | rune(c)
 	}
-	return r, true
+	return r, -1
 }
