@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command bench measures the real interview-export binary end to end and
 // shows it beside the limit of the machine. It serves the fake API
 // in-process with no latency (its bodies generated before the clock starts)
@@ -19,7 +21,9 @@
 //
 //     go run ./cmd/bench --binary bin/interview-export --database-url postgres://…/postgres
 //
-// make bench does the set-up (build, a throwaway PostgreSQL) and runs it.
+// make bench does the set-up (build, a throwaway PostgreSQL) and runs it. It
+// reads memory and CPU times from /proc, so it measures on Linux only (it
+// builds on unix systems).
 package main
 
 import (
@@ -135,7 +139,7 @@ func run() error {
 		return err
 	}
 
-	fmt.Printf("bench: %d proposals, fake API without latency, --concurrency %d --rate 0, fresh database, each measure taken %d times (median shown)\n",
+	fmt.Printf("bench: %d proposals, fake API without latency, --concurrency %d --rate 0, fresh databases, each measure taken %d times (median shown)\n",
 		len(first), *concurrency, *repeat)
 	// Two databases: the first for the load limit and passes 1 and 2, the second preloaded for
 	// pass 3. The machine's speed drifts by tens of percent over a minute (a shared 2-core VM,
