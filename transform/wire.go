@@ -133,37 +133,24 @@ func (p *parser) interview(iv *wireInterview) {
 	iv.set = true
 	seen := 0
 	p.object(func(key string) {
-		field, bit := "", 0
 		switch {
 		case strings.EqualFold(key, "proposalId"):
-			field, bit = "proposalId", 1
+			p.once(&seen, 1, "interview.proposalId")
+			iv.proposalID = p.stringField("interview.proposalId")
 		case strings.EqualFold(key, "interviewId"):
-			field, bit = "interviewId", 2
+			p.once(&seen, 2, "interview.interviewId")
+			iv.interviewID = p.stringField("interview.interviewId")
 		case strings.EqualFold(key, "score"):
-			field, bit = "score", 4
+			p.once(&seen, 4, "interview.score")
+			iv.score = p.score()
 		case strings.EqualFold(key, "summary"):
-			field, bit = "summary", 8
+			p.once(&seen, 8, "interview.summary")
+			iv.summary = p.stringField("interview.summary")
 		case strings.EqualFold(key, "messages"):
-			field, bit = "messages", 16
+			p.once(&seen, 16, "interview.messages")
+			iv.messages, iv.messagesSet = p.messages()
 		default:
 			p.skipValue()
-			return
-		}
-		if seen&bit != 0 {
-			p.duplicate("interview." + field)
-		}
-		seen |= bit
-		switch bit {
-		case 1:
-			iv.proposalID = p.stringField("interview.proposalId")
-		case 2:
-			iv.interviewID = p.stringField("interview.interviewId")
-		case 4:
-			iv.score = p.score()
-		case 8:
-			iv.summary = p.stringField("interview.summary")
-		case 16:
-			iv.messages, iv.messagesSet = p.messages()
 		}
 	})
 }
@@ -242,7 +229,7 @@ func (p *parser) messages() ([]wireMessage, bool) {
 
 // messageField names field bit of message i in errors.
 func messageField(i, bit int) string {
-	name := map[int]string{1: "id", 2: "role", 4: "content", 8: "sentAt"}[bit]
+	name := [...]string{1: "id", 2: "role", 4: "content", 8: "sentAt"}[bit]
 	return fmt.Sprintf("interview.messages[%d].%s", i, name)
 }
 
@@ -306,6 +293,15 @@ func (p *parser) wrongType(field string) {
 		kind = "number"
 	}
 	p.schemaErr = &InvalidResponseError{Field: field, Reason: fmt.Sprintf("a JSON %s where the schema wants another type", kind)}
+}
+
+// once records field bit in seen, and the field as given twice when it was
+// there already.
+func (p *parser) once(seen *int, bit int, field string) {
+	if *seen&bit != 0 {
+		p.duplicate(field)
+	}
+	*seen |= bit
 }
 
 func (p *parser) duplicate(field string) {
@@ -590,8 +586,7 @@ func (p *parser) unescape(start, from int) string {
 			p.pos++
 			return unsafe.String(unsafe.SliceData(b), len(b)) // b is not written again
 		case c == '\\':
-			var ok bool
-			if b, ok = p.escapeInto(b); !ok {
+			if !p.escape(&b) {
 				return ""
 			}
 		case c < 0x20:
@@ -608,11 +603,6 @@ func (p *parser) unescape(start, from int) string {
 	}
 	p.fail("unexpected end of JSON input")
 	return ""
-}
-
-func (p *parser) escapeInto(b []byte) ([]byte, bool) {
-	ok := p.escape(&b)
-	return b, ok
 }
 
 // escape reads the escape sequence at the parser's position and, when b is
