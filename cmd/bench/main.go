@@ -168,8 +168,9 @@ func run() error {
 		return err
 	}
 	apiURL := srv.URL + "/api/public/v1"
+	postmaster := postmasterPID(ctx, benchURL) // both databases are on its server
 	run := func(name, dbURL, ids string, messages int64) (pass, error) {
-		return exportPass(ctx, name, *binary, dbURL, apiURL, cfg.Token, ids, *concurrency, messages)
+		return exportPass(ctx, name, *binary, dbURL, apiURL, cfg.Token, ids, *concurrency, messages, postmaster)
 	}
 	var limitRuns, limitMessages, bareRuns, bareMessages []float64
 	passes := make([][]pass, 3)
@@ -424,7 +425,9 @@ func seqScans(ctx context.Context, dbURL string) ([2]int64, error) {
 	return s, err
 }
 
-func exportPass(ctx context.Context, name, binary, dbURL, apiURL, token, ids string, concurrency int, messages int64) (pass, error) {
+// exportPass runs one export and measures it; postmaster is the server's
+// PID (0 when it runs elsewhere: no server CPU then).
+func exportPass(ctx context.Context, name, binary, dbURL, apiURL, token, ids string, concurrency int, messages int64, postmaster int) (pass, error) {
 	p := pass{name: name, messages: messages}
 	before, err := tupleStats(ctx, dbURL)
 	if err != nil {
@@ -434,7 +437,6 @@ func exportPass(ctx context.Context, name, binary, dbURL, apiURL, token, ids str
 		"--concurrency", fmt.Sprint(concurrency), "--progress-interval", "0", "--log-level", "warn")
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "OT_API_URL="+apiURL, "OT_API_TOKEN="+token)
 	cmd.Stderr = os.Stderr
-	postmaster := postmasterPID(ctx, dbURL)
 	serverBefore, children := serverCPU(postmaster, math.MaxInt)
 	fakeBefore := selfCPU()
 	start := time.Now()
