@@ -69,6 +69,22 @@ func TestDecode(t *testing.T) {
 				}},
 		},
 		{
+			name: "RFC 3339 allows a lowercase t and z",
+			body: body(`{"interviewId":"I","messages":[
+				{"id":"a","role":"r","content":"","sentAt":"2026-06-11t15:20:00z"},
+				{"id":"b","role":"r","content":"","sentAt":"2026-06-11t17:20:00.5+02:00"}]}`),
+			want: load.Interview{ProposalID: "P", Status: load.StatusAvailable, InterviewID: new("I"),
+				Messages: []load.Message{
+					{ID: "a", Position: 0, Role: "r", SentAt: t0},
+					{ID: "b", Position: 1, Role: "r", SentAt: t0.Add(500 * time.Millisecond)},
+				}},
+		},
+		{
+			name: "score at the edges of PostgreSQL's numeric",
+			body: body(`{"interviewId":"I","score":1.0e-16382,"messages":[]}`),
+			want: load.Interview{ProposalID: "P", Status: load.StatusAvailable, InterviewID: new("I"), Score: new("1.0e-16382"), Messages: []load.Message{}},
+		},
+		{
 			name: "exponent score kept as given",
 			body: body(`{"interviewId":"I","score":-1.5E+1,"messages":[]}`),
 			want: load.Interview{ProposalID: "P", Status: load.StatusAvailable, InterviewID: new("I"), Score: new("-1.5E+1"), Messages: []load.Message{}},
@@ -105,6 +121,10 @@ func TestDecodeRejectsSchemaBreaks(t *testing.T) {
 		{"bool score", `{"interview":{"interviewId":"I","score":true,"messages":[]}}`, "interview.score"},
 		{"score beyond numeric", `{"interview":{"interviewId":"I","score":1e200000,"messages":[]}}`, "interview.score"},
 		{"score too precise", `{"interview":{"interviewId":"I","score":1e-20000,"messages":[]}}`, "interview.score"},
+		{"score scale past 16383 by a trailing zero", `{"interview":{"interviewId":"I","score":1.0e-16383,"messages":[]}}`, "interview.score"},
+		{"zero with 16384 zeros after the point", `{"interview":{"interviewId":"I","score":0.` + strings.Repeat("0", 16384) + `,"messages":[]}}`, "interview.score"},
+		{"member given twice", `{"interview":{"interviewId":"I","score":1,"score":2,"messages":[]}}`, "interview.score"},
+		{"member given twice in other case", `{"interview":{"interviewId":"I","Summary":"a","summary":"b","messages":[]}}`, "interview.summary"},
 		{"number summary", `{"interview":{"interviewId":"I","summary":1,"messages":[]}}`, "interview.summary"},
 		{"messages object", `{"interview":{"interviewId":"I","messages":{}}}`, "interview.messages"},
 		{"null message", `{"interview":{"interviewId":"I","messages":[null]}}`, "interview.messages[0]"},
