@@ -125,14 +125,25 @@ const precedence = `Settings come from, first one set wins: flags, then environm
 given with --config (its keys are the flag names), then the defaults shown. The API token comes from
 OT_API_TOKEN or from the file named by --token-file, never from a flag value.`
 
-func newApp(e *env) *cli.App {
-	exportFl := exportFlags()
-	migrateFl := commonFlags()
-	reportFl := reportFlags()
-	runsFl := runsFlags()
-	usage := func(_ *cli.Context, err error, _ bool) error {
-		return ranError{usageError{err}}
+// onUsageError makes urfave/cli's parse errors the command's usage errors.
+func onUsageError(_ *cli.Context, err error, _ bool) error { return ranError{usageError{err}} }
+
+// command is one of the commands that read the config file.
+func (e *env) command(name, usage string, flags []cli.Flag, action func(*cli.Context, *env) error) *cli.Command {
+	return &cli.Command{
+		Name:         name,
+		Usage:        usage,
+		Description:  precedence,
+		Flags:        flags,
+		Before:       ours(loadConfigFile),
+		Action:       ours(func(c *cli.Context) error { return action(c, e) }),
+		OnUsageError: onUsageError,
 	}
+}
+
+func newApp(e *env) *cli.App {
+	export := e.command("export", "fetch interviews and upsert them into PostgreSQL (applies pending migrations first)", exportFlags(), runExport)
+	export.UsageText = "interview-export export --ids-file PATH [options]"
 	return &cli.App{
 		Name:  "interview-export",
 		Usage: "export OpenTrain AI interview transcripts into PostgreSQL",
@@ -147,7 +158,7 @@ func newApp(e *env) *cli.App {
 		Suggest:              true,
 		EnableBashCompletion: true,
 		ExitErrHandler:       func(*cli.Context, error) {},
-		OnUsageError:         usage,
+		OnUsageError:         onUsageError,
 		// No command is a mistake (a cron line cut short), not a success.
 		Action: ours(func(c *cli.Context) error {
 			if c.Args().Present() {
@@ -161,43 +172,10 @@ func newApp(e *env) *cli.App {
 			return usageError{errors.New("no command given: use export, migrate, report, runs or version")}
 		}),
 		Commands: []*cli.Command{
-			{
-				Name:         "export",
-				Usage:        "fetch interviews and upsert them into PostgreSQL (applies pending migrations first)",
-				UsageText:    "interview-export export --ids-file PATH [options]",
-				Description:  precedence,
-				Flags:        exportFl,
-				Before:       ours(loadConfigFile(exportFl)),
-				Action:       ours(func(c *cli.Context) error { return runExport(c, e) }),
-				OnUsageError: usage,
-			},
-			{
-				Name:         "migrate",
-				Usage:        "apply pending migrations (safe to run twice or from two processes at once)",
-				Description:  precedence,
-				Flags:        migrateFl,
-				Before:       ours(loadConfigFile(migrateFl)),
-				Action:       ours(func(c *cli.Context) error { return runMigrate(c, e) }),
-				OnUsageError: usage,
-			},
-			{
-				Name:         "report",
-				Usage:        "outcome counts, a score histogram, transcript lengths, recent runs and the last run's failures",
-				Description:  precedence,
-				Flags:        reportFl,
-				Before:       ours(loadConfigFile(reportFl)),
-				Action:       ours(func(c *cli.Context) error { return runReport(c, e) }),
-				OnUsageError: usage,
-			},
-			{
-				Name:         "runs",
-				Usage:        "the run history from export_runs",
-				Description:  precedence,
-				Flags:        runsFl,
-				Before:       ours(loadConfigFile(runsFl)),
-				Action:       ours(func(c *cli.Context) error { return runRuns(c, e) }),
-				OnUsageError: usage,
-			},
+			export,
+			e.command("migrate", "apply pending migrations (safe to run twice or from two processes at once)", commonFlags(), runMigrate),
+			e.command("report", "outcome counts, a score histogram, transcript lengths, recent runs and the last run's failures", reportFlags(), runReport),
+			e.command("runs", "the run history from export_runs", runsFlags(), runRuns),
 			{
 				Name:  "version",
 				Usage: "print the version",

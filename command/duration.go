@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"github.com/urfave/cli/v2/altsrc"
 )
 
 // duration is the value of a duration flag: Go's durations (90s, 20h,
@@ -51,11 +50,11 @@ func (v *duration) String() string {
 	return v.d.String()
 }
 
-// durationFlag is a duration flag that may also be set by its environment
+// durationFlag is a duration flag of category, set also by its environment
 // variable and the YAML file.
-func durationFlag(name string, value time.Duration, usage string) cli.Flag {
-	return altsrc.NewGenericFlag(&cli.GenericFlag{Name: name, Value: &duration{value}, Usage: usage + " (a duration such as 20h, 90s or 30d)",
-		EnvVars: []string{envName(name)}})
+func durationFlag(name, category string, value time.Duration, usage string) cli.Flag {
+	return &cli.GenericFlag{Name: name, Category: category, Value: &duration{value}, Usage: usage + " (a duration such as 20h, 90s or 30d)",
+		EnvVars: []string{envName(name)}}
 }
 
 // durationOf returns the value of the duration flag name.

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"github.com/urfave/cli/v2/altsrc"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/interview-export/interview-export/exporter"
@@ -64,50 +63,6 @@ func envName(flag string) string {
 	return "INTERVIEW_EXPORT_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
-func commonFlags() []cli.Flag {
-	return []cli.Flag{
-		&cli.PathFlag{Name: flagConfig, Usage: "read settings from this YAML `FILE` (keys are the flag names; see config.example.yaml)", EnvVars: []string{envName(flagConfig)}},
-		altsrc.NewStringFlag(&cli.StringFlag{Name: flagDatabaseURL, Usage: "PostgreSQL libpq `URL` or key=value DSN", EnvVars: []string{"DATABASE_URL"}}),
-		altsrc.NewStringFlag(&cli.StringFlag{Name: flagLogLevel, Value: "info", Usage: "debug, info, warn or error", EnvVars: []string{envName(flagLogLevel)}}),
-		altsrc.NewStringFlag(&cli.StringFlag{Name: flagLogFormat, Value: "text", Usage: "text or json (log lines on stderr)", EnvVars: []string{envName(flagLogFormat)}}),
-	}
-}
-
-func exportFlags() []cli.Flag {
-	return categorize(append(commonFlags(),
-		altsrc.NewStringFlag(&cli.StringFlag{Name: flagAPIURL, Value: DefaultAPIURL, Usage: "OpenTrain public API base `URL`", EnvVars: []string{"OT_API_URL"}}),
-		altsrc.NewPathFlag(&cli.PathFlag{Name: flagTokenFile, Usage: "read the API token from `FILE` (else from OT_API_TOKEN; never a flag value)", EnvVars: []string{envName(flagTokenFile)}}),
-		altsrc.NewStringFlag(&cli.StringFlag{Name: flagIDsFile, Usage: "source: proposal IDs, one per line, from `PATH` (- for standard input)", EnvVars: []string{envName(flagIDsFile)}}),
-		altsrc.NewStringFlag(&cli.StringFlag{Name: flagIDsQuery, Usage: "source: the first column of this `SQL` query, run read-only against the database", EnvVars: []string{envName(flagIDsQuery)}}),
-		durationFlag(flagIDsQueryTimeout, 5*time.Minute, "statement timeout of --ids-query"),
-		altsrc.NewStringSliceFlag(&cli.StringSliceFlag{Name: flagJob, Usage: "source: the proposals of job `ID` (repeatable), listed through the API", EnvVars: []string{envName(flagJob)}}),
-		altsrc.NewBoolFlag(&cli.BoolFlag{Name: flagAllJobs, Usage: "source: the proposals of every job of the account (GET /jobs/mine; needs jobs:read)", EnvVars: []string{envName(flagAllJobs)}}),
-		altsrc.NewBoolFlag(&cli.BoolFlag{Name: flagUpdates, Usage: "source: the change feed (GET /updates) from the cursor stored for this shard, and the IDs that failed before; the first run reads the whole history", EnvVars: []string{envName(flagUpdates)}}),
-		durationFlag(flagRefreshAfter, 0, "skip IDs whose last recorded outcome is younger than this `DURATION` (0: fetch all)"),
-		altsrc.NewInt64Flag(&cli.Int64Flag{Name: flagRefreshLimit, Usage: "with --refresh-after: refetch at most `N` stale IDs (recorded longer ago) in this run, so a re-check is spread over runs (0: no limit)", EnvVars: []string{envName(flagRefreshLimit)}}),
-		altsrc.NewStringFlag(&cli.StringFlag{Name: flagShard, Usage: "only the IDs of shard `I/N` (stable hash); N processes with I = 0..N-1 cover every ID once", EnvVars: []string{envName(flagShard)}}),
-		durationFlag(flagDrainTimeout, exporter.DefaultDrainTimeout, "on SIGINT/SIGTERM, how long requests in flight may finish before the run commits and exits"),
-		durationFlag(flagMaxRetryAfter, extract.DefaultMaxRetryAfter, "a 429 asking to wait longer than this stops the run with exit status 75 (try again later)"),
-		durationFlag(flagOutageTimeout, extract.DefaultBreakerGiveUp, "when requests keep failing (connection refused, 5xx, 404 pages), stop with exit status 75 this long after the first failure"),
-		durationFlag(flagLockTimeout, load.DefaultLockTimeout, "longest wait for a lock another session holds on the tables; a batch is tried 5 times"),
-		altsrc.NewIntFlag(&cli.IntFlag{Name: flagConcurrency, Value: extract.DefaultConcurrency, Usage: "requests in flight at most", EnvVars: []string{envName(flagConcurrency)}}),
-		altsrc.NewFloat64Flag(&cli.Float64Flag{Name: flagRate, Value: extract.DefaultRate, Usage: "requests per second across the run (0: no limit until the API answers 429)", EnvVars: []string{envName(flagRate)}}),
-		altsrc.NewIntFlag(&cli.IntFlag{Name: flagMaxAttempts, Value: extract.DefaultMaxAttempts, Usage: "tries per proposal, the first included (429s do not count)", EnvVars: []string{envName(flagMaxAttempts)}}),
-		durationFlag(flagRequestTimeout, extract.DefaultRequestTimeout, "time limit of one attempt, body included"),
-		durationFlag(flagBackoffBase, extract.DefaultBackoffBase, "first retry delay ceiling; doubles per retry (full jitter)"),
-		durationFlag(flagBackoffMax, extract.DefaultBackoffMax, "largest retry delay"),
-		altsrc.NewInt64Flag(&cli.Int64Flag{Name: flagMaxResponseBytes, Value: extract.DefaultMaxResponseBytes, Usage: "largest transcript body accepted, in bytes", EnvVars: []string{envName(flagMaxResponseBytes)}}),
-		altsrc.NewIntFlag(&cli.IntFlag{Name: flagBatchSize, Value: exporter.DefaultBatchSize, Usage: "proposals committed per transaction", EnvVars: []string{envName(flagBatchSize)}}),
-		durationFlag(flagProgressInterval, 10*time.Second, "interval of progress log lines (0: none)"),
-		altsrc.NewBoolFlag(&cli.BoolFlag{Name: flagNoMigrate, Usage: "do not apply pending migrations first", EnvVars: []string{envName(flagNoMigrate)}}),
-		altsrc.NewBoolFlag(&cli.BoolFlag{Name: flagDryRun, Usage: "fetch and normalize, write nothing; print one JSON object per proposal on stdout", EnvVars: []string{envName(flagDryRun)}}),
-		altsrc.NewStringFlag(&cli.StringFlag{Name: flagMaxFailed, Value: "0", Usage: "failures that still let the run exit 0: a count (5) or a share of the IDs sent to the API (1%); the run is recorded 'partial' either way", EnvVars: []string{envName(flagMaxFailed)}}),
-		altsrc.NewPathFlag(&cli.PathFlag{Name: flagSummaryFile, Usage: "write the run's summary as a JSON document to `PATH` (atomically, also on failure and interruption)", EnvVars: []string{envName(flagSummaryFile)}}),
-		altsrc.NewPathFlag(&cli.PathFlag{Name: flagMetricsTextfile, Usage: "write the run's Prometheus metrics to `PATH` in the node_exporter textfile format (atomically, at the end of every run)", EnvVars: []string{envName(flagMetricsTextfile)}}),
-		altsrc.NewStringFlag(&cli.StringFlag{Name: flagPushgatewayURL, Usage: "push the run's Prometheus metrics to this Pushgateway `URL` at the end of every run (job interview_export, grouped by shard)", EnvVars: []string{envName(flagPushgatewayURL)}}),
-	), exportCategories)
-}
-
 // Flag categories of export's --help.
 const (
 	catSource    = "Sources of proposal IDs (exactly one)"
@@ -117,111 +72,141 @@ const (
 	catDatabase  = "Database"
 )
 
-var exportCategories = map[string]string{
-	flagIDsFile: catSource, flagIDsQuery: catSource, flagIDsQueryTimeout: catSource, flagJob: catSource,
-	flagAllJobs: catSource, flagUpdates: catSource,
-	flagConcurrency: catPace, flagRate: catPace, flagMaxAttempts: catPace, flagRequestTimeout: catPace,
-	flagBackoffBase: catPace, flagBackoffMax: catPace, flagMaxRetryAfter: catPace, flagOutageTimeout: catPace,
-	flagMaxResponseBytes: catPace, flagAPIURL: catPace, flagTokenFile: catPace, flagDrainTimeout: catPace,
-	flagRefreshAfter: catSelection, flagRefreshLimit: catSelection, flagShard: catSelection, flagMaxFailed: catSelection,
-	flagDryRun: catOutput, flagProgressInterval: catOutput, flagLogLevel: catOutput, flagLogFormat: catOutput,
-	flagSummaryFile: catOutput, flagMetricsTextfile: catOutput, flagPushgatewayURL: catOutput,
-	flagDatabaseURL: catDatabase, flagBatchSize: catDatabase, flagNoMigrate: catDatabase, flagLockTimeout: catDatabase,
-	flagConfig: catDatabase,
+func commonFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.PathFlag{Name: flagConfig, Category: catDatabase, Usage: "read settings from this YAML `FILE` (keys are the flag names; see config.example.yaml)", EnvVars: []string{envName(flagConfig)}},
+		&cli.StringFlag{Name: flagDatabaseURL, Category: catDatabase, Usage: "PostgreSQL libpq `URL` or key=value DSN", EnvVars: []string{"DATABASE_URL"}},
+		&cli.StringFlag{Name: flagLogLevel, Category: catOutput, Value: "info", Usage: "debug, info, warn or error", EnvVars: []string{envName(flagLogLevel)}},
+		&cli.StringFlag{Name: flagLogFormat, Category: catOutput, Value: "text", Usage: "text or json (log lines on stderr)", EnvVars: []string{envName(flagLogFormat)}},
+	}
 }
 
-// categorize files each flag under its category in --help.
-func categorize(flags []cli.Flag, categories map[string]string) []cli.Flag {
-	for _, f := range flags {
-		cat := categories[f.Names()[0]]
-		switch f := f.(type) {
-		case *cli.PathFlag:
-			f.Category = cat
-		case *altsrc.StringFlag:
-			f.Category = cat
-		case *altsrc.PathFlag:
-			f.Category = cat
-		case *altsrc.BoolFlag:
-			f.Category = cat
-		case *altsrc.IntFlag:
-			f.Category = cat
-		case *altsrc.Int64Flag:
-			f.Category = cat
-		case *altsrc.Float64Flag:
-			f.Category = cat
-		case *altsrc.StringSliceFlag:
-			f.Category = cat
-		case *altsrc.GenericFlag:
-			f.Category = cat
-		}
+func exportFlags() []cli.Flag {
+	return slices.Concat(commonFlags(), sourceFlags(), paceFlags(), []cli.Flag{
+		durationFlag(flagRefreshAfter, catSelection, 0, "skip IDs whose last recorded outcome is younger than this `DURATION` (0: fetch all)"),
+		&cli.Int64Flag{Name: flagRefreshLimit, Category: catSelection, Usage: "with --refresh-after: refetch at most `N` stale IDs (recorded longer ago) in this run, so a re-check is spread over runs (0: no limit)", EnvVars: []string{envName(flagRefreshLimit)}},
+		&cli.StringFlag{Name: flagShard, Category: catSelection, Usage: "only the IDs of shard `I/N` (stable hash); N processes with I = 0..N-1 cover every ID once", EnvVars: []string{envName(flagShard)}},
+		&cli.StringFlag{Name: flagMaxFailed, Category: catSelection, Value: "0", Usage: "failures that still let the run exit 0: a count (5) or a share of the IDs sent to the API (1%); the run is recorded 'partial' either way", EnvVars: []string{envName(flagMaxFailed)}},
+		durationFlag(flagLockTimeout, catDatabase, load.DefaultLockTimeout, "longest wait for a lock another session holds on the tables; a batch is tried 5 times"),
+		&cli.IntFlag{Name: flagBatchSize, Category: catDatabase, Value: exporter.DefaultBatchSize, Usage: "proposals committed per transaction", EnvVars: []string{envName(flagBatchSize)}},
+		&cli.BoolFlag{Name: flagNoMigrate, Category: catDatabase, Usage: "do not apply pending migrations first", EnvVars: []string{envName(flagNoMigrate)}},
+		&cli.BoolFlag{Name: flagDryRun, Category: catOutput, Usage: "fetch and normalize, write nothing; print one JSON object per proposal on stdout", EnvVars: []string{envName(flagDryRun)}},
+		durationFlag(flagProgressInterval, catOutput, 10*time.Second, "interval of progress log lines (0: none)"),
+		&cli.PathFlag{Name: flagSummaryFile, Category: catOutput, Usage: "write the run's summary as a JSON document to `PATH` (atomically, also on failure and interruption)", EnvVars: []string{envName(flagSummaryFile)}},
+		&cli.PathFlag{Name: flagMetricsTextfile, Category: catOutput, Usage: "write the run's Prometheus metrics to `PATH` in the node_exporter textfile format (atomically, at the end of every run)", EnvVars: []string{envName(flagMetricsTextfile)}},
+		&cli.StringFlag{Name: flagPushgatewayURL, Category: catOutput, Usage: "push the run's Prometheus metrics to this Pushgateway `URL` at the end of every run (job interview_export, grouped by shard)", EnvVars: []string{envName(flagPushgatewayURL)}},
+	})
+}
+
+func sourceFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: flagIDsFile, Category: catSource, Usage: "source: proposal IDs, one per line, from `PATH` (- for standard input)", EnvVars: []string{envName(flagIDsFile)}},
+		&cli.StringFlag{Name: flagIDsQuery, Category: catSource, Usage: "source: the first column of this `SQL` query, run read-only against the database", EnvVars: []string{envName(flagIDsQuery)}},
+		durationFlag(flagIDsQueryTimeout, catSource, 5*time.Minute, "statement timeout of --ids-query"),
+		&cli.StringSliceFlag{Name: flagJob, Category: catSource, Usage: "source: the proposals of job `ID` (repeatable), listed through the API", EnvVars: []string{envName(flagJob)}},
+		&cli.BoolFlag{Name: flagAllJobs, Category: catSource, Usage: "source: the proposals of every job of the account (GET /jobs/mine; needs jobs:read)", EnvVars: []string{envName(flagAllJobs)}},
+		&cli.BoolFlag{Name: flagUpdates, Category: catSource, Usage: "source: the change feed (GET /updates) from the cursor stored for this shard, and the IDs that failed before; the first run reads the whole history", EnvVars: []string{envName(flagUpdates)}},
 	}
-	return flags
+}
+
+func paceFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: flagAPIURL, Category: catPace, Value: DefaultAPIURL, Usage: "OpenTrain public API base `URL`", EnvVars: []string{"OT_API_URL"}},
+		&cli.PathFlag{Name: flagTokenFile, Category: catPace, Usage: "read the API token from `FILE` (else from OT_API_TOKEN; never a flag value)", EnvVars: []string{envName(flagTokenFile)}},
+		&cli.IntFlag{Name: flagConcurrency, Category: catPace, Value: extract.DefaultConcurrency, Usage: fmt.Sprintf("requests in flight at most (1 to %d; 0: the default)", extract.MaxConcurrency), EnvVars: []string{envName(flagConcurrency)}},
+		&cli.Float64Flag{Name: flagRate, Category: catPace, Value: extract.DefaultRate, Usage: "requests per second across the run (0: no limit until the API answers 429)", EnvVars: []string{envName(flagRate)}},
+		&cli.IntFlag{Name: flagMaxAttempts, Category: catPace, Value: extract.DefaultMaxAttempts, Usage: "tries per proposal, the first included (429s do not count)", EnvVars: []string{envName(flagMaxAttempts)}},
+		durationFlag(flagRequestTimeout, catPace, extract.DefaultRequestTimeout, "time limit of one attempt, body included"),
+		durationFlag(flagBackoffBase, catPace, extract.DefaultBackoffBase, "first retry delay ceiling; doubles per retry (full jitter)"),
+		durationFlag(flagBackoffMax, catPace, extract.DefaultBackoffMax, "largest retry delay"),
+		&cli.Int64Flag{Name: flagMaxResponseBytes, Category: catPace, Value: extract.DefaultMaxResponseBytes, Usage: "largest transcript body accepted, in bytes", EnvVars: []string{envName(flagMaxResponseBytes)}},
+		durationFlag(flagMaxRetryAfter, catPace, extract.DefaultMaxRetryAfter, "a 429 asking to wait longer than this stops the run with exit status 75 (try again later)"),
+		durationFlag(flagOutageTimeout, catPace, extract.DefaultOutageTimeout, "when requests keep failing (connection refused, 5xx, 404 pages), stop with exit status 75 this long after the first failure"),
+		durationFlag(flagDrainTimeout, catPace, exporter.DefaultDrainTimeout, "on SIGINT/SIGTERM, how long requests in flight may finish before the run commits and exits"),
+	}
 }
 
 // loadConfigFile is the Before hook of every command: it checks the YAML
 // file's keys (a misspelt key is an error, not a silently ignored setting)
-// and applies its values below flags and environment.
-func loadConfigFile(flags []cli.Flag) cli.BeforeFunc {
-	return func(c *cli.Context) error {
-		path := c.String(flagConfig)
-		if path == "" {
-			return nil
-		}
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			return usageError{fmt.Errorf("read --config file: %w", err)}
-		}
-		var keys map[string]any
-		if err := yaml.Unmarshal(raw, &keys); err != nil {
-			return usageError{fmt.Errorf("--config %s is not valid YAML: %w", path, err)}
-		}
-		if _, ok := keys["token"]; ok {
-			return usageError{fmt.Errorf("--config %s: put the token in a file named by token-file, not in the config", path)}
-		}
-		// One file serves every command: a key that any command knows is
-		// accepted (and applies where it means something); only a key that
-		// none knows is an error.
-		known := configKeys()
-		var unknown []string
-		for k := range keys {
-			if !known[k] {
-				unknown = append(unknown, k)
-			}
-		}
-		if len(unknown) > 0 {
-			sort.Strings(unknown)
-			var hints []string
-			for _, k := range unknown {
-				if near := nearestKey(k, known); near != "" {
-					hints = append(hints, fmt.Sprintf("%s: did you mean %s?", k, near))
-				}
-			}
-			msg := fmt.Sprintf("--config %s: unknown key(s) %s", path, strings.Join(unknown, ", "))
-			if len(hints) > 0 {
-				msg += " (" + strings.Join(hints, "; ") + ")"
-			}
-			valid := slices.Sorted(maps.Keys(known))
-			return usageError{fmt.Errorf("%s; the keys are the flag names: %s", msg, strings.Join(valid, ", "))}
-		}
-		values := make(map[any]any, len(keys))
-		for k, v := range keys {
-			if n, ok := v.(int); ok && isFloatFlag(flags, k) {
-				v = float64(n) // YAML reads "rate: 10" as an int
-			}
-			if isDurationFlag(flags, k) {
-				d := new(duration)
-				if err := d.Set(fmt.Sprint(v)); err != nil {
-					return usageError{fmt.Errorf("--config %s: %s: %w", path, k, err)}
-				}
-				v = d
-			}
-			values[k] = v
-		}
-		if err := altsrc.ApplyInputSourceValues(c, altsrc.NewMapInputSource(path, values), flags); err != nil {
-			return usageError{fmt.Errorf("--config %s: %w", path, err)}
-		}
+// and sets each flag that neither the command line nor the environment set.
+func loadConfigFile(c *cli.Context) error {
+	path := c.String(flagConfig)
+	if path == "" {
 		return nil
 	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return usageError{fmt.Errorf("read --config file: %w", err)}
+	}
+	var keys map[string]any
+	if err := yaml.Unmarshal(raw, &keys); err != nil {
+		return usageError{fmt.Errorf("--config %s is not valid YAML: %w", path, err)}
+	}
+	if _, ok := keys["token"]; ok {
+		return usageError{fmt.Errorf("--config %s: put the token in a file named by token-file, not in the config", path)}
+	}
+	if err := checkConfigKeys(path, keys); err != nil {
+		return err
+	}
+	ours := map[string]bool{}
+	for _, f := range c.Command.Flags {
+		ours[f.Names()[0]] = true
+	}
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		// One file serves every command: a key of another command is left
+		// to it.
+		if !ours[k] || c.IsSet(k) {
+			continue
+		}
+		for _, v := range configValues(keys[k]) {
+			if err := c.Set(k, v); err != nil {
+				return usageError{fmt.Errorf("--config %s: %s: %w", path, k, err)}
+			}
+		}
+	}
+	return nil
+}
+
+// configValues are the flag values of a YAML value: one, or one per item
+// of a list (a repeatable flag).
+func configValues(v any) []string {
+	list, ok := v.([]any)
+	if !ok {
+		return []string{fmt.Sprint(v)}
+	}
+	values := make([]string, len(list))
+	for i, item := range list {
+		values[i] = fmt.Sprint(item)
+	}
+	return values
+}
+
+// checkConfigKeys refuses a key that no command knows, with the nearest
+// known key as a hint.
+func checkConfigKeys(path string, keys map[string]any) error {
+	known := configKeys()
+	var unknown []string
+	for k := range keys {
+		if !known[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	sort.Strings(unknown)
+	var hints []string
+	for _, k := range unknown {
+		if near := nearestKey(k, known); near != "" {
+			hints = append(hints, fmt.Sprintf("%s: did you mean %s?", k, near))
+		}
+	}
+	msg := fmt.Sprintf("--config %s: unknown key(s) %s", path, strings.Join(unknown, ", "))
+	if len(hints) > 0 {
+		msg += " (" + strings.Join(hints, "; ") + ")"
+	}
+	valid := slices.Sorted(maps.Keys(known))
+	return usageError{fmt.Errorf("%s; the keys are the flag names: %s", msg, strings.Join(valid, ", "))}
 }
 
 // configKeys are the keys of the YAML file: every flag name of every
@@ -270,23 +255,4 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
-}
-
-func isDurationFlag(flags []cli.Flag, name string) bool {
-	for _, f := range flags {
-		if gf, ok := f.(*altsrc.GenericFlag); ok && gf.Name == name {
-			_, ok := gf.Value.(*duration)
-			return ok
-		}
-	}
-	return false
-}
-
-func isFloatFlag(flags []cli.Flag, name string) bool {
-	for _, f := range flags {
-		if ff, ok := f.(*altsrc.Float64Flag); ok && ff.Name == name {
-			return true
-		}
-	}
-	return false
 }

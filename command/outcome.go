@@ -17,7 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/push"
 
-	"github.com/interview-export/interview-export/extract"
 	"github.com/interview-export/interview-export/load"
 )
 
@@ -54,7 +53,7 @@ func (m maxFailed) allows(c load.Counts) bool {
 	if !m.isShare {
 		return c.Failed <= m.count
 	}
-	sent := c.Done() - c.FailedByCode[extract.CodeInvalidID]
+	sent := c.Done() - c.FailedByCode[load.CodeInvalidID]
 	return float64(c.Failed) <= m.percent/100*float64(sent)
 }
 
@@ -212,7 +211,7 @@ func runMetrics(r runOutcome, lastSuccess time.Time, constLabels prometheus.Labe
 		"available": float64(c.Available), "no_interview": float64(c.NoInterview), "failed": float64(c.Failed),
 		"skipped": float64(c.IDsSkipped), "duplicate": float64(c.IDsDuplicate)})
 	failures := map[string]float64{}
-	for _, code := range extract.Codes {
+	for _, code := range load.Codes {
 		failures[code] = 0 // every series on every run
 	}
 	for code, n := range c.FailedByCode {

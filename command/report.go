@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"github.com/urfave/cli/v2/altsrc"
 
 	"github.com/interview-export/interview-export/load"
 )
@@ -22,18 +21,18 @@ const (
 	flagLimit  = "limit"
 )
 
+func formatFlag() cli.Flag {
+	return &cli.StringFlag{Name: flagFormat, Value: "text", Usage: "text (for people) or json (for machines)", EnvVars: []string{envName(flagFormat)}}
+}
+
 func reportFlags() []cli.Flag {
-	return append(commonFlags(),
-		altsrc.NewStringFlag(&cli.StringFlag{Name: flagFormat, Value: "text", Usage: "text (for people) or json (for machines)", EnvVars: []string{envName(flagFormat)}}),
-		altsrc.NewIntFlag(&cli.IntFlag{Name: flagRuns, Value: 5, Usage: "how many recent runs to list", EnvVars: []string{envName(flagRuns)}}),
-	)
+	return append(commonFlags(), formatFlag(),
+		&cli.IntFlag{Name: flagRuns, Value: 5, Usage: "how many recent runs to list", EnvVars: []string{envName(flagRuns)}})
 }
 
 func runsFlags() []cli.Flag {
-	return append(commonFlags(),
-		altsrc.NewStringFlag(&cli.StringFlag{Name: flagFormat, Value: "text", Usage: "text (for people) or json (for machines)", EnvVars: []string{envName(flagFormat)}}),
-		altsrc.NewIntFlag(&cli.IntFlag{Name: flagLimit, Value: 20, Usage: "how many recent runs to list", EnvVars: []string{envName(flagLimit)}}),
-	)
+	return append(commonFlags(), formatFlag(),
+		&cli.IntFlag{Name: flagLimit, Value: 20, Usage: "how many recent runs to list", EnvVars: []string{envName(flagLimit)}})
 }
 
 // openForReading connects to an already migrated database.

@@ -58,7 +58,7 @@ func (f *fetcher) Interview(ctx context.Context, id string) (extract.Answer, err
 		time.Sleep(300 * time.Millisecond)
 		return extract.Answer{ProposalID: id, NoInterview: true, Attempts: 1, ReceivedAt: now}, nil
 	}
-	return extract.Answer{}, &extract.FetchError{ProposalID: id, Code: extract.CodeForbidden, HTTPStatus: 403, Attempts: 1}
+	return extract.Answer{}, &extract.FetchError{ProposalID: id, Reason: extract.ReasonForbidden, HTTPStatus: 403, Attempts: 1}
 }
 
 func (f *fetcher) Stats() extract.Stats { return extract.Stats{Requests: f.calls.Load()} }

@@ -43,7 +43,7 @@ func (r *Run) fetchAll(intake, inflight context.Context, ids <-chan fetchJob, ou
 			var fe *extract.FetchError
 			if errors.As(err, &fe) {
 				r.opts.Logger.LogAttrs(inflight, slog.LevelDebug, "proposal failed", slog.String("proposal_id", id),
-					slog.String("error_code", fe.Code), slog.Int("http_status", fe.HTTPStatus),
+					slog.String("error_code", f.Code), slog.Int("http_status", fe.HTTPStatus),
 					slog.String("request_id", fe.RequestID), slog.Int("attempts", fe.Attempts))
 			}
 		}

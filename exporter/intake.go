@@ -22,56 +22,7 @@ type fetchJob struct {
 func (r *Run) readSource(ctx context.Context, ids chan<- fetchJob, out outbox) error {
 	seen := newSeenSet()
 	defer seen.release()
-	err := r.src.IDs(ctx, func(in extract.Input) error {
-		if in.Event != "" {
-			r.countEvent(in.Event)
-		}
-		if in.Job != nil {
-			j := transform.Job(*in.Job)
-			return out.put(result{job: &j})
-		}
-		if in.ID == "" || !r.opts.Shard.Holds(in.ID) {
-			if in.ID != "" && !in.Record {
-				r.otherShard.Add(1)
-			}
-			r.feed.read(in.Seq) // a page's end, an event skipped, another shard's proposal
-			return nil
-		}
-		if in.Proposal != nil {
-			r.feed.add(in.Seq)
-			p := transform.Proposal(in.ID, *in.Proposal)
-			if err := out.put(result{proposal: &p, seq: in.Seq}); err != nil {
-				return err
-			}
-		}
-		if in.Record {
-			return nil
-		}
-		key := idKey(in.ID)
-		r.idsRead.Add(1)
-		if seen.add(key) {
-			r.duplicates.Add(1)
-			r.feed.read(in.Seq)
-			return nil
-		}
-		r.feed.add(in.Seq)
-		if in.Err != nil {
-			f := transform.Failure(in.ID, in.Err, 0)
-			if in.Where != "" {
-				f.Message = in.Where + ": " + f.Message
-			}
-			return out.put(result{failure: &f, seq: in.Seq})
-		}
-		if err := ctx.Err(); err != nil {
-			return err // select would pick a ready send half the time
-		}
-		select {
-		case ids <- fetchJob{id: in.ID, seq: in.Seq}:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	})
+	err := r.src.IDs(ctx, func(in extract.Input) error { return r.take(ctx, in, seen, ids, out) })
 	if err != nil && ctx.Err() == nil && !errors.Is(err, errBatcherStopped) {
 		return fmt.Errorf("read proposal IDs from %s: %w", r.src.Describe(), err)
 	}
@@ -79,6 +30,61 @@ func (r *Run) readSource(ctx context.Context, ids chan<- fetchJob, out outbox) e
 		return nil // stopped: Execute reports why
 	}
 	return err
+}
+
+// take does what in's kind asks.
+func (r *Run) take(ctx context.Context, in extract.Input, seen *seenSet, ids chan<- fetchJob, out outbox) error {
+	if in.Event != "" {
+		r.countEvent(in.Event)
+	}
+	switch in.Kind {
+	case extract.JobListed:
+		j := transform.Job(*in.Job)
+		return out.put(result{job: &j})
+	case extract.Progress:
+		r.feed.read(in.Seq)
+		return nil
+	}
+	if !r.opts.Shard.Holds(in.ID) {
+		if in.Kind != extract.Facts {
+			r.otherShard.Add(1)
+		}
+		r.feed.read(in.Seq)
+		return nil
+	}
+	if in.Proposal != nil {
+		r.feed.add(in.Seq)
+		p := transform.Proposal(in.ID, *in.Proposal)
+		if err := out.put(result{proposal: &p, seq: in.Seq}); err != nil {
+			return err
+		}
+	}
+	if in.Kind == extract.Facts {
+		return nil
+	}
+	r.idsRead.Add(1)
+	if seen.add(idKey(in.ID)) {
+		r.duplicates.Add(1)
+		r.feed.read(in.Seq)
+		return nil
+	}
+	r.feed.add(in.Seq)
+	if in.Kind == extract.Invalid {
+		f := transform.Failure(in.ID, in.Err, 0)
+		if in.Where != "" {
+			f.Message = in.Where + ": " + f.Message
+		}
+		return out.put(result{failure: &f, seq: in.Seq})
+	}
+	if err := ctx.Err(); err != nil {
+		return err // select would pick a ready send half the time
+	}
+	select {
+	case ids <- fetchJob{id: in.ID, seq: in.Seq}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // countEvent counts one feed event by type.

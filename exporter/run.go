@@ -19,6 +19,7 @@ package exporter
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
 	"sync"
@@ -28,6 +29,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/interview-export/interview-export/extract"
+	"github.com/interview-export/interview-export/internal/setting"
 	"github.com/interview-export/interview-export/load"
 )
 
@@ -100,25 +102,37 @@ type Recorded interface {
 	FetchedAt(ctx context.Context, ids []string) (map[string]time.Time, error)
 }
 
+// MaxBatchSize is the most proposals per batch Options accepts.
+const MaxBatchSize = 100000
+
 func (o *Options) defaults() {
-	if o.Concurrency <= 0 {
-		o.Concurrency = extract.DefaultConcurrency
-	}
-	if o.BatchSize <= 0 {
-		o.BatchSize = DefaultBatchSize
-	}
-	if o.BatchMessages <= 0 {
-		o.BatchMessages = 20000
-	}
-	if o.FlushInterval <= 0 {
-		o.FlushInterval = 2 * time.Second
-	}
+	o.Concurrency = setting.Or(o.Concurrency, extract.DefaultConcurrency)
+	o.BatchSize = setting.Or(o.BatchSize, DefaultBatchSize)
+	o.BatchMessages = setting.Or(o.BatchMessages, 20000)
+	o.FlushInterval = setting.Or(o.FlushInterval, 2*time.Second)
+	o.DrainTimeout = setting.Or(o.DrainTimeout, DefaultDrainTimeout)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.DrainTimeout <= 0 {
-		o.DrainTimeout = DefaultDrainTimeout
-	}
+}
+
+// Validate checks the options a run would use: each zero setting stands
+// for its default, and the rest must be in range. A setting out of range is
+// a *setting.Error.
+func (o Options) Validate() error {
+	o.defaults()
+	return setting.Check(
+		setting.Rule{OK: o.Concurrency >= 1 && o.Concurrency <= extract.MaxConcurrency, Name: "Concurrency", Value: o.Concurrency,
+			Want: fmt.Sprintf("1 to %d", extract.MaxConcurrency)},
+		setting.Rule{OK: o.BatchSize >= 1 && o.BatchSize <= MaxBatchSize, Name: "BatchSize", Value: o.BatchSize, Want: fmt.Sprintf("1 to %d", MaxBatchSize)},
+		setting.Rule{OK: o.BatchMessages >= 1, Name: "BatchMessages", Value: o.BatchMessages, Want: "1 or more"},
+		setting.Positive("FlushInterval", o.FlushInterval),
+		setting.Positive("DrainTimeout", o.DrainTimeout),
+		setting.Rule{OK: o.RefreshAfter >= 0, Name: "RefreshAfter", Value: o.RefreshAfter, Want: "0 (fetch all) or a positive duration such as 20h"},
+		setting.Rule{OK: o.RefreshLimit >= 0, Name: "RefreshLimit", Value: o.RefreshLimit, Want: "0 (no limit) or more"},
+		setting.Rule{OK: o.RefreshLimit == 0 || o.RefreshAfter > 0, Name: "RefreshLimit", Value: o.RefreshLimit,
+			Want: "0 without RefreshAfter: it bounds RefreshAfter's refetches"},
+	)
 }
 
 // Run is one export run. Make it with New and call Execute once.
@@ -197,6 +211,9 @@ type result struct {
 // (after draining), extract.ErrUnauthorized when the token was rejected, or
 // a write error.
 func (r *Run) Execute(ctx context.Context) (load.Counts, error) {
+	if err := r.opts.Validate(); err != nil {
+		return load.Counts{}, err
+	}
 	start := time.Now()
 	// inflight ends on a fatal error, or when the drain deadline passes after
 	// a signal: requests in flight run under it. intake ends on either, or at

@@ -30,7 +30,7 @@ func (e *UnavailableError) Unwrap() error { return ErrAPIUnavailable }
 const (
 	DefaultBreakerStreak   = 10
 	DefaultBreakerIDs      = 3
-	DefaultBreakerGiveUp   = 30 * time.Second
+	DefaultOutageTimeout   = 30 * time.Second
 	DefaultBreakerProbe    = 2 * time.Second
 	DefaultMaxRetryAfter   = 5 * time.Minute
 	breakerPollingInterval = 50 * time.Millisecond
@@ -161,8 +161,8 @@ func (b *breaker) released(probe bool) {
 func unavailableIfTransient(err error) error {
 	var fe *FetchError
 	if errors.As(err, &fe) {
-		switch fe.Code {
-		case CodeNetworkError, CodeTimeout, CodeTruncatedBody, CodeServerError:
+		switch fe.Reason {
+		case ReasonNetworkError, ReasonTimeout, ReasonTruncatedBody, ReasonServerError:
 			return &UnavailableError{Reason: fe.Error()}
 		}
 	}

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/interview-export/interview-export/internal/setting"
 )
 
 // Config configures a Client. Zero values take the documented defaults.
@@ -26,8 +28,8 @@ type Config struct {
 	BaseURL string
 	// Token is the bearer token. It is only ever put in the Authorization header.
 	Token string
-	// Concurrency is the number of requests in flight at most; it sizes the
-	// connection pool. Default 8.
+	// Concurrency is the number of requests in flight at most (1 to
+	// MaxConcurrency); it sizes the connection pool. Default 8.
 	Concurrency int
 	// Rate is the requests per second across every worker; 0 means no limit
 	// until the API answers 429.
@@ -36,7 +38,7 @@ type Config struct {
 	// 429s do not count. Default 5.
 	MaxAttempts int
 	// MaxRateLimited is how many 429s one proposal may receive before it
-	// fails with CodeRateLimited. Default 100.
+	// fails with ReasonRateLimited. Default 100.
 	MaxRateLimited int
 	// RequestTimeout bounds one attempt, body included. Default 30s.
 	RequestTimeout time.Duration
@@ -48,9 +50,9 @@ type Config struct {
 	// MaxRetryAfter is the longest pause a 429's Retry-After may impose; a
 	// longer one ends the run with an *UnavailableError. Default 5m.
 	MaxRetryAfter time.Duration
-	// BreakerGiveUp is how long after the first failure of a streak (see
+	// OutageTimeout is how long after the first failure of a streak (see
 	// breaker) an API that keeps failing is given up on. Default 30s.
-	BreakerGiveUp time.Duration
+	OutageTimeout time.Duration
 	// UserAgent is sent with every request.
 	UserAgent string
 	// Logger receives retries and pauses at debug and warn level; never the
@@ -73,8 +75,66 @@ const (
 )
 
 // ErrConfig is wrapped by every error NewClient returns: the configuration
-// is wrong, and no retry will help.
+// is wrong, and no retry will help. A setting out of its range is also a
+// *setting.Error.
 var ErrConfig = errors.New("API client configuration")
+
+// MaxConcurrency is the most requests in flight a Config accepts.
+const MaxConcurrency = 1000
+
+// MinResponseBytes is the smallest MaxResponseBytes a Config accepts: an
+// error envelope must fit.
+const MinResponseBytes = 1024
+
+// withDefaults returns cfg with each zero setting at its default.
+func (cfg Config) withDefaults() Config {
+	cfg.Concurrency = setting.Or(cfg.Concurrency, DefaultConcurrency)
+	cfg.MaxAttempts = setting.Or(cfg.MaxAttempts, DefaultMaxAttempts)
+	cfg.MaxRateLimited = setting.Or(cfg.MaxRateLimited, DefaultMaxRateLimited)
+	cfg.RequestTimeout = setting.Or(cfg.RequestTimeout, DefaultRequestTimeout)
+	cfg.BackoffBase = setting.Or(cfg.BackoffBase, DefaultBackoffBase)
+	cfg.BackoffMax = setting.Or(cfg.BackoffMax, DefaultBackoffMax)
+	cfg.MaxResponseBytes = setting.Or(cfg.MaxResponseBytes, DefaultMaxResponseBytes)
+	cfg.MaxRetryAfter = setting.Or(cfg.MaxRetryAfter, DefaultMaxRetryAfter)
+	cfg.OutageTimeout = setting.Or(cfg.OutageTimeout, DefaultOutageTimeout)
+	cfg.UserAgent = setting.Or(cfg.UserAgent, "interview-export")
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return cfg
+}
+
+// Validate checks the settings NewClient would use: each zero setting
+// stands for its default, and the rest must be in range. Its errors wrap
+// ErrConfig; a setting out of range is a *setting.Error.
+func (cfg Config) Validate() error {
+	cfg = cfg.withDefaults()
+	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
+	switch {
+	case err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "":
+		return fmt.Errorf("%w: API base URL %q: want an absolute http(s) URL such as https://app.opentrain.ai/api/public/v1", ErrConfig, cfg.BaseURL)
+	case base.User != nil:
+		return fmt.Errorf("%w: the API base URL must not carry credentials (user:password@); the token goes in the Authorization header only", ErrConfig)
+	case cfg.Token == "":
+		return fmt.Errorf("%w: no API token", ErrConfig)
+	}
+	err = setting.Check(
+		setting.Rule{OK: cfg.Concurrency >= 1 && cfg.Concurrency <= MaxConcurrency, Name: "Concurrency", Value: cfg.Concurrency, Want: fmt.Sprintf("1 to %d", MaxConcurrency)},
+		setting.Rule{OK: cfg.Rate >= 0 && !math.IsInf(cfg.Rate, 0), Name: "Rate", Value: cfg.Rate, Want: "0 (no limit) or more"},
+		setting.Rule{OK: cfg.MaxAttempts >= 1, Name: "MaxAttempts", Value: cfg.MaxAttempts, Want: "1 or more"},
+		setting.Rule{OK: cfg.MaxRateLimited >= 1, Name: "MaxRateLimited", Value: cfg.MaxRateLimited, Want: "1 or more"},
+		setting.Positive("RequestTimeout", cfg.RequestTimeout),
+		setting.Positive("BackoffBase", cfg.BackoffBase),
+		setting.Rule{OK: cfg.BackoffMax >= cfg.BackoffBase, Name: "BackoffMax", Value: cfg.BackoffMax, Want: fmt.Sprintf("at least BackoffBase (%s)", cfg.BackoffBase)},
+		setting.Rule{OK: cfg.MaxResponseBytes >= MinResponseBytes, Name: "MaxResponseBytes", Value: cfg.MaxResponseBytes, Want: fmt.Sprintf("at least %d", MinResponseBytes)},
+		setting.Positive("MaxRetryAfter", cfg.MaxRetryAfter),
+		setting.Positive("OutageTimeout", cfg.OutageTimeout),
+	)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return nil
+}
 
 // Client fetches interviews from the OpenTrain public API. It is safe for
 // concurrent use by the workers of one run.
@@ -91,49 +151,11 @@ type Client struct {
 
 // NewClient checks cfg and returns a client.
 func NewClient(cfg Config) (*Client, error) {
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = DefaultConcurrency
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
-	if cfg.MaxAttempts <= 0 {
-		cfg.MaxAttempts = DefaultMaxAttempts
-	}
-	if cfg.MaxRateLimited <= 0 {
-		cfg.MaxRateLimited = DefaultMaxRateLimited
-	}
-	if cfg.RequestTimeout <= 0 {
-		cfg.RequestTimeout = DefaultRequestTimeout
-	}
-	if cfg.BackoffBase <= 0 {
-		cfg.BackoffBase = DefaultBackoffBase
-	}
-	if cfg.BackoffMax <= 0 {
-		cfg.BackoffMax = DefaultBackoffMax
-	}
-	if cfg.MaxResponseBytes <= 0 {
-		cfg.MaxResponseBytes = DefaultMaxResponseBytes
-	}
-	if cfg.MaxRetryAfter <= 0 {
-		cfg.MaxRetryAfter = DefaultMaxRetryAfter
-	}
-	if cfg.BreakerGiveUp <= 0 {
-		cfg.BreakerGiveUp = DefaultBreakerGiveUp
-	}
-	if cfg.UserAgent == "" {
-		cfg.UserAgent = "interview-export"
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return nil, fmt.Errorf("%w: API base URL %q: want an absolute http(s) URL such as https://app.opentrain.ai/api/public/v1", ErrConfig, cfg.BaseURL)
-	}
-	if base.User != nil {
-		return nil, fmt.Errorf("%w: the API base URL must not carry credentials (user:password@); the token goes in the Authorization header only", ErrConfig)
-	}
-	if cfg.Token == "" {
-		return nil, fmt.Errorf("%w: no API token", ErrConfig)
-	}
+	base, _ := url.Parse(strings.TrimRight(cfg.BaseURL, "/")) // Validate parsed it
 	transport := cfg.Transport
 	if transport == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
@@ -156,7 +178,7 @@ func NewClient(cfg Config) (*Client, error) {
 			return http.ErrUseLastResponse
 		}},
 		gate:    NewGate(cfg.Rate),
-		breaker: newBreaker(DefaultBreakerStreak, DefaultBreakerIDs, cfg.BreakerGiveUp, DefaultBreakerProbe),
+		breaker: newBreaker(DefaultBreakerStreak, DefaultBreakerIDs, cfg.OutageTimeout, DefaultBreakerProbe),
 		log:     cfg.Logger,
 	}, nil
 }
@@ -212,7 +234,7 @@ func (c *Client) Interview(ctx context.Context, proposalID string) (Answer, erro
 	case http.StatusNotFound:
 		env, ok := parseEnvelope(r.body)
 		if !ok || env.Code != "NOT_FOUND" {
-			return Answer{}, &FetchError{ProposalID: proposalID, Code: CodeNotFoundNoEnvelope, HTTPStatus: r.status,
+			return Answer{}, &FetchError{ProposalID: proposalID, Reason: ReasonNotFoundNoEnvelope, HTTPStatus: r.status,
 				APICode: env.Code, RequestID: env.RequestID, Attempts: r.attempts,
 				Detail: fmt.Sprintf("404 without the API's NOT_FOUND error envelope (Content-Type %q): a proxy page or a wrong OT_API_URL, not \"no interview\"", r.contentType)}
 		}
@@ -387,7 +409,7 @@ func (c *Client) get(ctx context.Context, proposalID, u string) (response, error
 		var retry bool
 		switch {
 		case ferr != nil:
-			last, retry = ferr, ferr.Code != CodeResponseTooLarge
+			last, retry = ferr, ferr.Reason != ReasonResponseTooLarge
 			last.ProposalID, last.Attempts = proposalID, attempts
 		case r.status == http.StatusTooManyRequests:
 			attempts-- // a 429 is the API pacing us, not a failed attempt
@@ -409,14 +431,14 @@ func (c *Client) get(ctx context.Context, proposalID, u string) (response, error
 				slog.Float64("new_rate_per_s", c.gate.Limit()))
 			if limited >= c.cfg.MaxRateLimited {
 				env, _ := parseEnvelope(r.body)
-				return response{}, &FetchError{ProposalID: proposalID, Code: CodeRateLimited, HTTPStatus: r.status,
+				return response{}, &FetchError{ProposalID: proposalID, Reason: ReasonRateLimited, HTTPStatus: r.status,
 					APICode: env.Code, RequestID: env.RequestID, Attempts: attempts,
 					Detail: fmt.Sprintf("answered 429 %d times in a row", limited)}
 			}
 			continue
 		case r.status >= 500 || r.status == http.StatusRequestTimeout:
 			env, _ := parseEnvelope(r.body)
-			last = &FetchError{ProposalID: proposalID, Code: CodeServerError, HTTPStatus: r.status,
+			last = &FetchError{ProposalID: proposalID, Reason: ReasonServerError, HTTPStatus: r.status,
 				APICode: env.Code, RequestID: env.RequestID, Attempts: attempts, Detail: serverDetail(r, env)}
 			retry = true
 		default:
@@ -428,7 +450,7 @@ func (c *Client) get(ctx context.Context, proposalID, u string) (response, error
 		c.retries.Add(1)
 		delay := c.backoff(attempts)
 		c.log.LogAttrs(ctx, slog.LevelDebug, "retrying", slog.String("proposal_id", proposalID),
-			slog.String("error_code", last.Code), slog.Int("http_status", last.HTTPStatus),
+			slog.String("error_code", string(last.Reason)), slog.Int("http_status", last.HTTPStatus),
 			slog.Int("attempt", attempts), slog.Duration("delay", delay))
 		if err := sleep(queue, delay); err != nil {
 			return response{}, err
@@ -444,8 +466,8 @@ func (c *Client) get(ctx context.Context, proposalID, u string) (response, error
 func (c *Client) observe(probe bool, sentAt time.Time, proposalID string, r response, ferr *FetchError) (outage bool) {
 	var problem string
 	switch {
-	case ferr != nil && ferr.Code != CodeResponseTooLarge:
-		problem = ferr.Code + ": " + ferr.Detail
+	case ferr != nil && ferr.Reason != ReasonResponseTooLarge:
+		problem = string(ferr.Reason) + ": " + ferr.Detail
 	case ferr != nil:
 	case r.status == http.StatusTooManyRequests, r.status >= 300 && r.status < 400:
 		c.breaker.released(probe)
@@ -475,7 +497,7 @@ func (c *Client) attempt(ctx context.Context, u string) (response, *FetchError) 
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return response{}, &FetchError{Code: CodeNetworkError, Detail: "build request: " + err.Error(), Err: err}
+		return response{}, &FetchError{Reason: ReasonNetworkError, Detail: "build request: " + err.Error(), Err: err}
 	}
 	req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
 	req.Header.Set("Accept", "application/json")
@@ -497,7 +519,7 @@ func (c *Client) attempt(ctx context.Context, u string) (response, *FetchError) 
 		fe := transportError(ctx, err)
 		fe.HTTPStatus = resp.StatusCode
 		if errors.Is(err, io.ErrUnexpectedEOF) {
-			fe.Code, fe.Detail = CodeTruncatedBody, fmt.Sprintf("body ended after %d bytes", len(body))
+			fe.Reason, fe.Detail = ReasonTruncatedBody, fmt.Sprintf("body ended after %d bytes", len(body))
 		}
 		return r, fe
 	}
@@ -506,7 +528,7 @@ func (c *Client) attempt(ctx context.Context, u string) (response, *FetchError) 
 			body = body[:limit]
 		} else {
 			// Not retried: the same transcript will be as large next time.
-			return response{status: -1}, &FetchError{Code: CodeResponseTooLarge, HTTPStatus: resp.StatusCode,
+			return response{status: -1}, &FetchError{Reason: ReasonResponseTooLarge, HTTPStatus: resp.StatusCode,
 				Detail: fmt.Sprintf("response body over %d bytes, the configured maximum response size", limit)}
 		}
 	}
@@ -514,7 +536,7 @@ func (c *Client) attempt(ctx context.Context, u string) (response, *FetchError) 
 	// HTTP layer: an incomplete JSON document there is a dropped connection.
 	if resp.StatusCode == http.StatusOK && resp.ContentLength < 0 && len(resp.TransferEncoding) == 0 && resp.Close {
 		if err := json.NewDecoder(bytes.NewReader(body)).Decode(new(json.RawMessage)); errors.Is(err, io.ErrUnexpectedEOF) {
-			return r, &FetchError{Code: CodeTruncatedBody, HTTPStatus: resp.StatusCode,
+			return r, &FetchError{Reason: ReasonTruncatedBody, HTTPStatus: resp.StatusCode,
 				Detail: fmt.Sprintf("connection closed after %d bytes of an incomplete JSON body", len(body))}
 		}
 	}
@@ -554,7 +576,7 @@ const Redacted = "[REDACTED]"
 func transportError(ctx context.Context, err error) *FetchError {
 	var ne net.Error
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-		return &FetchError{Code: CodeTimeout, Detail: "no complete answer within the request timeout", Err: err}
+		return &FetchError{Reason: ReasonTimeout, Detail: "no complete answer within the request timeout", Err: err}
 	}
 	// url.Error repeats the URL, which is harmless (no credentials), but the
 	// inner error is what a person needs.
@@ -562,7 +584,7 @@ func transportError(ctx context.Context, err error) *FetchError {
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	return &FetchError{Code: CodeNetworkError, Detail: err.Error(), Err: err}
+	return &FetchError{Reason: ReasonNetworkError, Detail: err.Error(), Err: err}
 }
 
 // statusError turns a final non-success answer into an error.
@@ -576,19 +598,19 @@ func (c *Client) statusError(proposalID string, r response) error {
 	}
 	switch {
 	case r.status >= 300 && r.status < 400:
-		fe.Code = CodeUnexpectedRedirect
+		fe.Reason = ReasonUnexpectedRedirect
 		fe.Detail = fmt.Sprintf("redirected to %q: the API documents no redirect, so none is followed (the token only goes to %s)",
 			r.location, c.base.Scheme+"://"+c.base.Host)
 		return fe
 	case r.status == http.StatusUnauthorized:
-		fe.Code = "unauthorized"
+		fe.Reason = ReasonUnauthorized
 		return fmt.Errorf("%w: %w", ErrUnauthorized, fe)
 	case r.status == http.StatusForbidden:
-		fe.Code = CodeForbidden
+		fe.Reason = ReasonForbidden
 	case r.status == http.StatusBadRequest:
-		fe.Code = CodeBadRequest
+		fe.Reason = ReasonBadRequest
 	default:
-		fe.Code = CodeUnexpectedStatus
+		fe.Reason = ReasonUnexpectedStatus
 	}
 	return fe
 }

@@ -64,19 +64,19 @@ func TestInterviewOutcomes(t *testing.T) {
 
 	tests := []struct {
 		id       string
-		code     string
+		code     extract.Reason
 		status   int
 		attempts int
 	}{
-		{"html404-1", extract.CodeNotFoundNoEnvelope, 404, 1},
-		{"forbidden-1", extract.CodeForbidden, 403, 1},
-		{"badrequest-1", extract.CodeBadRequest, 400, 1},
-		{"always500-1", extract.CodeServerError, 500, 3},
+		{"html404-1", extract.ReasonNotFoundNoEnvelope, 404, 1},
+		{"forbidden-1", extract.ReasonForbidden, 403, 1},
+		{"badrequest-1", extract.ReasonBadRequest, 400, 1},
+		{"always500-1", extract.ReasonServerError, 500, 3},
 	}
 	for _, tt := range tests {
 		_, err := c.Interview(ctx, tt.id)
 		fe := fetchErr(t, err)
-		assert.Equal(t, tt.code, fe.Code, tt.id)
+		assert.Equal(t, tt.code, fe.Reason, tt.id)
 		assert.Equal(t, tt.status, fe.HTTPStatus, tt.id)
 		assert.Equal(t, tt.attempts, fe.Attempts, tt.id)
 		if tt.status != 404 {
@@ -111,9 +111,9 @@ func TestTransientFaultsAreRetried(t *testing.T) {
 			c2 := newClient(t, base, func(c *extract.Config) { c.RequestTimeout = 200 * time.Millisecond; c.MaxAttempts = 1 })
 			_, err = c2.Interview(context.Background(), "available-other-"+name)
 			fe := fetchErr(t, err)
-			want := map[string]string{"5xx": extract.CodeServerError, "html502": extract.CodeServerError,
-				"drop": extract.CodeNetworkError, "truncate": extract.CodeTruncatedBody, "stall": extract.CodeTimeout}[name]
-			assert.Equal(t, want, fe.Code)
+			want := map[string]extract.Reason{"5xx": extract.ReasonServerError, "html502": extract.ReasonServerError,
+				"drop": extract.ReasonNetworkError, "truncate": extract.ReasonTruncatedBody, "stall": extract.ReasonTimeout}[name]
+			assert.Equal(t, want, fe.Reason)
 		})
 	}
 }
@@ -205,7 +205,7 @@ func TestResponseTooLargeIsNotRetried(t *testing.T) {
 	c := newClient(t, base, func(c *extract.Config) { c.MaxResponseBytes = 4096 })
 	_, err := c.Interview(context.Background(), "huge-1")
 	fe := fetchErr(t, err)
-	assert.Equal(t, extract.CodeResponseTooLarge, fe.Code)
+	assert.Equal(t, extract.ReasonResponseTooLarge, fe.Reason)
 	assert.Equal(t, 1, fe.Attempts)
 }
 
@@ -266,5 +266,5 @@ func TestCloseDelimitedTruncatedBodyIsRetried(t *testing.T) {
 	calls = 0
 	mu.Unlock()
 	_, err = c1.Interview(context.Background(), "p")
-	assert.Equal(t, extract.CodeTruncatedBody, fetchErr(t, err).Code)
+	assert.Equal(t, extract.ReasonTruncatedBody, fetchErr(t, err).Reason)
 }

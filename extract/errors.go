@@ -8,31 +8,30 @@ import (
 	"strings"
 )
 
-// Error codes recorded in export_failures.error_code.
+// Reason classifies why a fetch failed. Package transform turns it into
+// the failure's error code (load.Code*).
+type Reason string
+
+// The reasons a fetch fails.
 const (
-	CodeInvalidID          = "invalid_id"
-	CodeForbidden          = "forbidden"
-	CodeBadRequest         = "bad_request"
-	CodeNotFoundNoEnvelope = "not_found_without_envelope"
-	CodeServerError        = "server_error"
-	CodeNetworkError       = "network_error"
-	CodeTimeout            = "timeout"
-	CodeTruncatedBody      = "truncated_body"
-	CodeResponseTooLarge   = "response_too_large"
-	CodeRateLimited        = "rate_limited"
-	CodeUnexpectedStatus   = "unexpected_status"
-	CodeInvalidResponse    = "invalid_response"
-	CodeUnexpectedRedirect = "unexpected_redirect"
-	// CodeError is an error the exporter did not expect (a bug): the
-	// message says what happened.
-	CodeError = "error"
+	ReasonForbidden          Reason = "forbidden"
+	ReasonBadRequest         Reason = "bad_request"
+	ReasonUnauthorized       Reason = "unauthorized"
+	ReasonNotFoundNoEnvelope Reason = "not_found_without_envelope"
+	ReasonServerError        Reason = "server_error"
+	ReasonNetworkError       Reason = "network_error"
+	ReasonTimeout            Reason = "timeout"
+	ReasonTruncatedBody      Reason = "truncated_body"
+	ReasonResponseTooLarge   Reason = "response_too_large"
+	ReasonRateLimited        Reason = "rate_limited"
+	ReasonUnexpectedStatus   Reason = "unexpected_status"
+	ReasonUnexpectedRedirect Reason = "unexpected_redirect"
 )
 
-// Codes are every error code a failure can have, the list of
-// export_failures.error_code.
-var Codes = []string{CodeInvalidID, CodeForbidden, CodeBadRequest, CodeNotFoundNoEnvelope, CodeServerError,
-	CodeNetworkError, CodeTimeout, CodeTruncatedBody, CodeResponseTooLarge, CodeRateLimited, CodeUnexpectedStatus,
-	CodeInvalidResponse, CodeUnexpectedRedirect, CodeError}
+// Reasons are every Reason a FetchError can have.
+var Reasons = []Reason{ReasonForbidden, ReasonBadRequest, ReasonUnauthorized, ReasonNotFoundNoEnvelope, ReasonServerError,
+	ReasonNetworkError, ReasonTimeout, ReasonTruncatedBody, ReasonResponseTooLarge, ReasonRateLimited,
+	ReasonUnexpectedStatus, ReasonUnexpectedRedirect}
 
 // ErrUnauthorized means the API rejected the token (401): it is missing,
 // invalid, expired or revoked. Nothing more can succeed, so the run stops.
@@ -75,8 +74,8 @@ func parseEnvelope(body []byte) (Envelope, bool) {
 // than the API's own error message and code.
 type FetchError struct {
 	ProposalID string
-	// Code is one of the Code* constants.
-	Code string
+	// Reason says why the fetch failed.
+	Reason Reason
 	// HTTPStatus is the last HTTP status received, 0 when none was.
 	HTTPStatus int
 	// APICode and RequestID come from the API's error envelope, when there was one.
@@ -94,7 +93,7 @@ func (e *FetchError) Error() string {
 	if e.ProposalID != "" {
 		fmt.Fprintf(&b, "proposal %q: ", e.ProposalID)
 	}
-	b.WriteString(e.Code)
+	b.WriteString(string(e.Reason))
 	if e.HTTPStatus != 0 {
 		fmt.Fprintf(&b, " (HTTP %d", e.HTTPStatus)
 		if e.APICode != "" {

@@ -58,31 +58,54 @@ func ValidateID(id string) error {
 	return nil
 }
 
-// Input is one proposal ID read from a source.
+// Kind says what a run does with an Input. A new kind of input is a new
+// Kind, handled where the run takes its inputs (exporter's intake).
+type Kind uint8
+
+const (
+	// Fetch: ID is a proposal whose interview is to be fetched. Proposal may
+	// carry what the source learned of it in passing.
+	Fetch Kind = iota
+	// Invalid: ID was refused (Err says why); it is recorded as a failure
+	// and never sent to the API.
+	Invalid
+	// Facts: Proposal holds facts about proposal ID (a status change) to
+	// record; nothing is fetched.
+	Facts
+	// JobListed: Job holds what GET /jobs/mine says of a job.
+	JobListed
+	// Progress: the change feed reached Seq (a page's end, an event of
+	// another type); nothing else is to be done.
+	Progress
+)
+
+// Input is one thing a source yields: an ID to fetch, an ID refused, or
+// facts and feed progress learned on the way.
 type Input struct {
-	// ID is the trimmed ID. When Err is set it is the line's text made
-	// storable (invalid bytes replaced by U+FFFD, NUL removed), cut to 1 KiB.
+	Kind Kind
+	// ID is the trimmed ID. For Invalid it is the text made storable
+	// (invalid bytes replaced by U+FFFD, NUL removed), cut to 1 KiB.
 	ID string
 	// Where locates the ID in its source for a failure's message, e.g.
 	// "line 7" or "row 12"; empty when there is nothing useful to say.
 	Where string
-	// Err is an *InvalidIDError when the ID must not be sent.
+	// Err is the *InvalidIDError of an Invalid input.
 	Err error
-
-	// What a source learns along the way, recorded at no extra request.
 	// Proposal holds facts about proposal ID (its job, status, times).
 	Proposal *ProposalFacts
-	// Job is a job listed by GET /jobs/mine (ID is empty then).
+	// Job is the job of a JobListed input.
 	Job *JobFacts
-	// Record is true when ID is not to be fetched: the input only carries
-	// facts (a status change) or feed progress.
-	Record bool
 	// Seq is the position in the change feed (the event's id) of an input
 	// from GET /updates; 0 elsewhere. The feed's cursor never moves past an
 	// input whose outcome is not committed.
 	Seq int64
 	// Event is the feed event's type, for counting; "" outside the feed.
 	Event string
+}
+
+// refused is the Invalid input of id, found at where.
+func refused(id, where string, err error) Input {
+	return Input{Kind: Invalid, ID: refusedID(id), Where: where, Err: err}
 }
 
 // ProposalFacts are what the API said of a proposal in passing.
@@ -150,12 +173,14 @@ func (s *IDScanner) Next() (Input, bool) {
 			continue
 		}
 		if tooLong {
-			return Input{ID: refusedID(string(trimmed)) + "…", Where: fmt.Sprintf("line %d", s.line),
-				Err: &InvalidIDError{Reason: fmt.Sprintf("longer than %d bytes (%d)", MaxIDBytes, content)}}, true
+			in := refused(string(trimmed), fmt.Sprintf("line %d", s.line),
+				&InvalidIDError{Reason: fmt.Sprintf("longer than %d bytes (%d)", MaxIDBytes, content)})
+			in.ID += "…"
+			return in, true
 		}
 		id := string(trimmed)
 		if err := ValidateID(id); err != nil {
-			return Input{ID: refusedID(id), Where: fmt.Sprintf("line %d", s.line), Err: err}, true
+			return refused(id, fmt.Sprintf("line %d", s.line), err), true
 		}
 		return Input{ID: id}, true
 	}

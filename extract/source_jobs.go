@@ -58,7 +58,7 @@ func (s *JobsSource) IDs(ctx context.Context, yield func(Input) error) error {
 			}
 			facts := &JobFacts{ID: j.ID, Title: j.Title, Status: j.Status, CreatedAt: apiTime(j.CreatedAt), UpdatedAt: apiTime(j.UpdatedAt),
 				ProposalsTotal: j.ProposalCounts.Total}
-			if err := yield(Input{Job: facts, Record: true}); err != nil {
+			if err := yield(Input{Kind: JobListed, Job: facts}); err != nil {
 				return err
 			}
 			return s.jobProposals(ctx, j.ID, yield)
@@ -73,17 +73,16 @@ func (s *JobsSource) jobProposals(ctx context.Context, job string, yield func(In
 			if err := json.Unmarshal(raw, &p); err != nil {
 				return fmt.Errorf("%s: unexpected response: %v", what, err)
 			}
-			in := Input{ID: p.ID, Where: "job " + job}
+			where := "job " + job
 			if err := ValidateID(p.ID); err != nil {
-				in.ID, in.Err = refusedID(p.ID), err
-			} else {
-				jobID := p.JobID
-				if jobID == "" {
-					jobID = job
-				}
-				in.Proposal = &ProposalFacts{JobID: jobID, Status: p.Status.Raw, ReceivedAt: apiTime(p.CreatedAt)}
+				return yield(refused(p.ID, where, err))
 			}
-			return yield(in)
+			jobID := p.JobID
+			if jobID == "" {
+				jobID = job
+			}
+			return yield(Input{ID: p.ID, Where: where,
+				Proposal: &ProposalFacts{JobID: jobID, Status: p.Status.Raw, ReceivedAt: apiTime(p.CreatedAt)}})
 		})
 }
 

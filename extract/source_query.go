@@ -172,7 +172,7 @@ func (s *QuerySource) IDs(ctx context.Context, yield func(Input) error) error {
 		}
 		in := Input{ID: strings.TrimSpace(string(buf)), Where: fmt.Sprintf("row %d", row)}
 		if err := ValidateID(in.ID); err != nil {
-			in.ID, in.Err = refusedID(in.ID), err
+			in = refused(in.ID, in.Where, err)
 		}
 		if err := yield(in); err != nil {
 			return err

@@ -95,7 +95,7 @@ func (s *UpdatesSource) IDs(ctx context.Context, yield func(Input) error) error 
 			next = last // an empty page echoes the cursor (null when there was none)
 		}
 		if next > after || fromStart {
-			if err := yield(Input{Record: true, Seq: next}); err != nil {
+			if err := yield(Input{Kind: Progress, Seq: next}); err != nil {
 				return err
 			}
 		}
@@ -111,7 +111,7 @@ func (s *UpdatesSource) IDs(ctx context.Context, yield func(Input) error) error 
 
 // input turns one event into what the run does with it.
 func (s *UpdatesSource) input(e feedEvent, seq int64) Input {
-	in := Input{Seq: seq, Event: e.Type, Record: true}
+	in := Input{Kind: Progress, Seq: seq, Event: e.Type, Where: fmt.Sprintf("event %d", seq)}
 	id := e.Data.ProposalID
 	job := e.Data.JobID
 	if job == "" {
@@ -119,21 +119,21 @@ func (s *UpdatesSource) input(e feedEvent, seq int64) Input {
 	}
 	switch e.Type {
 	case "proposal.received":
-		in.ID, in.Record = id, false
-		in.Proposal = &ProposalFacts{JobID: job, ReceivedAt: apiTime(e.CreatedAt)}
+		in.Kind, in.Proposal = Fetch, &ProposalFacts{JobID: job, ReceivedAt: apiTime(e.CreatedAt)}
 	case "proposal.status_changed":
-		in.ID = id
-		in.Proposal = &ProposalFacts{JobID: job, Status: e.Data.Status, StatusAt: apiTime(e.CreatedAt), StatusSeq: seq}
+		in.Kind, in.Proposal = Facts, &ProposalFacts{JobID: job, Status: e.Data.Status, StatusAt: apiTime(e.CreatedAt), StatusSeq: seq}
 	default:
 		return in // counted, then skipped
 	}
-	in.Where = fmt.Sprintf("event %d", seq)
-	if err := ValidateID(id); err != nil {
-		if in.Record {
-			in.ID, in.Proposal = "", nil // a status for no valid ID: counted, nothing to record
-		} else {
-			in.ID, in.Err, in.Proposal = refusedID(id), err, nil
-		}
+	err := ValidateID(id)
+	switch {
+	case err == nil:
+		in.ID = id
+	case in.Kind == Fetch:
+		in = refused(id, in.Where, err)
+		in.Seq, in.Event = seq, e.Type
+	default:
+		in.Kind, in.Proposal = Progress, nil // a status for no valid ID: counted, nothing to record
 	}
 	return in
 }

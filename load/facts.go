@@ -148,9 +148,9 @@ func (s *Store) FeedCursor(ctx context.Context, shard string) (cursor int64, ok 
 func (s *Store) PendingFailures(ctx context.Context) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `SELECT f.proposal_id
 		FROM (SELECT DISTINCT ON (proposal_id) proposal_id, failed_at FROM export_failures
-		      WHERE error_code <> 'invalid_id' ORDER BY proposal_id, failed_at DESC) f
+		      WHERE error_code <> $1 ORDER BY proposal_id, failed_at DESC) f
 		WHERE NOT EXISTS (SELECT 1 FROM interviews i WHERE i.proposal_id = f.proposal_id AND i.fetched_at >= f.failed_at)
-		ORDER BY f.proposal_id`)
+		ORDER BY f.proposal_id`, CodeInvalidID)
 	if err != nil {
 		return nil, fmt.Errorf("read earlier failures: %w", err)
 	}

@@ -13,6 +13,31 @@ const (
 	StatusNoInterview Status = "no_interview"
 )
 
+// Error codes: the values of export_failures.error_code.
+const (
+	CodeInvalidID          = "invalid_id"
+	CodeForbidden          = "forbidden"
+	CodeBadRequest         = "bad_request"
+	CodeNotFoundNoEnvelope = "not_found_without_envelope"
+	CodeServerError        = "server_error"
+	CodeNetworkError       = "network_error"
+	CodeTimeout            = "timeout"
+	CodeTruncatedBody      = "truncated_body"
+	CodeResponseTooLarge   = "response_too_large"
+	CodeRateLimited        = "rate_limited"
+	CodeUnexpectedStatus   = "unexpected_status"
+	CodeInvalidResponse    = "invalid_response"
+	CodeUnexpectedRedirect = "unexpected_redirect"
+	// CodeError is an error the exporter did not expect (a bug): the
+	// message says what happened.
+	CodeError = "error"
+)
+
+// Codes are every error code a failure can have.
+var Codes = []string{CodeInvalidID, CodeForbidden, CodeBadRequest, CodeNotFoundNoEnvelope, CodeServerError,
+	CodeNetworkError, CodeTimeout, CodeTruncatedBody, CodeResponseTooLarge, CodeRateLimited, CodeUnexpectedStatus,
+	CodeInvalidResponse, CodeUnexpectedRedirect, CodeError}
+
 // Interview is one row of the interviews table with its messages.
 type Interview struct {
 	ProposalID  string

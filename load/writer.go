@@ -13,6 +13,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/interview-export/interview-export/internal/setting"
 )
 
 var (
@@ -54,6 +56,23 @@ type WriterOptions struct {
 	LockTries int
 }
 
+func (o WriterOptions) withDefaults() WriterOptions {
+	o.LockTimeout = setting.Or(o.LockTimeout, DefaultLockTimeout)
+	o.LockTries = setting.Or(o.LockTries, DefaultLockTries)
+	return o
+}
+
+// Validate checks the options a Writer would use: each zero setting stands
+// for its default, and the rest must be in range. A setting out of range is
+// a *setting.Error.
+func (o WriterOptions) Validate() error {
+	o = o.withDefaults()
+	return setting.Check(
+		setting.Positive("LockTimeout", o.LockTimeout),
+		setting.Rule{OK: o.LockTries >= 1, Name: "LockTries", Value: o.LockTries, Want: "1 or more"},
+	)
+}
+
 // LockHeldError is a batch that could not be written because another
 // session held a lock on the export's tables through every try.
 type LockHeldError struct {
@@ -78,11 +97,9 @@ func (e *LockHeldError) Error() string {
 // tables and its timeouts: lock_timeout, and a statement_timeout well above
 // it so that a lock wait is reported as one. Close releases it.
 func (s *Store) NewWriter(ctx context.Context, runID int64, opts WriterOptions) (*Writer, error) {
-	if opts.LockTimeout <= 0 {
-		opts.LockTimeout = DefaultLockTimeout
-	}
-	if opts.LockTries <= 0 {
-		opts.LockTries = DefaultLockTries
+	opts = opts.withDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
 	}
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {

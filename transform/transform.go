@@ -64,17 +64,42 @@ func Failure(proposalID string, err error, attempts int) load.Failure {
 	var respErr *InvalidResponseError
 	switch {
 	case errors.As(err, &fe):
-		f.Code, f.HTTPStatus, f.RequestID, f.Attempts = fe.Code, fe.HTTPStatus, fe.RequestID, fe.Attempts
+		f.Code, f.HTTPStatus, f.RequestID, f.Attempts = FailureCode(fe.Reason), fe.HTTPStatus, fe.RequestID, fe.Attempts
 		f.Message = fe.Detail
 	case errors.As(err, &idErr):
-		f.Code, f.Message = extract.CodeInvalidID, idErr.Reason
+		f.Code, f.Message = load.CodeInvalidID, idErr.Reason
 	case errors.As(err, &respErr):
-		f.Code, f.HTTPStatus, f.Message = extract.CodeInvalidResponse, 200, respErr.Error()
+		f.Code, f.HTTPStatus, f.Message = load.CodeInvalidResponse, 200, respErr.Error()
 	default:
-		f.Code = extract.CodeError
+		f.Code = load.CodeError
 	}
 	f.Message = sanitize.Text(f.Message)
 	return f
+}
+
+// failureCodes are the error codes of the reasons a fetch fails.
+var failureCodes = map[extract.Reason]string{
+	extract.ReasonForbidden:          load.CodeForbidden,
+	extract.ReasonBadRequest:         load.CodeBadRequest,
+	extract.ReasonNotFoundNoEnvelope: load.CodeNotFoundNoEnvelope,
+	extract.ReasonServerError:        load.CodeServerError,
+	extract.ReasonNetworkError:       load.CodeNetworkError,
+	extract.ReasonTimeout:            load.CodeTimeout,
+	extract.ReasonTruncatedBody:      load.CodeTruncatedBody,
+	extract.ReasonResponseTooLarge:   load.CodeResponseTooLarge,
+	extract.ReasonRateLimited:        load.CodeRateLimited,
+	extract.ReasonUnexpectedStatus:   load.CodeUnexpectedStatus,
+	extract.ReasonUnexpectedRedirect: load.CodeUnexpectedRedirect,
+}
+
+// FailureCode is the error code recorded for a fetch that failed for
+// reason; CodeError for one the exporter does not expect to record (a 401
+// stops the run instead).
+func FailureCode(reason extract.Reason) string {
+	if code, ok := failureCodes[reason]; ok {
+		return code
+	}
+	return load.CodeError
 }
 
 // Proposal turns what a source learned of proposal id in passing into its

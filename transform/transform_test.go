@@ -17,8 +17,6 @@ import (
 	"github.com/interview-export/interview-export/transform"
 )
 
-func ptr[T any](v T) *T { return &v }
-
 func body(interview string) []byte { return []byte(`{"interview":` + interview + `}`) }
 
 func TestDecode(t *testing.T) {
@@ -148,7 +146,7 @@ func TestDecodeRejectsSchemaBreaks(t *testing.T) {
 				assert.Equal(t, tt.field, ire.Field)
 			}
 			f := transform.Failure("P", err, 1)
-			assert.Equal(t, extract.CodeInvalidResponse, f.Code)
+			assert.Equal(t, load.CodeInvalidResponse, f.Code)
 			assert.Equal(t, 200, f.HTTPStatus)
 		})
 	}
@@ -164,7 +162,7 @@ func TestAnswer(t *testing.T) {
 
 func TestFailure(t *testing.T) {
 	t.Parallel()
-	fe := &extract.FetchError{ProposalID: "P", Code: extract.CodeForbidden, HTTPStatus: 403, RequestID: "r", Detail: "no\x00pe", Attempts: 1}
+	fe := &extract.FetchError{ProposalID: "P", Reason: extract.ReasonForbidden, HTTPStatus: 403, RequestID: "r", Detail: "no\x00pe", Attempts: 1}
 	assert.Equal(t, load.Failure{ProposalID: "P", HTTPStatus: 403, Code: "forbidden", Message: "nope", Attempts: 1, RequestID: "r"},
 		transform.Failure("P", fmt.Errorf("wrapped: %w", fe), 9))
 	assert.Equal(t, load.Failure{ProposalID: "x y", Code: "invalid_id", Message: "contains whitespace U+0020"},
@@ -232,4 +230,21 @@ func FuzzDecode(f *testing.F) {
 			require.True(t, !strings.Contains(s, "\x00") && utf8.ValidString(s), "stored text %q has a NUL or invalid UTF-8", s)
 		}
 	})
+}
+
+// Every reason a fetch fails has its own error code.
+func TestEveryFetchReasonHasACode(t *testing.T) {
+	t.Parallel()
+	seen := map[string]extract.Reason{}
+	for _, r := range extract.Reasons {
+		code := transform.FailureCode(r)
+		if r == extract.ReasonUnauthorized {
+			assert.Equal(t, load.CodeError, code, "a 401 stops the run: never a recorded failure")
+			continue
+		}
+		assert.NotEqual(t, load.CodeError, code, r)
+		assert.Contains(t, load.Codes, code, r)
+		assert.NotContains(t, seen, code, "%s and %s", r, seen[code])
+		seen[code] = r
+	}
 }

@@ -17,13 +17,13 @@ import (
 
 // quotaResult is one run against a fake whose quota the exporter is not told.
 type quotaResult struct {
-	name                 string
-	requests, limited    int64
-	early                int64
-	wall                 time.Duration
-	quota                float64
-	utilization, share   float64
-	settled, settledNote string
+	name               string
+	requests, limited  int64
+	early              int64
+	wall               time.Duration
+	quota              float64
+	utilization, share float64
+	settled            string
 }
 
 // quotaScenario runs a dry-run export of n IDs with --rate 0 against a fake

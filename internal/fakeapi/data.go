@@ -315,8 +315,6 @@ func jsonString(s string) string {
 
 func shortHash(h uint64) string { return fmt.Sprintf("%08x", uint32(h)) }
 
-func ptr[T any](v T) *T { return &v }
-
 // Body returns the 200 body the fake serves for proposalID at the current
 // epoch.
 func (s *Server) Body(proposalID string) []byte {

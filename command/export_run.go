@@ -1,0 +1,373 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/interview-export/interview-export/exporter"
+	"github.com/interview-export/interview-export/extract"
+	"github.com/interview-export/interview-export/load"
+)
+
+// exportRun is one export from the moment its options are valid: what it
+// opened, to be closed, and what its outcome is built from.
+type exportRun struct {
+	e        *env
+	o        exportOptions
+	log      *slog.Logger
+	runAttrs *runAttrs
+	logOut   *barSafeWriter
+	started  time.Time
+
+	client  *extract.Client
+	store   *load.Store // nil for a dry run that reads nothing
+	src     exporter.Source
+	runID   int64 // 0 for a dry run
+	run     *exporter.Run
+	closers []func()
+}
+
+// runExport opens the run, executes it and finishes it.
+func runExport(c *cli.Context, e *env) error {
+	e.jsonLog = c.String(flagLogFormat) == "json"
+	o, err := exportOptionsFrom(c, e)
+	if err != nil {
+		return usageError{err}
+	}
+	x := &exportRun{e: e, o: o, started: time.Now()}
+	defer x.close()
+	if err := x.open(c); err != nil {
+		// A run that ended before it started (the token refused, the API or
+		// the database unreachable, another export holding the lock) still
+		// leaves its summary file, for the orchestrator.
+		if o.summaryFile != "" {
+			code, msg := exitStatus(err)
+			if werr := writeSummaryFile(o.summaryFile, x.outcome(code, msg, load.Counts{}, time.Now())); werr != nil {
+				fmt.Fprintf(e.stderr, "interview-export: %v\n", werr)
+			}
+		}
+		return err
+	}
+	counts, err := x.execute(c.Context)
+	return x.finish(c.Context, counts, err)
+}
+
+func (x *exportRun) close() {
+	for i := len(x.closers) - 1; i >= 0; i-- {
+		x.closers[i]()
+	}
+}
+
+// open sets up everything the run needs, in the order that fails fastest:
+// the database first (a second export of the same shard exits 4 at once,
+// before any query or API call), then the source, the token, and the run's
+// row in export_runs.
+func (x *exportRun) open(c *cli.Context) error {
+	ctx, o, e := c.Context, x.o, x.e
+	e.secrets = append(e.secrets, o.client.Token, databasePassword(o.databaseURL))
+	x.logOut = &barSafeWriter{w: e.stderr}
+	var err error
+	if x.log, x.runAttrs, err = newLogger(c, x.logOut, e.secrets...); err != nil {
+		return err
+	}
+	x.runAttrs.Set(slog.String("shard", o.run.Shard.String()))
+	if o.tokenFileWarning != "" {
+		x.log.Warn(o.tokenFileWarning)
+	}
+	cfg := o.client
+	cfg.Logger = x.log
+	if x.client, err = extract.NewClient(cfg); err != nil {
+		return err
+	}
+	if err := x.openStore(ctx); err != nil {
+		return err
+	}
+	if x.src, err = x.openSource(ctx); err != nil {
+		return err
+	}
+	scopes := []string{"proposals:read"}
+	if o.source.allJobs {
+		scopes = append(scopes, "jobs:read")
+	}
+	if err := checkToken(ctx, x.client, o.client.BaseURL, scopes); err != nil {
+		return err
+	}
+	var out exporter.BatchWriter = load.JSONLines{W: e.stdout}
+	if !o.dryRun {
+		if x.runID, err = x.store.StartRun(ctx, load.RunStart{Shard: o.run.Shard.String(), Source: x.src.Describe(), Settings: o.settings()}); err != nil {
+			return err
+		}
+		x.runAttrs.Set(slog.Int64("run_id", x.runID), slog.String("shard", o.run.Shard.String()))
+		w, err := x.store.NewWriter(ctx, x.runID, o.writer)
+		if err != nil {
+			return err
+		}
+		x.closers = append(x.closers, func() { w.Close() })
+		out = w
+	}
+	opts := o.run
+	opts.Logger = x.log
+	if opts.RefreshAfter > 0 {
+		opts.Recorded = x.store
+	}
+	x.run = exporter.New(x.src, x.client, out, opts)
+	return nil
+}
+
+// openStore connects when the run writes or reads the database, and takes
+// the shard's lock when it writes. A dry run never migrates.
+func (x *exportRun) openStore(ctx context.Context) error {
+	o := x.o
+	var err error
+	switch {
+	case !o.dryRun || o.run.RefreshAfter > 0 || o.source.updates:
+		x.store, err = openStore(ctx, o.databaseURL, o.noMigrate || o.dryRun, x.log)
+	case o.source.idsQuery != "":
+		x.store, err = connect(ctx, o.databaseURL, 2)
+	default:
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	x.closers = append(x.closers, x.store.Close)
+	if o.dryRun {
+		return nil
+	}
+	release, err := x.store.LockRun(ctx, o.run.Shard.String())
+	if err != nil {
+		return fmt.Errorf("shard %s: %w", o.run.Shard, err)
+	}
+	x.closers = append(x.closers, release)
+	return nil
+}
+
+// execute runs the export, with progress, and says on the first signal what
+// happens now; a second signal records the run as interrupted.
+func (x *exportRun) execute(ctx context.Context) (load.Counts, error) {
+	o, log, run := x.o, x.log, x.run
+	log.Info("export started", "run_id", x.runID, "source", x.src.Describe(), "shard", o.run.Shard.String(), "api_url", o.client.BaseURL,
+		"concurrency", o.client.Concurrency, "rate", o.client.Rate, "refresh_after", o.run.RefreshAfter.String(), "dry_run", o.dryRun)
+	stopProgress := startProgress(ctx, x.e.stderr, x.logOut, x.src, run, o.progressInterval, log)
+	defer stopProgress()
+	defer context.AfterFunc(ctx, func() {
+		log.Warn(fmt.Sprintf("%v: stopping; press Ctrl-C again to quit now", context.Cause(ctx)),
+			"requests_in_flight", run.InFlight(), "drain_deadline", time.Now().Add(o.run.DrainTimeout).UTC().Format(time.RFC3339))
+	})()
+	if x.runID != 0 {
+		// A second signal quits at once: the run is recorded 'interrupted'
+		// if the database answers within a second.
+		defer onAbort(func(sig os.Signal) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			code, _ := exitStatus(SignalError{Signal: sig})
+			x.store.FinishRun(ctx, x.runID, load.RunInterrupted, "a second signal: stopped at once, in-flight work rolled back", code, run.Progress())
+		})()
+	}
+	return run.Execute(ctx)
+}
+
+// finish records how the run ended, reports it (summary file, metrics, the
+// last log record or line) and returns the error that sets the exit status.
+func (x *exportRun) finish(ctx context.Context, counts load.Counts, runErr error) error {
+	var sig SignalError
+	switch {
+	case errors.As(context.Cause(ctx), &sig):
+		runErr = sig // interrupted: the drain committed what was received
+	case runErr == nil && counts.Failed > 0:
+		runErr = errSomeFailed
+	}
+	code, msg := exitStatus(runErr)
+	status := runStatus(code)
+	if errors.Is(runErr, errSomeFailed) && x.o.maxFailed.allows(counts) {
+		// The run stays 'partial'; the exit status carries the policy.
+		code, runErr = ExitOK, nil
+		x.log.Info("failures within --max-failed: exit status 0", "failed", counts.Failed, "max_failed", x.o.maxFailed.String())
+	}
+	if x.runID != 0 {
+		// The summary is what the run's row says, so the two cannot disagree.
+		stored, err := x.store.FinishRun(context.WithoutCancel(ctx), x.runID, status, errorText(code, redact(msg, x.e.secrets)), code, counts)
+		if err != nil {
+			x.log.Error("could not record the end of the run", "error", err)
+		} else {
+			stored.Duration = counts.Duration
+			counts = stored
+		}
+	}
+	x.logRate(counts)
+	r := x.outcome(code, msg, counts, time.Now())
+	r.Status = string(status) // 'partial' within --max-failed too
+	x.report(ctx, r)
+	if x.e.jsonLog {
+		logFinished(x.log, r)
+	} else {
+		printSummary(x.e.stderr, x.runID, status, counts)
+	}
+	return runErr
+}
+
+// outcome is the run's outcome for the summary file, the metrics and the
+// last log record: the one place it is built, for a run that finished and
+// for one that ended before it started.
+func (x *exportRun) outcome(code int, msg string, counts load.Counts, finished time.Time) runOutcome {
+	started := x.started
+	if counts.Duration > 0 {
+		started = finished.Add(-counts.Duration)
+	}
+	r := runOutcome{RunID: x.runID, Shard: x.o.run.Shard.String(), DryRun: x.o.dryRun, Status: string(runStatus(code)),
+		ExitStatus: code, Error: errorText(code, redact(msg, x.e.secrets)), StartedAt: started, FinishedAt: finished, Counts: countsOf(counts)}
+	if x.src != nil {
+		r.Source = x.src.Describe()
+	}
+	if counts.Failed > 0 && x.runID != 0 {
+		r.FailuresQuery = failuresQuery(x.runID)
+	}
+	return r
+}
+
+// errorText is what a run records and reports as its error: nothing when
+// it finished (exit 0 or 1: the failures are in export_failures).
+func errorText(code int, msg string) string {
+	if code == ExitOK || code == ExitFailures {
+		return ""
+	}
+	return msg
+}
+
+// failuresQuery lists a run's failures.
+func failuresQuery(runID int64) string {
+	return fmt.Sprintf("SELECT proposal_id, error_code, http_status, message FROM export_failures WHERE run_id = %d;", runID)
+}
+
+// logRate logs the request rate the run settled on.
+func (x *exportRun) logRate(counts load.Counts) {
+	quota, announced := x.client.Quota()
+	var rate any = counts.RequestRate
+	if counts.RequestRate == 0 {
+		rate = "unlimited"
+	}
+	x.log.Info("request rate settled", "rate_per_s", rate, "learned_quota_per_s", quota, "announced_by_api", announced)
+}
+
+// report writes the summary file and the metrics of a finished run.
+// A failure to write them is logged, and does not change the exit status.
+func (x *exportRun) report(ctx context.Context, r runOutcome) {
+	o, store, log := x.o, x.store, x.log
+	if o.summaryFile != "" {
+		if err := writeSummaryFile(o.summaryFile, r); err != nil {
+			log.Error("could not write the summary file", "error", err)
+		}
+	}
+	if o.metricsTextfile == "" && o.pushgatewayURL == "" {
+		return
+	}
+	// As export_runs has it (this run included, when it exited 0).
+	var lastSuccess time.Time
+	switch {
+	case store != nil && r.RunID != 0:
+		var err error
+		if lastSuccess, err = store.LastSuccess(context.WithoutCancel(ctx), r.Shard); err != nil {
+			log.Warn("could not read the last successful run for the metrics", "error", err)
+		}
+	case r.ExitStatus == ExitOK:
+		lastSuccess = r.FinishedAt // a dry run: nothing recorded
+	}
+	if err := publishMetrics(ctx, o.metricsTextfile, o.pushgatewayURL, r, lastSuccess); err != nil {
+		log.Error("could not publish the metrics", "error", err)
+	}
+}
+
+// openSource opens the one source of proposal IDs the options name.
+func (x *exportRun) openSource(ctx context.Context) (exporter.Source, error) {
+	o, store, log := x.o.source, x.store, x.log
+	switch {
+	case o.idsQuery != "":
+		src, err := extract.OpenQuerySource(ctx, store, o.idsQuery, o.idsQueryTimeout)
+		if err != nil {
+			return nil, err
+		}
+		x.closers = append(x.closers, func() { src.Close() })
+		rows, nulls, blanks := src.Rows()
+		log.Info("--ids-query returned its IDs", "rows", rows, "null_rows_skipped", nulls, "empty_rows_skipped", blanks)
+		return src, nil
+	case len(o.jobs) > 0 || o.allJobs:
+		return &extract.JobsSource{Client: x.client, Jobs: o.jobs, All: o.allJobs}, nil
+	case o.updates:
+		src := &extract.UpdatesSource{Client: x.client, FromStart: true}
+		if store != nil {
+			after, ok, err := store.FeedCursor(ctx, x.o.run.Shard.String())
+			if err != nil {
+				return nil, err
+			}
+			src.After, src.FromStart = after, !ok
+			if src.Retry, err = store.PendingFailures(ctx); err != nil {
+				return nil, err
+			}
+		}
+		log.Info("reading the change feed", "cursor", src.After, "from_start", src.FromStart, "failed_before", len(src.Retry))
+		return src, nil
+	}
+	src, err := extract.OpenFileSource(o.idsFile, x.e.stdin)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	x.closers = append(x.closers, func() { src.Close() })
+	return src, nil
+}
+
+// checkToken makes a bad token or a missing scope fail before the first
+// transcript, in a second, with a clear message.
+func checkToken(ctx context.Context, client *extract.Client, apiURL string, scopes []string) error {
+	_, err := client.CheckToken(ctx, scopes...)
+	var sig SignalError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(context.Cause(ctx), &sig):
+		return sig
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, extract.ErrUnauthorized), errors.Is(err, extract.ErrScopeMissing):
+		return err
+	case errors.Is(err, extract.ErrAPIUnavailable):
+		return fmt.Errorf("%w (is OT_API_URL %s right and reachable?)", err, apiURL)
+	}
+	return usageError{fmt.Errorf("%w (is OT_API_URL %s right and reachable?)", err, apiURL)}
+}
+
+// printSummary prints the run's counts on one line (two when IDs failed).
+func printSummary(w io.Writer, runID int64, status load.RunStatus, s load.Counts) {
+	run := "dry run"
+	if runID != 0 {
+		run = fmt.Sprintf("run %d", runID)
+	}
+	fmt.Fprintf(w, "export %s %s in %s: %d IDs read (%d duplicate, %d skipped as fresh), %d available, %d no interview, %d failed",
+		run, status, s.Duration.Round(time.Millisecond), s.IDsRead, s.IDsDuplicate, s.IDsSkipped, s.Available, s.NoInterview, s.Failed)
+	if len(s.FailedByCode) > 0 {
+		codes := make([]string, 0, len(s.FailedByCode))
+		for c, n := range s.FailedByCode {
+			codes = append(codes, fmt.Sprintf("%s %d", c, n))
+		}
+		sort.Strings(codes)
+		fmt.Fprintf(w, " (%s)", strings.Join(codes, ", "))
+	}
+	if runID == 0 {
+		fmt.Fprintf(w, "; %d messages printed, nothing written", s.MessagesWritten)
+	} else {
+		fmt.Fprintf(w, "; %d interviews changed, %d messages written, %d deleted", s.InterviewsChanged, s.MessagesWritten, s.MessagesDeleted)
+	}
+	fmt.Fprintf(w, "; %d requests, %d retries, %d rate-limited; %.1f proposals/s\n",
+		s.Requests, s.Retries, s.RateLimited, s.PerSecond())
+	if s.Failed > 0 && runID != 0 {
+		fmt.Fprintf(w, "failures: %s\n", failuresQuery(runID))
+	}
+}
