@@ -27,22 +27,17 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"math"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -71,21 +66,39 @@ type pass struct {
 	cpu                            cpuSplit
 }
 
-func run() error {
-	binary := flag.String("binary", "bin/interview-export", "the interview-export binary to measure")
-	dbURL := flag.String("database-url", os.Getenv("DATABASE_URL"), "a server URL; the bench (re)creates database interview_export_bench there")
-	proposals := flag.Int("proposals", 5000, "synthetic proposals (rounded to a multiple of 100)")
-	concurrency := flag.Int("concurrency", 16, "export --concurrency")
-	repeat := flag.Int("repeat", 3, "times each measure is taken; the median is shown, with the range")
-	preload := flag.Int("preload", 200000, "interviews (20 messages each) preloaded with SQL before the third pass")
-	only := flag.String("only", "", "run one part: passes or quota")
-	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the bench process (the fake API's side) to this file")
+// rate is the pass's proposals per second.
+func (p pass) rate() float64 { return float64(p.proposals) / p.wall.Seconds() }
+
+// options are the bench's flags.
+type options struct {
+	binary, dbURL, only, cpuProfile         string
+	proposals, concurrency, repeat, preload int
+}
+
+func parseFlags() (options, error) {
+	var o options
+	flag.StringVar(&o.binary, "binary", "bin/interview-export", "the interview-export binary to measure")
+	flag.StringVar(&o.dbURL, "database-url", os.Getenv("DATABASE_URL"), "a server URL; the bench (re)creates database interview_export_bench there")
+	flag.IntVar(&o.proposals, "proposals", 5000, "synthetic proposals (rounded to a multiple of 100)")
+	flag.IntVar(&o.concurrency, "concurrency", 16, "export --concurrency")
+	flag.IntVar(&o.repeat, "repeat", 3, "times each measure is taken; the median is shown, with the range")
+	flag.IntVar(&o.preload, "preload", 200000, "interviews (20 messages each) preloaded with SQL before the third pass")
+	flag.StringVar(&o.only, "only", "", "run one part: passes or quota")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the bench process (the fake API's side) to this file")
 	flag.Parse()
-	if *repeat < 1 {
-		return errors.New("--repeat: give 1 or more")
+	if o.repeat < 1 {
+		return o, errors.New("--repeat: give 1 or more")
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
+	return o, nil
+}
+
+func run() error {
+	o, err := parseFlags()
+	if err != nil {
+		return err
+	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
 		if err != nil {
 			return err
 		}
@@ -95,172 +108,17 @@ func run() error {
 		defer pprof.StopCPUProfile()
 	}
 	ctx := context.Background()
-	if *only == "quota" {
-		return quotaPart(ctx, *binary)
-	}
-	if *dbURL == "" {
-		return errors.New("no database: pass --database-url or set DATABASE_URL")
-	}
-	benchURL, err := freshDatabase(ctx, *dbURL, "interview_export_bench")
-	if err != nil {
-		return err
-	}
-
-	cfg := fakeapi.DefaultConfig()
-	cfg.Jobs, cfg.ProposalsPerJob = max(*proposals/100, 1), 100
-	cfg.CacheBodies = true
-	fake := fakeapi.New(cfg)
-	first := fake.ProposalIDs()
-	// New proposals for each run of the third pass.
-	thirds := make([][]string, *repeat)
-	for r := range thirds {
-		thirds[r] = make([]string, len(first))
-		for i := range first {
-			thirds[r][i] = fmt.Sprintf("p3%c-%s", 'a'+r, first[i])
-		}
-	}
-	fake.Warm(first) // the fake's own CPU is then out of the measurement
-	for _, ids := range thirds {
-		fake.Warm(ids)
-	}
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
-	dir, err := os.MkdirTemp("", "interview-export-bench")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	idsFile := func(name string, ids []string) (string, error) {
-		path := filepath.Join(dir, name+".txt")
-		return path, os.WriteFile(path, []byte(strings.Join(ids, "\n")+"\n"), 0o644)
-	}
-	firstFile, err := idsFile("first", first)
-	if err != nil {
-		return err
-	}
-
-	fmt.Printf("bench: %d proposals, fake API without latency, --concurrency %d --rate 0, fresh databases, each measure taken %d times (median shown)\n",
-		len(first), *concurrency, *repeat)
-	// Two databases: the first for the load limit and passes 1 and 2, the second preloaded for
-	// pass 3. The machine's speed drifts by tens of percent over a minute (a shared 2-core VM,
-	// slower for a while after the preload), so each round takes the limit and passes 1, 2 and
-	// 3 in turn: their ratios are read under the same conditions.
-	bigURL, err := freshDatabase(ctx, *dbURL, "interview_export_bench_big")
-	if err != nil {
-		return err
-	}
-	for _, url := range []string{benchURL, bigURL} { // the limit copies the tables' definitions
-		migrate := exec.CommandContext(ctx, *binary, "migrate")
-		migrate.Env = append(os.Environ(), "DATABASE_URL="+url)
-		if out, err := migrate.CombinedOutput(); err != nil {
-			return fmt.Errorf("migrate: %v\n%s", err, out)
-		}
-	}
-	fmt.Printf("bench: preloading %d interviews and %d messages with SQL...\n", *preload, *preload*20)
-	if err := preloadTables(ctx, bigURL, *preload); err != nil {
-		return err
-	}
-	// The server runs with fsync off: without this the kernel would still be writing the
-	// preload's gigabyte out during the passes.
-	syscall.Sync()
-	scansBefore, err := seqScans(ctx, bigURL)
-	if err != nil {
-		return err
-	}
-	apiURL := srv.URL + "/api/public/v1"
-	postmaster := postmasterPID(ctx, benchURL) // both databases are on its server
-	run := func(name, dbURL, ids string, messages int64) (pass, error) {
-		return exportPass(ctx, name, *binary, dbURL, apiURL, cfg.Token, ids, *concurrency, messages, postmaster)
-	}
-	var limitRuns, limitMessages, bareRuns, bareMessages []float64
-	passes := make([][]pass, 3)
-	for r := range *repeat {
-		limit, bare, err := loadLimit(ctx, benchURL, fake, first)
-		if err != nil {
+	if o.only != "quota" {
+		if err := passesPart(ctx, o); err != nil {
 			return err
 		}
-		limitRuns, limitMessages = append(limitRuns, limit.proposals), append(limitMessages, limit.messages)
-		bareRuns, bareMessages = append(bareRuns, bare.proposals), append(bareMessages, bare.messages)
-		if r > 0 { // empty tables again
-			if err := execSQL(ctx, benchURL, `TRUNCATE interviews, interview_messages, proposals, jobs`); err != nil {
-				return err
-			}
-		}
-		p, err := run("1: empty tables", benchURL, firstFile, messagesOf(fake, first))
-		if err != nil {
-			return err
-		}
-		passes[0] = append(passes[0], p)
-		if p, err = run("2: unchanged data", benchURL, firstFile, messagesOf(fake, first)); err != nil {
-			return err
-		}
-		passes[1] = append(passes[1], p)
-		file, err := idsFile(fmt.Sprint("third-", r), thirds[r])
-		if err != nil {
-			return err
-		}
-		p, err = run(fmt.Sprintf("3: new, %dk stored", *preload/1000), bigURL, file, messagesOf(fake, thirds[r]))
-		if err != nil {
-			return err
-		}
-		passes[2] = append(passes[2], p)
 	}
-	scansAfter, err := seqScans(ctx, bigURL)
-	if err != nil {
-		return err
-	}
-	limit := median(limitRuns)
-
-	fmt.Printf("\nload limit (pgx CopyFrom of the same normalized rows into empty copies of the two tables, no merge): %.0f proposals/s, %.0f messages/s (%s)\n",
-		limit, median(limitMessages), spread(limitRuns))
-	fmt.Printf("(into bare tables with primary keys only, no foreign key: %.0f proposals/s, %.0f messages/s)\n\n", median(bareRuns), median(bareMessages))
-	fmt.Printf("%-22s %9s %12s %13s %12s %9s %10s %13s %13s %12s\n", "pass", "wall", "proposals/s", "(range)", "messages/s", "of limit", "peak RSS",
-		"msg rows ins", "msg rows upd", "ivs changed")
-	mid := make([]pass, len(passes))
-	for i, runs := range passes {
-		rates := make([]float64, len(runs))
-		for k, p := range runs {
-			rates[k] = float64(p.proposals) / p.wall.Seconds()
-		}
-		byWall := slices.SortedFunc(slices.Values(runs), func(a, b pass) int { return cmp.Compare(a.wall, b.wall) })
-		p := byWall[len(byWall)/2]
-		mid[i] = p
-		pps := float64(p.proposals) / p.wall.Seconds()
-		fmt.Printf("%-22s %9s %12.0f %13s %12.0f %8.0f%% %8.1fMiB %13d %13d %12d\n", p.name, p.wall.Round(time.Millisecond),
-			pps, spread(rates), float64(p.messages)/p.wall.Seconds(), 100*pps/limit, float64(p.maxRSSKiB)/1024,
-			p.tupIns, p.tupUpd, p.interviewsChanged)
-	}
-	fmt.Printf("\nCPU per proposal (%d cores): %-14s %10s %10s %12s %10s\n", runtime.NumCPU(), "", "exporter", "fake API", "PostgreSQL", "wall")
-	for _, p := range mid {
-		per := func(d time.Duration) string {
-			return fmt.Sprintf("%.0fµs", float64(d.Microseconds())/float64(p.proposals))
-		}
-		fmt.Printf("  %-40s %10s %10s %12s %10s\n", p.name, per(p.cpu.exporter), per(p.cpu.fake), per(p.cpu.postgres), per(p.wall))
-	}
-	rate := func(p pass) float64 { return float64(p.proposals) / p.wall.Seconds() }
-	var second, third []string
-	for r := range passes[0] { // the passes of one round ran under the same conditions
-		second = append(second, fmt.Sprintf("%.2f×", rate(passes[1][r])/rate(passes[0][r])))
-		third = append(third, fmt.Sprintf("%.0f%%", 100*rate(passes[2][r])/rate(passes[0][r])))
-	}
-	fmt.Printf("\npass 2 / pass 1: %.2f× (each round: %s); pass 3 / pass 1: %.0f%% (each round: %s)\n",
-		rate(mid[1])/rate(mid[0]), strings.Join(second, ", "), 100*rate(mid[2])/rate(mid[0]), strings.Join(third, ", "))
-	var rewritten, ins, upd, del, changed int64
-	for _, p := range passes[1] {
-		ins, upd, del, changed = ins+p.tupIns, upd+p.tupUpd, del+p.tupDel, changed+p.interviewsChanged
-	}
-	rewritten = ins + upd + del
-	fmt.Printf("pass 2 (%d runs) rewrote %d interview_messages rows (inserted %d, updated %d, deleted %d) and changed %d interviews\n",
-		len(passes[1]), rewritten, ins, upd, del, changed)
-	fmt.Printf("pass 3 (%d runs) sequential scans: interviews %d, interview_messages %d (pg_stat_user_tables)\n",
-		len(passes[2]), scansAfter[0]-scansBefore[0], scansAfter[1]-scansBefore[1])
-	if *only == "passes" {
+	if o.only == "passes" {
 		return nil
 	}
-	return quotaPart(ctx, *binary)
+	return quotaPart(ctx, o.binary)
 }
 
-// messagesOf is how many messages the fake serves for ids.
 func messagesOf(fake *fakeapi.Server, ids []string) int64 {
 	var n int64
 	for _, id := range ids {
