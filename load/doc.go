@@ -10,19 +10,33 @@
 // # How a batch is written
 //
 // A Writer owns one connection with two temporary staging tables. Each call to
-// Writer.Write runs one transaction:
+// Writer.Write runs one transaction (writeBatch):
 //
-//  1. CopyFrom the batch's interviews and messages into the staging tables;
-//  2. one INSERT … ON CONFLICT upserts interviews (fetched_at always moves,
-//     changed_at only when the content differs);
-//  3. one statement deletes the messages gone upstream and upserts the rest
-//     with an IS DISTINCT FROM guard, so an unchanged message row is never
-//     rewritten (its xmin stays);
-//  4. CopyFrom the batch's failures into export_failures and add the batch's
-//     counts to its export_runs row.
+//  1. Each interview's content digest (a SHA-256 of everything stored of it,
+//     messages included) is compared with the digest stored in its
+//     interviews row, read through the primary key (stored_digests.sql). That
+//     splits the batch three ways:
+//     - unchanged: only fetched_at and run_id move (touch_unchanged.sql); no
+//     message row is read or written;
+//     - new (no stored row): CopyFrom into stage_interviews, one INSERT
+//     (upsert_interviews.sql), then CopyFrom of the messages straight into
+//     interview_messages, with no merge;
+//     - changed: staged the same way, and the messages merged in one
+//     statement (upsert_messages.sql) that deletes the ones gone upstream
+//     and upserts the rest with an IS DISTINCT FROM guard, so an unchanged
+//     message row is never rewritten (its xmin stays).
+//  2. CopyFrom the batch's failures into export_failures (their error codes
+//     are the Code* constants).
+//  3. Upsert what the source learned of proposals and jobs (writeFacts) and,
+//     with the change feed, the shard's cursor.
+//  4. Add the batch's counts to its export_runs row (add_run_counts.sql).
 //
-// A proposal's row and its messages therefore change in one transaction:
-// readers see a transcript either as before or as after, never half of it.
+// Every statement reaches the big tables through their keys, whatever the
+// statistics say (see the comments of the .sql files): the cost of a batch
+// does not grow with the tables. A proposal's row and its messages change
+// in one transaction: readers see a transcript either as before or as
+// after, never half of it. A lock held by another session rolls the batch
+// back and tries it again (WriterOptions.LockTries).
 //
 // The package knows nothing of the API: package transform builds the rows.
 package load
