@@ -163,19 +163,20 @@ func newApp(e *env) *cli.App {
 		Action: ours(func(c *cli.Context) error {
 			if c.Args().Present() {
 				hint := ""
-				if near := nearestKey(c.Args().First(), map[string]bool{"export": true, "migrate": true, "report": true, "runs": true, "version": true, "help": true}); near != "" {
+				if near := nearestKey(c.Args().First(), map[string]bool{"export": true, "migrate": true, "report": true, "runs": true, "feed": true, "version": true, "help": true}); near != "" {
 					hint = fmt.Sprintf(" (did you mean %s?)", near)
 				}
-				return usageError{fmt.Errorf("unknown command %q%s: use export, migrate, report, runs or version", c.Args().First(), hint)}
+				return usageError{fmt.Errorf("unknown command %q%s: use export, migrate, report, runs, feed or version", c.Args().First(), hint)}
 			}
 			cli.ShowAppHelp(c)
-			return usageError{errors.New("no command given: use export, migrate, report, runs or version")}
+			return usageError{errors.New("no command given: use export, migrate, report, runs, feed or version")}
 		}),
 		Commands: []*cli.Command{
 			export,
 			e.command("migrate", "apply pending migrations (safe to run twice or from two processes at once)", commonFlags(), runMigrate),
 			e.command("report", "outcome counts, a score histogram, transcript lengths, recent runs and the last run's failures", reportFlags(), runReport),
 			e.command("runs", "the run history from export_runs", runsFlags(), runRuns),
+			e.feedCommand(),
 			{
 				Name:  "version",
 				Usage: "print the version",

@@ -43,6 +43,15 @@ type usageError struct{ err error }
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
+// feedCursorError is a shard's stored feed cursor that the API refuses.
+type feedCursorError struct {
+	shard string
+	err   *extract.CursorRefusedError
+}
+
+func (e feedCursorError) Error() string { return fmt.Sprintf("shard %s: %v", e.shard, e.err) }
+func (e feedCursorError) Unwrap() error { return e.err }
+
 // errSomeFailed ends an export in which some IDs failed: exit status 1,
 // with nothing more to print than the summary.
 var errSomeFailed = errors.New("some proposals failed")
@@ -56,6 +65,7 @@ func exitStatus(err error) (code int, message string) {
 		sig     SignalError
 		refused *extract.QueryRefusedError
 		usage   usageError
+		cursor  feedCursorError
 	)
 	switch {
 	case err == nil:
@@ -82,6 +92,11 @@ func exitStatus(err error) (code int, message string) {
 		return ExitUsage, fmt.Sprintf("%v: check OT_API_TOKEN or --token-file; the token may be expired or revoked", err)
 	case errors.Is(err, extract.ErrScopeMissing):
 		return ExitUsage, err.Error()
+	case errors.As(err, &cursor):
+		return ExitUsage, fmt.Sprintf("%v: no run of this shard can go on from it. See where each shard stands with "+
+			"'interview-export feed status', then run 'interview-export feed reset --shard %s --to beginning' (the next run "+
+			"reads the whole feed again: safe, fetches are idempotent) or '--to latest' (skips the history in between)",
+			err, cursor.shard)
 	case errors.Is(err, extract.ErrListingRefused):
 		return ExitUsage, fmt.Sprintf("%v: check the IDs given to --job, and that the token has the jobs:read scope", err)
 	case errors.As(err, &refused):

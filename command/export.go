@@ -62,7 +62,7 @@ func exportOptionsFrom(c *cli.Context, e *env) (exportOptions, error) {
 			Concurrency: c.Int(flagConcurrency), BatchSize: c.Int(flagBatchSize), DrainTimeout: durationOf(c, flagDrainTimeout),
 			RefreshAfter: durationOf(c, flagRefreshAfter), RefreshLimit: c.Int64(flagRefreshLimit), Feed: c.Bool(flagUpdates),
 		},
-		writer: load.WriterOptions{LockTimeout: durationOf(c, flagLockTimeout)},
+		writer: load.WriterOptions{LockTimeout: durationOf(c, flagLockTimeout), RecheckAfter: durationOf(c, flagRecheckAfter)},
 		source: sourceOptions{
 			idsFile: c.String(flagIDsFile), idsQuery: c.String(flagIDsQuery), idsQueryTimeout: durationOf(c, flagIDsQueryTimeout),
 			jobs: c.StringSlice(flagJob), allJobs: c.Bool(flagAllJobs), updates: c.Bool(flagUpdates),
@@ -197,5 +197,6 @@ func (o exportOptions) settings() map[string]any {
 		"refresh_after": o.run.RefreshAfter.String(), "refresh_limit": o.run.RefreshLimit, "shard": o.run.Shard.String(), "dry_run": o.dryRun,
 		"max_retry_after": o.client.MaxRetryAfter.String(), "max_failed": o.maxFailed.String(),
 		"outage_timeout": o.client.OutageTimeout.String(), "lock_timeout": o.writer.LockTimeout.String(),
+		"recheck_after": o.writer.RecheckAfter.String(),
 	}
 }

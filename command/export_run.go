@@ -83,8 +83,9 @@ func (x *exportRun) open(c *cli.Context) error {
 	if o.tokenFileWarning != "" {
 		x.log.Warn(o.tokenFileWarning)
 	}
+	budget := exporter.NewBudget(exporter.DefaultPendingBytes)
 	cfg := o.client
-	cfg.Logger = x.log
+	cfg.Logger, cfg.BodyBudget = x.log, budget
 	if x.client, err = extract.NewClient(cfg); err != nil {
 		return err
 	}
@@ -107,7 +108,9 @@ func (x *exportRun) open(c *cli.Context) error {
 			return err
 		}
 		x.runAttrs.Set(slog.Int64("run_id", x.runID), slog.String("shard", o.run.Shard.String()))
-		w, err := x.store.NewWriter(ctx, x.runID, o.writer)
+		wopts := o.writer
+		wopts.Logger = x.log
+		w, err := x.store.NewWriter(ctx, x.runID, wopts)
 		if err != nil {
 			return err
 		}
@@ -115,7 +118,7 @@ func (x *exportRun) open(c *cli.Context) error {
 		out = w
 	}
 	opts := o.run
-	opts.Logger = x.log
+	opts.Logger, opts.Budget = x.log, budget
 	if opts.RefreshAfter > 0 {
 		opts.Recorded = x.store
 	}
@@ -173,7 +176,12 @@ func (x *exportRun) execute(ctx context.Context) (load.Counts, error) {
 			x.store.FinishRun(ctx, x.runID, load.RunInterrupted, "a second signal: stopped at once, in-flight work rolled back", code, run.Progress())
 		})()
 	}
-	return run.Execute(ctx)
+	counts, err := run.Execute(ctx)
+	var refused *extract.CursorRefusedError
+	if errors.As(err, &refused) {
+		err = feedCursorError{shard: o.run.Shard.String(), err: refused}
+	}
+	return counts, err
 }
 
 // finish records how the run ended, reports it (summary file, metrics, the
@@ -183,15 +191,18 @@ func (x *exportRun) finish(ctx context.Context, counts load.Counts, runErr error
 	switch {
 	case errors.As(context.Cause(ctx), &sig):
 		runErr = sig // interrupted: the drain committed what was received
-	case runErr == nil && counts.Failed > 0:
+	case runErr == nil && counts.FailedNew() > 0:
 		runErr = errSomeFailed
 	}
 	code, msg := exitStatus(runErr)
 	status := runStatus(code)
+	if status == load.RunSucceeded && counts.Failed > 0 {
+		status = load.RunPartial // known failures only: exit 0, but not everything succeeded
+	}
 	if errors.Is(runErr, errSomeFailed) && x.o.maxFailed.allows(counts) {
 		// The run stays 'partial'; the exit status carries the policy.
 		code, runErr = ExitOK, nil
-		x.log.Info("failures within --max-failed: exit status 0", "failed", counts.Failed, "max_failed", x.o.maxFailed.String())
+		x.log.Info("failures within --max-failed: exit status 0", "failed", counts.FailedNew(), "max_failed", x.o.maxFailed.String())
 	}
 	if x.runID != 0 {
 		// The summary is what the run's row says, so the two cannot disagree.
@@ -352,6 +363,9 @@ func printSummary(w io.Writer, runID int64, status load.RunStatus, s load.Counts
 	}
 	fmt.Fprintf(w, "export %s %s in %s: %d IDs read (%d duplicate, %d skipped as fresh), %d available, %d no interview, %d failed",
 		run, status, s.Duration.Round(time.Millisecond), s.IDsRead, s.IDsDuplicate, s.IDsSkipped, s.Available, s.NoInterview, s.Failed)
+	if s.FailedKnown > 0 {
+		fmt.Fprintf(w, " (%d known, failing as before)", s.FailedKnown)
+	}
 	if len(s.FailedByCode) > 0 {
 		codes := make([]string, 0, len(s.FailedByCode))
 		for c, n := range s.FailedByCode {

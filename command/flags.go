@@ -53,6 +53,7 @@ const (
 	flagMetricsTextfile  = "metrics-textfile"
 	flagPushgatewayURL   = "pushgateway-url"
 	flagRefreshLimit     = "refresh-limit"
+	flagRecheckAfter     = "recheck-after"
 )
 
 // DefaultAPIURL is the OpenTrain public API base.
@@ -87,6 +88,7 @@ func exportFlags() []cli.Flag {
 		&cli.Int64Flag{Name: flagRefreshLimit, Category: catSelection, Usage: "with --refresh-after: refetch at most `N` stale IDs (recorded longer ago) in this run, so a re-check is spread over runs (0: no limit)", EnvVars: []string{envName(flagRefreshLimit)}},
 		&cli.StringFlag{Name: flagShard, Category: catSelection, Usage: "only the IDs of shard `I/N` (stable hash); N processes with I = 0..N-1 cover every ID once", EnvVars: []string{envName(flagShard)}},
 		&cli.StringFlag{Name: flagMaxFailed, Category: catSelection, Value: "0", Usage: "failures that still let the run exit 0: a count (5) or a share of the IDs sent to the API (1%); the run is recorded 'partial' either way", EnvVars: []string{envName(flagMaxFailed)}},
+		durationFlag(flagRecheckAfter, catSelection, load.DefaultRecheckAfter, "how often --updates tries a known permanent failure (403, 400, invalid_response) again"),
 		durationFlag(flagLockTimeout, catDatabase, load.DefaultLockTimeout, "longest wait for a lock another session holds on the tables; a batch is tried 5 times"),
 		&cli.IntFlag{Name: flagBatchSize, Category: catDatabase, Value: exporter.DefaultBatchSize, Usage: "proposals committed per transaction", EnvVars: []string{envName(flagBatchSize)}},
 		&cli.BoolFlag{Name: flagNoMigrate, Category: catDatabase, Usage: "do not apply pending migrations first", EnvVars: []string{envName(flagNoMigrate)}},
@@ -213,7 +215,7 @@ func checkConfigKeys(path string, keys map[string]any) error {
 // command but --config itself.
 func configKeys() map[string]bool {
 	known := map[string]bool{}
-	for _, flags := range [][]cli.Flag{exportFlags(), reportFlags(), runsFlags()} {
+	for _, flags := range [][]cli.Flag{exportFlags(), reportFlags(), runsFlags(), feedStatusFlags(), feedResetFlags()} {
 		for _, f := range flags {
 			for _, n := range f.Names() {
 				known[n] = n != flagConfig

@@ -47,14 +47,16 @@ func parseMaxFailed(s string) (maxFailed, error) {
 	return maxFailed{count: v}, nil
 }
 
-// allows reports whether c's failures are within the bound. The share is of
-// the IDs the run sent to the API: skipped and invalid ones do not count.
+// allows reports whether c's new failures are within the bound (a known
+// permanent failure found failing the same way again is not new). The
+// share is of the IDs the run sent to the API: skipped and invalid ones do
+// not count.
 func (m maxFailed) allows(c load.Counts) bool {
 	if !m.isShare {
-		return c.Failed <= m.count
+		return c.FailedNew() <= m.count
 	}
 	sent := c.Done() - c.FailedByCode[load.CodeInvalidID]
-	return float64(c.Failed) <= m.percent/100*float64(sent)
+	return float64(c.FailedNew()) <= m.percent/100*float64(sent)
 }
 
 func (m maxFailed) String() string {
@@ -89,6 +91,7 @@ type counts struct {
 	Available         int64            `json:"available"`
 	NoInterview       int64            `json:"no_interview"`
 	Failed            int64            `json:"failed"`
+	FailedKnown       int64            `json:"failed_known"`
 	FailedByCode      map[string]int64 `json:"failed_by_code"`
 	InterviewsChanged int64            `json:"interviews_changed"`
 	MessagesWritten   int64            `json:"messages_written"`
@@ -105,7 +108,7 @@ type counts struct {
 
 func countsOf(c load.Counts) counts {
 	out := counts{IDsRead: c.IDsRead, IDsDuplicate: c.IDsDuplicate, IDsSkipped: c.IDsSkipped,
-		Available: c.Available, NoInterview: c.NoInterview, Failed: c.Failed, FailedByCode: c.FailedByCode,
+		Available: c.Available, NoInterview: c.NoInterview, Failed: c.Failed, FailedKnown: c.FailedKnown, FailedByCode: c.FailedByCode,
 		InterviewsChanged: c.InterviewsChanged, MessagesWritten: c.MessagesWritten, MessagesDeleted: c.MessagesDeleted,
 		Requests: c.Requests, Retries: c.Retries, RateLimited: c.RateLimited, RequestRate: c.RequestRate,
 		EventsRead: c.EventsRead, EventsByType: c.EventsByType,
@@ -125,7 +128,7 @@ func logFinished(log *slog.Logger, r runOutcome) {
 	attrs := []slog.Attr{slog.String("status", r.Status), slog.Int("exit_status", r.ExitStatus),
 		slog.Bool("dry_run", r.DryRun), slog.String("source", r.Source),
 		slog.Int64("ids_read", c.IDsRead), slog.Int64("ids_duplicate", c.IDsDuplicate), slog.Int64("ids_skipped", c.IDsSkipped),
-		slog.Int64("available", c.Available), slog.Int64("no_interview", c.NoInterview), slog.Int64("failed", c.Failed),
+		slog.Int64("available", c.Available), slog.Int64("no_interview", c.NoInterview), slog.Int64("failed", c.Failed), slog.Int64("failed_known", c.FailedKnown),
 		slog.Any("failed_by_code", c.FailedByCode), slog.Int64("interviews_changed", c.InterviewsChanged),
 		slog.Int64("messages_written", c.MessagesWritten), slog.Int64("messages_deleted", c.MessagesDeleted),
 		slog.Int64("requests", c.Requests), slog.Int64("retries", c.Retries), slog.Int64("rate_limited", c.RateLimited),
@@ -209,7 +212,8 @@ func runMetrics(r runOutcome, lastSuccess time.Time, constLabels prometheus.Labe
 	gauge("interview_export_exit_status", "The exit status of this run.", float64(r.ExitStatus))
 	vec("interview_export_proposals", "Proposals of this run by outcome.", "outcome", map[string]float64{
 		"available": float64(c.Available), "no_interview": float64(c.NoInterview), "failed": float64(c.Failed),
-		"skipped": float64(c.IDsSkipped), "duplicate": float64(c.IDsDuplicate)})
+		"failed_known": float64(c.FailedKnown),
+		"skipped":      float64(c.IDsSkipped), "duplicate": float64(c.IDsDuplicate)})
 	failures := map[string]float64{}
 	for _, code := range load.Codes {
 		failures[code] = 0 // every series on every run

@@ -40,7 +40,7 @@ func openForReading(c *cli.Context, e *env) (*load.Store, error) {
 	if c.Args().Len() > 0 {
 		return nil, usageError{fmt.Errorf("unexpected argument %q", c.Args().First())}
 	}
-	if f := c.String(flagFormat); f != "text" && f != "json" {
+	if f := c.String(flagFormat); f != "" && f != "text" && f != "json" {
 		return nil, usageError{fmt.Errorf("--format %q: want text or json", f)}
 	}
 	store, err := connect(c.Context, e.databaseURL(c), 2)
@@ -171,7 +171,11 @@ func writeReport(w io.Writer, r load.Report, now time.Time) {
 			if f.HTTPStatus != nil {
 				cause = fmt.Sprintf("%s (HTTP %d)", f.Code, *f.HTTPStatus)
 			}
-			fmt.Fprintf(tw, "  %s\t%d\te.g. %s\n", cause, f.Count, truncate(f.Example, 80))
+			known := ""
+			if f.Known > 0 {
+				known = fmt.Sprintf(" (%d known)", f.Known)
+			}
+			fmt.Fprintf(tw, "  %s\t%d%s\te.g. %s\n", cause, f.Count, known, truncate(f.Example, 80))
 		}
 		tw.Flush()
 	}

@@ -104,7 +104,7 @@ func TestUpstreamChangesAreMirrored(t *testing.T) {
 
 	e.fake.SetEpoch(1) // edited, shrunk, grown, re-scored and vanished transcripts
 	r := e.run("", exportArgs(file)...)
-	require.Equal(t, 1, r.code, r.stderr)
+	require.Equal(t, 0, r.code, "the same 403s again are known failures\n%s", r.stderr)
 	want := expected(e.fake, ids)
 	got := e.snapshot()
 	for _, id := range sortedKeys(want.Interviews) {

@@ -90,7 +90,7 @@ func TestRestrictedRoleExportsWithNoMigrate(t *testing.T) {
 	s := pgx.Identifier{schema}.Sanitize()
 	_, err = conn.Exec(ctx, `CREATE ROLE `+q+` LOGIN;
 		GRANT USAGE ON SCHEMA `+s+` TO `+q+`;
-		GRANT SELECT, INSERT, UPDATE, DELETE ON interviews, interview_messages, export_runs, export_failures,
+		GRANT SELECT, INSERT, UPDATE, DELETE ON interviews, interview_messages, export_runs, export_failures, failure_ledger,
 			proposals, jobs, feed_cursors TO `+q+`;
 		GRANT SELECT ON interview_export_schema_version TO `+q)
 	require.NoError(t, err)

@@ -18,6 +18,7 @@ func (r *Run) commitResults(ctx context.Context, results <-chan result) (load.Co
 	c := r.startCommitter(context.WithoutCancel(ctx))
 	batch := new(load.Batch)
 	var messages int
+	var reserved int64 // of the budget, by the batch's transcripts
 	var lastObserved [8]int64
 	var seqs []int64 // the feed events the batch's results complete
 	var lastCursor int64
@@ -38,12 +39,13 @@ func (r *Run) commitResults(ctx context.Context, results <-chan result) (load.Co
 			return nil
 		}
 		select {
-		case c.batches <- batch:
+		case c.batches <- pending{batch: batch, reserved: reserved}:
 		case err := <-c.failed:
+			r.opts.Budget.Release(reserved)
 			return err
 		}
 		lastObserved = observed
-		batch, messages = new(load.Batch), 0
+		batch, messages, reserved = new(load.Batch), 0, 0
 		return nil
 	}
 	finish := func(err error) (load.Counts, error) {
@@ -85,6 +87,7 @@ func (r *Run) commitResults(ctx context.Context, results <-chan result) (load.Co
 			if res.interview != nil {
 				batch.Interviews = append(batch.Interviews, *res.interview)
 				messages += len(res.interview.Messages)
+				reserved += res.reserved
 				if res.interview.Status == load.StatusAvailable {
 					r.received.Available++
 				} else {
@@ -95,7 +98,7 @@ func (r *Run) commitResults(ctx context.Context, results <-chan result) (load.Co
 				r.received.AddOutcomes(load.Counts{Failed: 1, FailedByCode: map[string]int64{res.failure.Code: 1}})
 			}
 			r.mu.Unlock()
-			if batch.Len() >= r.opts.BatchSize || messages >= r.opts.BatchMessages {
+			if batch.Len() >= r.opts.BatchSize || messages >= r.opts.BatchMessages || r.budgetFilled(reserved) {
 				if err := flush(); err != nil {
 					return finish(err)
 				}
@@ -116,24 +119,39 @@ func observedKey(c load.Counts) [8]int64 {
 	return [8]int64{c.IDsRead, c.IDsDuplicate, c.IDsSkipped, c.IDsOtherShard, c.Requests, c.Retries, c.RateLimited, c.EventsRead}
 }
 
+// budgetFilled reports whether a batch holding reserved bytes of the budget
+// is to be committed now, to free them.
+func (r *Run) budgetFilled(reserved int64) bool {
+	return r.opts.Budget != nil && reserved >= r.opts.Budget.size/2
+}
+
+// pending is a batch handed to the committer, with what its transcripts
+// hold of the budget.
+type pending struct {
+	batch    *load.Batch
+	reserved int64
+}
+
 // committer is the goroutine that commits batches in order.
 type committer struct {
-	batches   chan *load.Batch // one batch may wait while another is written
-	failed    chan error       // the first write error; later batches are dropped
+	batches   chan pending // one batch may wait while another is written
+	failed    chan error   // the first write error; later batches are dropped
 	done      chan struct{}
 	committed load.Counts // read after done
 }
 
 func (r *Run) startCommitter(ctx context.Context) *committer {
-	c := &committer{batches: make(chan *load.Batch, 1), failed: make(chan error, 1), done: make(chan struct{})}
+	c := &committer{batches: make(chan pending, 1), failed: make(chan error, 1), done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
 		broken := false
-		for b := range c.batches {
+		for p := range c.batches {
 			if broken {
+				r.opts.Budget.Release(p.reserved)
 				continue // rolled back by the failure: rerun the export to fetch them again
 			}
-			counts, err := r.out.Write(ctx, b)
+			counts, err := r.out.Write(ctx, p.batch)
+			r.opts.Budget.Release(p.reserved)
 			if err != nil {
 				broken = true
 				c.failed <- err

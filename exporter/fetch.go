@@ -30,8 +30,9 @@ func (r *Run) fetchAll(intake, inflight context.Context, ids <-chan fetchJob, ou
 			if terr != nil {
 				f := transform.Failure(id, terr, ans.Attempts)
 				res.failure = &f
+				r.opts.Budget.Release(ans.Reserved)
 			} else {
-				res.interview = &iv
+				res.interview, res.reserved = &iv, ans.Reserved
 			}
 		case inflight.Err() != nil, intake.Err() != nil && errors.Is(err, context.Canceled):
 			return nil // abandoned: no outcome recorded; Execute reports why

@@ -94,6 +94,11 @@ type Options struct {
 	// DrainTimeout is how long requests in flight may still finish once ctx
 	// ends. Default DefaultDrainTimeout.
 	DrainTimeout time.Duration
+	// Budget, when set, is the budget the Fetcher reserves transcript bodies
+	// from (extract.Config.BodyBudget): the run releases each reservation
+	// once the transcript's batch is committed, and commits a batch early
+	// once it holds half the budget.
+	Budget *Budget
 }
 
 // Recorded tells when each of ids last reached a recorded outcome; an ID
@@ -198,6 +203,9 @@ func Handled(c load.Counts) int64 {
 // result is one proposal's outcome or failure, or a fact to record; seq is
 // its feed event (0 outside the feed).
 type result struct {
+	// reserved is what the interview holds of Options.Budget until its
+	// batch is committed.
+	reserved  int64
 	interview *load.Interview
 	failure   *load.Failure
 	proposal  *load.Proposal

@@ -60,6 +60,17 @@ type Config struct {
 	Logger *slog.Logger
 	// Transport overrides the HTTP transport (tests).
 	Transport http.RoundTripper
+	// BodyBudget, when set, bounds the transcript bodies held at once: the
+	// client reserves a 200 body's size before reading it, and the Answer
+	// carries the reservation (Answer.Reserved) for the caller to release.
+	BodyBudget BodyBudget
+}
+
+// BodyBudget bounds the bytes of transcripts held at once (see
+// Config.BodyBudget). Acquire returns how many bytes it reserved.
+type BodyBudget interface {
+	Acquire(ctx context.Context, n int64) (int64, error)
+	Release(n int64)
 }
 
 // Defaults of Config, also the command line's.
@@ -215,6 +226,9 @@ type Answer struct {
 	// Attempts counts requests made, 429s excluded.
 	Attempts   int
 	ReceivedAt time.Time
+	// Reserved is what the body holds of Config.BodyBudget: the caller
+	// releases it once done with the transcript.
+	Reserved int64
 }
 
 // Interview fetches GET /proposals/{id}/interview. It returns an Answer for
@@ -229,7 +243,7 @@ func (c *Client) Interview(ctx context.Context, proposalID string) (Answer, erro
 	a := Answer{ProposalID: proposalID, Attempts: r.attempts, ReceivedAt: r.at}
 	switch r.status {
 	case http.StatusOK:
-		a.Body = r.body
+		a.Body, a.Reserved = r.body, r.reserved
 		return a, nil
 	case http.StatusNotFound:
 		env, ok := parseEnvelope(r.body)
@@ -370,6 +384,8 @@ type response struct {
 	retryAfter  string
 	attempts    int
 	at          time.Time
+	// reserved is what a transcript's body holds of Config.BodyBudget.
+	reserved int64
 }
 
 // get performs GET u with the breaker, the gate, timeouts and retries, and
@@ -394,7 +410,7 @@ func (c *Client) get(ctx context.Context, proposalID, u string) (response, error
 		attempts++
 		c.requests.Add(1)
 		sentAt := time.Now()
-		r, ferr := c.attempt(ctx, u)
+		r, ferr := c.attempt(ctx, u, proposalID != "")
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			c.breaker.released(probe)
 			return response{}, ctxErr
@@ -492,7 +508,7 @@ func (c *Client) observe(probe bool, sentAt time.Time, proposalID string, r resp
 
 // attempt makes one request. A non-nil *FetchError is a retryable transport
 // problem; any complete response comes back as is.
-func (c *Client) attempt(ctx context.Context, u string) (response, *FetchError) {
+func (c *Client) attempt(ctx context.Context, u string, transcript bool) (response, *FetchError) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
@@ -510,6 +526,21 @@ func (c *Client) attempt(ctx context.Context, u string) (response, *FetchError) 
 	limit := c.cfg.MaxResponseBytes
 	if resp.StatusCode != http.StatusOK {
 		limit = min(limit, 1<<20) // error bodies are small envelopes
+	}
+	var reserved int64 // released here unless the body is returned
+	if c.cfg.BodyBudget != nil && transcript && resp.StatusCode == http.StatusOK {
+		size := limit
+		if resp.ContentLength >= 0 {
+			size = min(resp.ContentLength, limit)
+		}
+		if reserved, err = c.cfg.BodyBudget.Acquire(ctx, size); err != nil {
+			return response{}, transportError(ctx, err)
+		}
+		defer func() {
+			if reserved > 0 {
+				c.cfg.BodyBudget.Release(reserved)
+			}
+		}()
 	}
 	body, err := readBody(resp, limit)
 	c.gate.Observe(resp.Header)
@@ -540,7 +571,8 @@ func (c *Client) attempt(ctx context.Context, u string) (response, *FetchError) 
 				Detail: fmt.Sprintf("connection closed after %d bytes of an incomplete JSON body", len(body))}
 		}
 	}
-	r.body = c.redactBytes(body)
+	r.body, r.reserved = c.redactBytes(body), reserved
+	reserved = 0 // the caller's now
 	return r, nil
 }
 

@@ -3,7 +3,9 @@ package extract
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 )
@@ -71,29 +73,22 @@ func (s *UpdatesSource) IDs(ctx context.Context, yield func(Input) error) error 
 	}
 	after, fromStart := s.After, s.FromStart
 	for {
-		q := url.Values{"limit": {"200"}}
-		if !fromStart {
-			q.Set("cursor", strconv.FormatInt(after, 10))
-		}
-		var page feedPage
-		if err := s.Client.getJSON(ctx, "GET /updates", s.Client.endpoint("updates")+"?"+q.Encode(), &page); err != nil {
+		page, err := s.Client.feedPage(ctx, after, fromStart)
+		if err != nil {
 			return err
 		}
 		last := after
 		for _, e := range page.Events {
-			seq, ok := feedID(e.ID)
-			if !ok || seq <= last {
-				return fmt.Errorf("GET /updates: unexpected response: event id %s is not a number after %d", e.ID, last)
+			seq, _ := feedID(e.ID) // feedPage checked it
+			if seq <= last {
+				continue // delivered again (at least once): handled already
 			}
 			last = seq
 			if err := yield(s.input(e, seq)); err != nil {
 				return err
 			}
 		}
-		next, ok := feedID(page.NextCursor)
-		if !ok || next < last {
-			next = last // an empty page echoes the cursor (null when there was none)
-		}
+		next := page.next(last)
 		if next > after || fromStart {
 			if err := yield(Input{Kind: Progress, Seq: next}); err != nil {
 				return err
@@ -107,6 +102,83 @@ func (s *UpdatesSource) IDs(ctx context.Context, yield func(Input) error) error 
 		}
 		after, fromStart = next, false
 	}
+}
+
+// feedPage reads the page of GET /updates after cursor after (from the
+// beginning of the history when fromStart).
+func (c *Client) feedPage(ctx context.Context, after int64, fromStart bool) (feedPage, error) {
+	q := url.Values{"limit": {"200"}}
+	if !fromStart {
+		q.Set("cursor", strconv.FormatInt(after, 10))
+	}
+	var page feedPage
+	if err := c.getJSON(ctx, "GET /updates", c.endpoint("updates")+"?"+q.Encode(), &page); err != nil {
+		return page, cursorRefused(err, after, fromStart)
+	}
+	for _, e := range page.Events {
+		if _, ok := feedID(e.ID); !ok {
+			return page, fmt.Errorf("GET /updates: unexpected response: event id %s is not a number", e.ID)
+		}
+	}
+	return page, nil
+}
+
+// next is the cursor after the page, whose last new event is last: an
+// empty page echoes the cursor (null when there was none).
+func (p feedPage) next(last int64) int64 {
+	next, ok := feedID(p.NextCursor)
+	if !ok || next < last {
+		return last
+	}
+	return next
+}
+
+// FeedEnd reads the feed from after (from the beginning when fromStart) to
+// its end without handling any event, and returns the last cursor and the
+// number of events passed over: what "feed reset --to latest" stores.
+func (c *Client) FeedEnd(ctx context.Context, after int64, fromStart bool) (cursor, skipped int64, err error) {
+	for {
+		page, err := c.feedPage(ctx, after, fromStart)
+		if err != nil {
+			return 0, skipped, err
+		}
+		last := after
+		for _, e := range page.Events {
+			if seq, _ := feedID(e.ID); seq > last {
+				last = seq
+				skipped++
+			}
+		}
+		next := page.next(last)
+		if !page.HasMore || (next <= after && !fromStart) {
+			return next, skipped, nil
+		}
+		after, fromStart = next, false
+	}
+}
+
+// CursorRefusedError is a stored feed cursor the API refuses (400, or 410
+// when the history behind it expired): no run can go on from it until an
+// operator resets it.
+type CursorRefusedError struct {
+	Cursor int64
+	Err    error
+}
+
+func (e *CursorRefusedError) Error() string {
+	return fmt.Sprintf("the API refuses the feed cursor %d: %v", e.Cursor, e.Err)
+}
+
+func (e *CursorRefusedError) Unwrap() error { return e.Err }
+
+// cursorRefused makes a 400 or 410 answer to a page read from a stored
+// cursor a *CursorRefusedError.
+func cursorRefused(err error, cursor int64, fromStart bool) error {
+	var fe *FetchError
+	if fromStart || !errors.As(err, &fe) || (fe.HTTPStatus != http.StatusBadRequest && fe.HTTPStatus != http.StatusGone) {
+		return err
+	}
+	return &CursorRefusedError{Cursor: cursor, Err: fe}
 }
 
 // input turns one event into what the run does with it.

@@ -18,6 +18,10 @@ type Counts struct {
 	// The outcomes: each proposal that reached one, and failures by error code.
 	Available, NoInterview, Failed int64
 	FailedByCode                   map[string]int64
+	// FailedKnown counts, of Failed, the known permanent failures found
+	// failing the same way again: they count toward neither exit status 1
+	// nor --max-failed.
+	FailedKnown int64
 	// What the outcomes changed in the tables.
 	InterviewsChanged, MessagesWritten, MessagesDeleted int64
 	// The API requests sent, the retries among them, and the 429s received.
@@ -31,6 +35,9 @@ type Counts struct {
 	// Duration is how long the run took (zero in a batch's counts).
 	Duration time.Duration
 }
+
+// FailedNew is the number of failures that are not known ones.
+func (c Counts) FailedNew() int64 { return c.Failed - c.FailedKnown }
 
 // Done is the number of proposals that reached an outcome or a failure.
 func (c Counts) Done() int64 { return c.Available + c.NoInterview + c.Failed }
@@ -49,6 +56,7 @@ func (c *Counts) AddOutcomes(o Counts) {
 	c.Available += o.Available
 	c.NoInterview += o.NoInterview
 	c.Failed += o.Failed
+	c.FailedKnown += o.FailedKnown
 	if len(o.FailedByCode) > 0 {
 		if c.FailedByCode == nil {
 			c.FailedByCode = make(map[string]int64, len(o.FailedByCode))

@@ -142,15 +142,14 @@ func (s *Store) FeedCursor(ctx context.Context, shard string) (cursor int64, ok 
 	return cursor, true, nil
 }
 
-// PendingFailures returns the proposal IDs whose latest failure is more
-// recent than their last recorded outcome (invalid IDs aside, which never
-// succeed): --updates fetches them again, every run, until they have one.
+// PendingFailures returns the proposal IDs with an open failure that is
+// due: every transient one, and the permanent ones whose re-check time has
+// come (invalid IDs aside, which never succeed). --updates fetches them
+// again before reading the feed, so a failure never holds the cursor back.
 func (s *Store) PendingFailures(ctx context.Context) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT f.proposal_id
-		FROM (SELECT DISTINCT ON (proposal_id) proposal_id, failed_at FROM export_failures
-		      WHERE error_code <> $1 ORDER BY proposal_id, failed_at DESC) f
-		WHERE NOT EXISTS (SELECT 1 FROM interviews i WHERE i.proposal_id = f.proposal_id AND i.fetched_at >= f.failed_at)
-		ORDER BY f.proposal_id`, CodeInvalidID)
+	rows, err := s.pool.Query(ctx, `SELECT proposal_id FROM failure_ledger
+		WHERE error_code <> $1 AND (class = $2 OR recheck_at <= now())
+		ORDER BY proposal_id`, CodeInvalidID, ClassTransient)
 	if err != nil {
 		return nil, fmt.Errorf("read earlier failures: %w", err)
 	}

@@ -109,7 +109,10 @@ type FailureGroup struct {
 	Code       string `json:"code"`
 	HTTPStatus *int32 `json:"httpStatus"`
 	Count      int64  `json:"count"`
-	Example    string `json:"example"`
+	// Known counts, of Count, the known permanent failures found failing
+	// the same way again.
+	Known   int64  `json:"known"`
+	Example string `json:"example"`
 }
 
 // Runs returns the last limit runs, newest first.
@@ -191,7 +194,7 @@ func (s *Store) Report(ctx context.Context, runs int) (Report, error) {
 		return r, err
 	}
 	if len(r.Runs) > 0 {
-		rows, err := s.pool.Query(ctx, `SELECT error_code, http_status, count(*), min(message)
+		rows, err := s.pool.Query(ctx, `SELECT error_code, http_status, count(*), count(*) FILTER (WHERE known), min(message)
 			FROM export_failures WHERE run_id = $1
 			GROUP BY error_code, http_status ORDER BY count(*) DESC, error_code`, r.Runs[0].ID)
 		if err != nil {

@@ -38,6 +38,26 @@ var Codes = []string{CodeInvalidID, CodeForbidden, CodeBadRequest, CodeNotFoundN
 	CodeNetworkError, CodeTimeout, CodeTruncatedBody, CodeResponseTooLarge, CodeRateLimited, CodeUnexpectedStatus,
 	CodeInvalidResponse, CodeUnexpectedRedirect, CodeError}
 
+// Failure classes (export_failures.class, failure_ledger.class).
+const (
+	// ClassPermanent failures (403, 400, invalid_response, invalid_id) would
+	// fail the same way tomorrow: they are re-checked once per
+	// WriterOptions.RecheckAfter.
+	ClassPermanent = "permanent"
+	// ClassTransient failures ran out of attempts (5xx, timeouts, connection
+	// errors, truncated bodies…): every --updates run retries them.
+	ClassTransient = "transient"
+)
+
+// ClassOf is the class of a failure with error code code.
+func ClassOf(code string) string {
+	switch code {
+	case CodeForbidden, CodeBadRequest, CodeInvalidResponse, CodeInvalidID:
+		return ClassPermanent
+	}
+	return ClassTransient
+}
+
 // Interview is one row of the interviews table with its messages.
 type Interview struct {
 	ProposalID  string
@@ -72,6 +92,9 @@ type Failure struct {
 	Message    string
 	Attempts   int
 	RequestID  string
+	// Known is set by Writer.Write: a permanent failure the ledger already
+	// held with the same error code.
+	Known bool
 }
 
 // Batch is what one Writer.Write call commits together.
@@ -88,6 +111,33 @@ type Batch struct {
 	// when the batch was closed (totals, not this batch's share): they are
 	// stored as they are, so a killed run's row still tells how far it got.
 	Observed Counts
+}
+
+// items counts everything the batch holds: outcomes and facts.
+func (b *Batch) items() int {
+	return len(b.Interviews) + len(b.Failures) + len(b.Proposals) + len(b.Jobs)
+}
+
+// halves splits b's items in two batches; the second carries the cursor
+// and the counters, so that they are stored once everything before is.
+func (b *Batch) halves() [2]*Batch {
+	n := b.items() / 2
+	first := &Batch{Observed: b.Observed}
+	second := &Batch{Cursor: b.Cursor, Observed: b.Observed}
+	take := func(count int) int { // how many of a list of count go first
+		k := min(n, count)
+		n -= k
+		return k
+	}
+	k := take(len(b.Interviews))
+	first.Interviews, second.Interviews = b.Interviews[:k], b.Interviews[k:]
+	k = take(len(b.Failures))
+	first.Failures, second.Failures = b.Failures[:k], b.Failures[k:]
+	k = take(len(b.Proposals))
+	first.Proposals, second.Proposals = b.Proposals[:k], b.Proposals[k:]
+	k = take(len(b.Jobs))
+	first.Jobs, second.Jobs = b.Jobs[:k], b.Jobs[k:]
+	return [2]*Batch{first, second}
 }
 
 // Len is the number of proposals in the batch that reached an outcome.

@@ -185,7 +185,7 @@ func (s *Store) FinishRun(ctx context.Context, runID int64, status RunStatus, er
 			return err
 		}
 		err := tx.QueryRow(ctx, finishRunSQL, runID, string(status), errText, exitStatus).Scan(
-			&c.IDsRead, &c.IDsDuplicate, &c.IDsSkipped, &c.Available, &c.NoInterview, &c.Failed,
+			&c.IDsRead, &c.IDsDuplicate, &c.IDsSkipped, &c.Available, &c.NoInterview, &c.Failed, &c.FailedKnown,
 			&c.InterviewsChanged, &c.MessagesWritten, &c.MessagesDeleted, &c.Requests, &c.Retries, &c.RateLimited,
 			&c.EventsRead, &c.EventsByType, &c.RequestRate, &c.Duration)
 		if err != nil {

@@ -305,21 +305,21 @@ func TestFailuresAndRunCounts(t *testing.T) {
 	assert.NotNil(t, finished)
 }
 
-func TestFailedBatchWritesNothing(t *testing.T) {
+func TestRefusedRowFailsItsProposalAlone(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	// Two messages with one ID break the staging table's key: the whole batch
-	// must roll back, including the valid proposal before it.
+	// Two messages with one ID break interview_messages' key (SQLSTATE
+	// 23505): that proposal fails, the valid one beside it is written.
 	dup := available("DUP", nil, msg("m", 0, "interviewer", "a", t0), msg("m", 1, "candidate", "b", t0))
-	_, err := b.w.Write(ctx, &load.Batch{Interviews: []load.Interview{available("OK", nil), dup}})
-	require.Error(t, err)
+	st, err := b.w.Write(ctx, &load.Batch{Interviews: []load.Interview{available("OK", nil), dup}})
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), st.Available)
+	assert.Equal(t, map[string]int64{load.CodeInvalidResponse: 1}, st.FailedByCode)
 	_, ok := readInterview(t, b, "OK")
-	assert.False(t, ok, "nothing of a failed batch is written")
-	// The writer is still usable afterwards.
-	write(t, b, available("OK", nil))
-	_, ok = readInterview(t, b, "OK")
 	assert.True(t, ok)
+	_, ok = readInterview(t, b, "DUP")
+	assert.False(t, ok, "nothing of the refused proposal is written")
 }
 
 func TestRunLock(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,10 @@ var (
 	touchUnchangedSQL string
 	//go:embed sql/stored_digests.sql
 	storedDigestsSQL string
+	//go:embed sql/record_failures.sql
+	recordFailuresSQL string
+	//go:embed sql/close_failures.sql
+	closeFailuresSQL string
 )
 
 // Writer writes batches for one run on one dedicated connection. It is not
@@ -42,8 +47,9 @@ type Writer struct {
 
 // Defaults of WriterOptions, also the command line's.
 const (
-	DefaultLockTimeout = 10 * time.Second
-	DefaultLockTries   = 5
+	DefaultLockTimeout  = 10 * time.Second
+	DefaultLockTries    = 5
+	DefaultRecheckAfter = 7 * 24 * time.Hour
 )
 
 // WriterOptions tune a Writer. Zero values take the defaults.
@@ -54,11 +60,20 @@ type WriterOptions struct {
 	// LockTries is how many times a batch is tried while locks time out.
 	// Default 5: a lock held for good stops the run in about a minute.
 	LockTries int
+	// RecheckAfter is how long a permanent failure waits in the ledger
+	// before PendingFailures offers it again. Default 7 days.
+	RecheckAfter time.Duration
+	// Logger receives what a batch had to leave out. Default: discard.
+	Logger *slog.Logger
 }
 
 func (o WriterOptions) withDefaults() WriterOptions {
 	o.LockTimeout = setting.Or(o.LockTimeout, DefaultLockTimeout)
 	o.LockTries = setting.Or(o.LockTries, DefaultLockTries)
+	o.RecheckAfter = setting.Or(o.RecheckAfter, DefaultRecheckAfter)
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
 	return o
 }
 
@@ -70,6 +85,7 @@ func (o WriterOptions) Validate() error {
 	return setting.Check(
 		setting.Positive("LockTimeout", o.LockTimeout),
 		setting.Rule{OK: o.LockTries >= 1, Name: "LockTries", Value: o.LockTries, Want: "1 or more"},
+		setting.Positive("RecheckAfter", o.RecheckAfter),
 	)
 }
 
@@ -132,11 +148,20 @@ func (w *Writer) Close() { w.conn.Release() }
 // A lock timeout rolls the batch back and tries it again, up to
 // WriterOptions.LockTries times; then it returns a *LockHeldError.
 func (w *Writer) Write(ctx context.Context, b *Batch) (Counts, error) {
+	st, err := w.write(ctx, b)
+	if dataError(err) == nil {
+		return st, err
+	}
+	return w.writeSplit(ctx, b, err)
+}
+
+// write commits b in one transaction, trying again while locks time out.
+func (w *Writer) write(ctx context.Context, b *Batch) (Counts, error) {
 	for try := 1; ; try++ {
 		var st Counts
 		err := pgx.BeginFunc(ctx, w.conn, func(tx pgx.Tx) error {
 			var err error
-			st, err = writeBatch(ctx, tx, w.runID, b)
+			st, err = writeBatch(ctx, tx, w.runID, b, w.opts)
 			return err
 		})
 		if err == nil {
@@ -155,6 +180,60 @@ func (w *Writer) Write(ctx context.Context, b *Batch) (Counts, error) {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// dataError returns the PostgreSQL error of err when it is about one row's
+// data (SQLSTATE classes 22, data exception, and 23, integrity constraint
+// violation), nil otherwise.
+func dataError(err error) *pgconn.PgError {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "22") || strings.HasPrefix(pgErr.Code, "23")) {
+		return pgErr
+	}
+	return nil
+}
+
+// writeSplit writes a batch that PostgreSQL refused for one row's data
+// (cause) in halves, and the halves that fail again in halves, until the
+// row is alone: a proposal's transcript is then recorded as an
+// invalid_response failure with the database's message, a fact about a
+// proposal or a job is left out (and logged), and everything else is
+// committed. The feed cursor and the run's counters ride with the last part.
+func (w *Writer) writeSplit(ctx context.Context, b *Batch, cause error) (Counts, error) {
+	if b.items() == 1 {
+		return w.write(ctx, w.refuse(b, dataError(cause)))
+	}
+	var total Counts
+	for _, part := range b.halves() {
+		st, err := w.write(ctx, part)
+		if dataError(err) != nil {
+			st, err = w.writeSplit(ctx, part, err)
+		}
+		if err != nil {
+			return total, err
+		}
+		total.AddOutcomes(st)
+	}
+	return total, nil
+}
+
+// refuse turns the one item of b that PostgreSQL refused into what can be
+// stored instead.
+func (w *Writer) refuse(b *Batch, pgErr *pgconn.PgError) *Batch {
+	out := &Batch{Cursor: b.Cursor, Observed: b.Observed}
+	msg := fmt.Sprintf("PostgreSQL refused a value: %s (SQLSTATE %s)", pgErr.Message, pgErr.Code)
+	switch {
+	case len(b.Interviews) == 1:
+		iv := b.Interviews[0]
+		out.Failures = []Failure{{ProposalID: iv.ProposalID, HTTPStatus: 200, Code: CodeInvalidResponse, Message: msg, Attempts: 1}}
+	case len(b.Proposals) == 1:
+		w.opts.Logger.Warn("a proposal's facts were left out", "proposal_id", b.Proposals[0].ProposalID, "error", msg)
+	case len(b.Jobs) == 1:
+		w.opts.Logger.Warn("a job's facts were left out", "job_id", b.Jobs[0].JobID, "error", msg)
+	default:
+		w.opts.Logger.Warn("a failure could not be recorded", "proposal_id", b.Failures[0].ProposalID, "error", msg)
+	}
+	return out
 }
 
 // lockHolders names the other sessions holding a lock that blocks writes on
@@ -178,29 +257,26 @@ func (w *Writer) lockHolders(ctx context.Context) string {
 	return strings.Join(out, ", ")
 }
 
-func writeBatch(ctx context.Context, tx pgx.Tx, runID int64, b *Batch) (Counts, error) {
+func writeBatch(ctx context.Context, tx pgx.Tx, runID int64, b *Batch, opts WriterOptions) (Counts, error) {
 	st := outcomesOf(b)
 	if len(b.Interviews) > 0 {
 		if err := writeInterviews(ctx, tx, runID, b.Interviews, &st); err != nil {
 			return st, err
 		}
+		ids := make([]string, len(b.Interviews))
+		for i := range b.Interviews {
+			ids[i] = b.Interviews[i].ProposalID
+		}
+		if _, err := tx.Exec(ctx, closeFailuresSQL, ids); err != nil {
+			return st, fmt.Errorf("close the failures of proposals with an outcome: %w", err)
+		}
 	}
 	if len(b.Failures) > 0 {
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"export_failures"},
-			[]string{"run_id", "proposal_id", "http_status", "error_code", "message", "attempts", "request_id"},
-			pgx.CopyFromSlice(len(b.Failures), func(i int) ([]any, error) {
-				f := &b.Failures[i]
-				var status, requestID any
-				if f.HTTPStatus != 0 {
-					status = int32(f.HTTPStatus)
-				}
-				if f.RequestID != "" {
-					requestID = f.RequestID
-				}
-				return []any{runID, f.ProposalID, status, f.Code, f.Message, int32(f.Attempts), requestID}, nil
-			})); err != nil {
-			return st, fmt.Errorf("record failures: %w", err)
+		known, err := recordFailures(ctx, tx, runID, b.Failures, opts.RecheckAfter)
+		if err != nil {
+			return st, err
 		}
+		st.FailedKnown = known
 	}
 	if err := writeFacts(ctx, tx, runID, b); err != nil {
 		return st, err
@@ -209,6 +285,49 @@ func writeBatch(ctx context.Context, tx pgx.Tx, runID int64, b *Batch) (Counts, 
 		return st, fmt.Errorf("update run counts: %w", err)
 	}
 	return st, nil
+}
+
+// recordFailures enters failures in the ledger, marks the known ones and
+// adds them all to export_failures. It returns how many were known.
+func recordFailures(ctx context.Context, tx pgx.Tx, runID int64, failures []Failure, recheckAfter time.Duration) (int64, error) {
+	ids := make([]string, len(failures))
+	codes := make([]string, len(failures))
+	statuses := make([]*int32, len(failures))
+	classes := make([]string, len(failures))
+	for i := range failures {
+		f := &failures[i]
+		ids[i], codes[i], classes[i] = f.ProposalID, f.Code, ClassOf(f.Code)
+		if f.HTTPStatus != 0 {
+			statuses[i] = new(int32(f.HTTPStatus))
+		}
+	}
+	rows, err := tx.Query(ctx, recordFailuresSQL, runID, ids, codes, statuses, classes, recheckAfter)
+	if err != nil {
+		return 0, fmt.Errorf("record failures in the ledger: %w", err)
+	}
+	knownIDs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, fmt.Errorf("record failures in the ledger: %w", err)
+	}
+	known := make(map[string]bool, len(knownIDs))
+	for _, id := range knownIDs {
+		known[id] = true
+	}
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{"export_failures"},
+		[]string{"run_id", "proposal_id", "http_status", "error_code", "message", "attempts", "request_id", "class", "known"},
+		pgx.CopyFromSlice(len(failures), func(i int) ([]any, error) {
+			f := &failures[i]
+			f.Known = known[f.ProposalID]
+			var requestID any
+			if f.RequestID != "" {
+				requestID = f.RequestID
+			}
+			return []any{runID, f.ProposalID, statuses[i], f.Code, f.Message, int32(f.Attempts), requestID, classes[i], f.Known}, nil
+		}))
+	if err != nil {
+		return 0, fmt.Errorf("record failures: %w", err)
+	}
+	return int64(len(knownIDs)), nil
 }
 
 // addRunCounts adds a batch's outcomes to its run's row and stores the
@@ -222,7 +341,7 @@ func addRunCounts(ctx context.Context, db interface {
 	}
 	_, err := db.Exec(ctx, addRunCountsSQL, runID,
 		observed.IDsRead, observed.IDsDuplicate, observed.IDsSkipped,
-		outcomes.Available, outcomes.NoInterview, outcomes.Failed,
+		outcomes.Available, outcomes.NoInterview, outcomes.Failed, outcomes.FailedKnown,
 		outcomes.MessagesWritten, outcomes.MessagesDeleted,
 		observed.Requests, observed.Retries, observed.RateLimited, outcomes.InterviewsChanged,
 		observed.EventsRead, byType, nullRate(observed.RequestRate))

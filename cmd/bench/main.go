@@ -83,7 +83,7 @@ func parseFlags() (options, error) {
 	flag.IntVar(&o.concurrency, "concurrency", 16, "export --concurrency")
 	flag.IntVar(&o.repeat, "repeat", 3, "times each measure is taken; the median is shown, with the range")
 	flag.IntVar(&o.preload, "preload", 200000, "interviews (20 messages each) preloaded with SQL before the third pass")
-	flag.StringVar(&o.only, "only", "", "run one part: passes or quota")
+	flag.StringVar(&o.only, "only", "", "run one part: passes, memory or quota")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the bench process (the fake API's side) to this file")
 	flag.Parse()
 	if o.repeat < 1 {
@@ -108,15 +108,20 @@ func run() error {
 		defer pprof.StopCPUProfile()
 	}
 	ctx := context.Background()
-	if o.only != "quota" {
+	if o.only == "" || o.only == "passes" {
 		if err := passesPart(ctx, o); err != nil {
 			return err
 		}
 	}
-	if o.only == "passes" {
-		return nil
+	if o.only == "" || o.only == "memory" {
+		if err := memoryPart(ctx, o); err != nil {
+			return err
+		}
 	}
-	return quotaPart(ctx, o.binary)
+	if o.only == "" || o.only == "quota" {
+		return quotaPart(ctx, o.binary)
+	}
+	return nil
 }
 
 func messagesOf(fake *fakeapi.Server, ids []string) int64 {

@@ -155,6 +155,9 @@ func (s *Server) Transcript(proposalID string) Transcript {
 		size := 40 + r.IntN(600)
 		if kind == KindHuge {
 			size = 4000
+			if s.cfg.HugeBytes > 0 {
+				size = s.cfg.HugeBytes / 470 // words and JSON add about a sixth
+			}
 		}
 		content := sentence(r, size/6)
 		if n == 1 && kind == KindAvailable {

@@ -92,6 +92,10 @@ func (s *Server) AddEvent(e Event) {
 	s.appendEvent(e, at)
 }
 
+// ExpireFeedBefore makes the feed refuse (410 GONE) every cursor below id,
+// as a feed whose history expired would.
+func (s *Server) ExpireFeedBefore(id int64) { s.feedOldest.Store(id) }
+
 // Feed returns every event of the account's history, as the token with
 // every scope would see it.
 func (s *Server) Feed() []Event {
@@ -127,7 +131,17 @@ func (s *Server) updates(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, "BAD_REQUEST", "cursor must be a numeric event id", map[string]any{"field": "cursor"})
 			return
 		}
+		if n < max(s.cfg.FeedOldestCursor, s.feedOldest.Load()) {
+			writeError(w, http.StatusGone, "GONE", "This cursor is older than the history kept", map[string]any{"cursor": v})
+			return
+		}
 		after, cursor = n, v
+	}
+	if oldest := max(s.cfg.FeedOldestCursor, s.feedOldest.Load()); cursor == nil && oldest > 0 {
+		after = oldest - 1 // the beginning of the history kept
+	}
+	if s.cfg.FeedRepeat && after > 0 {
+		after-- // the event at the cursor again (ids are consecutive here)
 	}
 	s.mu.Lock()
 	s.initFeed()

@@ -80,6 +80,15 @@ type Config struct {
 	// CacheBodies keeps each generated transcript body in memory, so that
 	// serving it again costs no CPU (benchmarks: see Warm).
 	CacheBodies bool
+	// HugeBytes is about the body size of the transcripts of "huge-" IDs
+	// (about 1.9 MB when 0), in 400 messages.
+	HugeBytes int
+	// FeedRepeat delivers the change feed at least once, as a real feed may:
+	// every page after a cursor starts again with the event at the cursor.
+	FeedRepeat bool
+	// FeedOldestCursor refuses (410 GONE) a cursor below it, as a feed whose
+	// history expired would (0: every cursor is accepted).
+	FeedOldestCursor int64
 }
 
 // Faults are probabilities per attempt, drawn from a stable hash of the ID
@@ -123,6 +132,8 @@ type Server struct {
 	feed        []Event // the change feed (feed.go), built at first use
 	added       int     // proposals added by AddProposals
 	feedPages   atomic.Int64
+	// feedOldest is Config.FeedOldestCursor, changed by ExpireFeedBefore.
+	feedOldest atomic.Int64
 
 	requests, interviewRequests atomic.Int64
 	inFlight, maxInFlight       atomic.Int64

@@ -8,13 +8,14 @@ UPDATE export_runs SET
     available          = available + $5,
     no_interview       = no_interview + $6,
     failed             = failed + $7,
-    messages_written   = messages_written + $8,
-    messages_deleted   = messages_deleted + $9,
-    requests           = GREATEST(requests, $10),
-    retries            = GREATEST(retries, $11),
-    rate_limited       = GREATEST(rate_limited, $12),
-    interviews_changed = interviews_changed + $13,
-    events_read        = GREATEST(events_read, $14),
-    events_by_type     = CASE WHEN $14 >= events_read THEN $15::jsonb ELSE events_by_type END,
-    settled_rate       = $16
+    failed_known       = failed_known + $8,
+    messages_written   = messages_written + $9,
+    messages_deleted   = messages_deleted + $10,
+    requests           = GREATEST(requests, $11),
+    retries            = GREATEST(retries, $12),
+    rate_limited       = GREATEST(rate_limited, $13),
+    interviews_changed = interviews_changed + $14,
+    events_read        = GREATEST(events_read, $15),
+    events_by_type     = CASE WHEN $15 >= events_read THEN $16::jsonb ELSE events_by_type END,
+    settled_rate       = $17
 WHERE id = $1
