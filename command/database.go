@@ -39,7 +39,10 @@ func connect(ctx context.Context, url string, maxConns int32) (*load.Store, erro
 	if err != nil {
 		// pgconn's errors can span lines (one per address tried): one line here.
 		msg := strings.Join(strings.Fields(err.Error()), " ")
-		return nil, usageError{fmt.Errorf("%s (is PostgreSQL running, and is DATABASE_URL right?)", msg)}
+		if load.Unavailable(err) {
+			return nil, fmt.Errorf("%w: %s (is PostgreSQL running and reachable? it may be restarting: try again later)", load.ErrUnavailable, msg)
+		}
+		return nil, usageError{fmt.Errorf("%s (check DATABASE_URL: the host, the database name, the user and its password)", msg)}
 	}
 	return store, nil
 }

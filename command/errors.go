@@ -88,6 +88,9 @@ func exitStatus(err error) (code int, message string) {
 		}
 		return ExitUnavailable, fmt.Sprintf("%v: stopped early (see --outage-timeout and --max-retry-after); committed work is kept, "+
 			"IDs not tried have no outcome yet: run again %s", err, when)
+	case load.Unavailable(err):
+		return ExitUnavailable, fmt.Sprintf("%v: stopped early; committed work is kept, IDs not tried have no outcome yet: "+
+			"run again once the database answers", err)
 	case errors.Is(err, extract.ErrUnauthorized):
 		return ExitUsage, fmt.Sprintf("%v: check OT_API_TOKEN or --token-file; the token may be expired or revoked", err)
 	case errors.Is(err, extract.ErrScopeMissing):

@@ -3,7 +3,9 @@ package command
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 	"unicode"
@@ -33,6 +35,8 @@ type exportOptions struct {
 	summaryFile      string
 	metricsTextfile  string
 	pushgatewayURL   string
+	// The Pushgateway's basic auth, from --pushgateway-credentials-file.
+	pushgatewayUser, pushgatewayPassword string
 	// tokenFileWarning is set when the token file is readable by others.
 	tokenFileWarning string
 }
@@ -88,6 +92,10 @@ func exportOptionsFrom(c *cli.Context, e *env) (exportOptions, error) {
 	if o.client.Token, o.tokenFileWarning, err = readToken(c.String(flagTokenFile), e.getenv); err != nil {
 		return o, err
 	}
+	if o.pushgatewayUser, o.pushgatewayPassword, err = readCredentials(c.String(flagPushgatewayCredentials)); err != nil {
+		return o, err
+	}
+	e.secrets = append(e.secrets, o.client.Token, databasePassword(o.databaseURL), o.pushgatewayPassword, urlPassword(o.pushgatewayURL))
 	return o, o.validate()
 }
 
@@ -142,6 +150,11 @@ func (o exportOptions) validate() error {
 	case !o.dryRun && o.databaseURL == "":
 		return errors.New("no database: set DATABASE_URL or pass --database-url (or use --dry-run to write nothing)")
 	}
+	for flag, path := range map[string]string{flagSummaryFile: o.summaryFile, flagMetricsTextfile: o.metricsTextfile} {
+		if err := checkOutputPath(flag, path); err != nil {
+			return err
+		}
+	}
 	for _, err := range []error{o.client.Validate(), o.run.Validate(), o.writer.Validate()} {
 		if err != nil {
 			return flagError(err)
@@ -170,6 +183,47 @@ func (s sourceOptions) validate(databaseURL string) error {
 		return fmt.Errorf("--ids-query-timeout %s: want a positive duration", s.idsQueryTimeout)
 	}
 	return nil
+}
+
+// checkOutputPath makes sure a file can be written at path before any work
+// is done: its folder exists and takes a new file.
+func checkOutputPath(flag, path string) error {
+	if path == "" {
+		return nil
+	}
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".interview-export-check-*")
+	if err != nil {
+		return fmt.Errorf("--%s %s: cannot write in %s: %w (create the folder or fix its permissions)", flag, path, dir, errors.Unwrap(err))
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// readCredentials reads "user:password" from path ("" for none).
+func readCredentials(path string) (user, password string, err error) {
+	if path == "" {
+		return "", "", nil
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return "", "", fmt.Errorf("read --pushgateway-credentials-file: %w", err)
+	}
+	user, password, ok := strings.Cut(strings.TrimSpace(string(raw)), ":")
+	if !ok || user == "" {
+		return "", "", fmt.Errorf("--pushgateway-credentials-file %s: want user:password on one line", path)
+	}
+	return user, password, nil
+}
+
+// urlPassword is the password in u's userinfo, "" when none.
+func urlPassword(u string) string {
+	parsed, err := url.Parse(u)
+	if err != nil || parsed.User == nil {
+		return ""
+	}
+	p, _ := parsed.User.Password()
+	return p
 }
 
 // flagError names a library's setting out of range by its flag: the field

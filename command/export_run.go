@@ -48,13 +48,10 @@ func runExport(c *cli.Context, e *env) error {
 	if err := x.open(c); err != nil {
 		// A run that ended before it started (the token refused, the API or
 		// the database unreachable, another export holding the lock) still
-		// leaves its summary file, for the orchestrator.
-		if o.summaryFile != "" {
-			code, msg := exitStatus(err)
-			if werr := writeSummaryFile(o.summaryFile, x.outcome(code, msg, load.Counts{}, time.Now())); werr != nil {
-				fmt.Fprintf(e.stderr, "interview-export: %v\n", werr)
-			}
-		}
+		// leaves its summary file and its metrics, for the orchestrator and
+		// for monitoring.
+		code, msg := exitStatus(err)
+		x.report(c.Context, x.outcome(code, msg, load.Counts{}, time.Now()))
 		return err
 	}
 	counts, err := x.execute(c.Context)
@@ -73,7 +70,6 @@ func (x *exportRun) close() {
 // row in export_runs.
 func (x *exportRun) open(c *cli.Context) error {
 	ctx, o, e := c.Context, x.o, x.e
-	e.secrets = append(e.secrets, o.client.Token, databasePassword(o.databaseURL))
 	x.logOut = &barSafeWriter{w: e.stderr}
 	var err error
 	if x.log, x.runAttrs, err = newLogger(c, x.logOut, e.secrets...); err != nil {
@@ -109,7 +105,7 @@ func (x *exportRun) open(c *cli.Context) error {
 		}
 		x.runAttrs.Set(slog.Int64("run_id", x.runID), slog.String("shard", o.run.Shard.String()))
 		wopts := o.writer
-		wopts.Logger = x.log
+		wopts.Logger, wopts.OutageTimeout = x.log, o.client.OutageTimeout
 		w, err := x.store.NewWriter(ctx, x.runID, wopts)
 		if err != nil {
 			return err
@@ -158,7 +154,7 @@ func (x *exportRun) openStore(ctx context.Context) error {
 // happens now; a second signal records the run as interrupted.
 func (x *exportRun) execute(ctx context.Context) (load.Counts, error) {
 	o, log, run := x.o, x.log, x.run
-	log.Info("export started", "run_id", x.runID, "source", x.src.Describe(), "shard", o.run.Shard.String(), "api_url", o.client.BaseURL,
+	log.Info("export started", "run_id", x.runID, "source", x.src.Describe(), "shard", o.run.Shard.String(), "api_url", redactURL(o.client.BaseURL),
 		"concurrency", o.client.Concurrency, "rate", o.client.Rate, "refresh_after", o.run.RefreshAfter.String(), "dry_run", o.dryRun)
 	stopProgress := startProgress(ctx, x.e.stderr, x.logOut, x.src, run, o.progressInterval, log)
 	defer stopProgress()
@@ -272,29 +268,50 @@ func (x *exportRun) logRate(counts load.Counts) {
 // report writes the summary file and the metrics of a finished run.
 // A failure to write them is logged, and does not change the exit status.
 func (x *exportRun) report(ctx context.Context, r runOutcome) {
-	o, store, log := x.o, x.store, x.log
+	o := x.o
 	if o.summaryFile != "" {
 		if err := writeSummaryFile(o.summaryFile, r); err != nil {
-			log.Error("could not write the summary file", "error", err)
+			x.logError("could not write the summary file", err)
 		}
 	}
 	if o.metricsTextfile == "" && o.pushgatewayURL == "" {
 		return
 	}
-	// As export_runs has it (this run included, when it exited 0).
-	var lastSuccess time.Time
-	switch {
-	case store != nil && r.RunID != 0:
+	target := metricsTarget{textfile: o.metricsTextfile, pushURL: o.pushgatewayURL, pushUser: o.pushgatewayUser, pushPassword: o.pushgatewayPassword}
+	if err := publishMetrics(ctx, target, r, x.lastSuccess(ctx, r)); err != nil {
+		x.logError("could not publish the metrics", err)
+	}
+}
+
+// lastSuccess is when the shard's last run that exited 0 finished: as
+// export_runs has it (this run included) when the database answers, else
+// as the previous textfile said, and this run when it exited 0.
+func (x *exportRun) lastSuccess(ctx context.Context, r runOutcome) time.Time {
+	var last time.Time
+	if x.store != nil {
 		var err error
-		if lastSuccess, err = store.LastSuccess(context.WithoutCancel(ctx), r.Shard); err != nil {
-			log.Warn("could not read the last successful run for the metrics", "error", err)
+		if last, err = x.store.LastSuccess(context.WithoutCancel(ctx), r.Shard); err == nil {
+			return last
 		}
-	case r.ExitStatus == ExitOK:
-		lastSuccess = r.FinishedAt // a dry run: nothing recorded
+		x.logError("could not read the last successful run for the metrics", err)
 	}
-	if err := publishMetrics(ctx, o.metricsTextfile, o.pushgatewayURL, r, lastSuccess); err != nil {
-		log.Error("could not publish the metrics", "error", err)
+	if x.o.metricsTextfile != "" {
+		last = previousLastSuccess(x.o.metricsTextfile)
 	}
+	if r.ExitStatus == ExitOK && r.FinishedAt.After(last) {
+		last = r.FinishedAt
+	}
+	return last
+}
+
+// logError logs through the run's logger, or writes one line on stderr
+// when the run ended before it had one.
+func (x *exportRun) logError(msg string, err error) {
+	if x.log != nil {
+		x.log.Error(msg, "error", err)
+		return
+	}
+	fmt.Fprintf(x.e.stderr, "interview-export: %s: %s\n", msg, redact(err.Error(), x.e.secrets))
 }
 
 // openSource opens the one source of proposal IDs the options name.

@@ -54,6 +54,8 @@ const (
 	flagPushgatewayURL   = "pushgateway-url"
 	flagRefreshLimit     = "refresh-limit"
 	flagRecheckAfter     = "recheck-after"
+
+	flagPushgatewayCredentials = "pushgateway-credentials-file"
 )
 
 // DefaultAPIURL is the OpenTrain public API base.
@@ -96,6 +98,7 @@ func exportFlags() []cli.Flag {
 		durationFlag(flagProgressInterval, catOutput, 10*time.Second, "interval of progress log lines (0: none)"),
 		&cli.PathFlag{Name: flagSummaryFile, Category: catOutput, Usage: "write the run's summary as a JSON document to `PATH` (atomically, also on failure and interruption)", EnvVars: []string{envName(flagSummaryFile)}},
 		&cli.PathFlag{Name: flagMetricsTextfile, Category: catOutput, Usage: "write the run's Prometheus metrics to `PATH` in the node_exporter textfile format (atomically, at the end of every run)", EnvVars: []string{envName(flagMetricsTextfile)}},
+		&cli.PathFlag{Name: flagPushgatewayCredentials, Category: catOutput, Usage: "read the Pushgateway's basic auth from `FILE` (user:password), so that it is never in the URL", EnvVars: []string{envName(flagPushgatewayCredentials)}},
 		&cli.StringFlag{Name: flagPushgatewayURL, Category: catOutput, Usage: "push the run's Prometheus metrics to this Pushgateway `URL` at the end of every run (job interview_export, grouped by shard)", EnvVars: []string{envName(flagPushgatewayURL)}},
 	})
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -232,24 +234,70 @@ func runMetrics(r runOutcome, lastSuccess time.Time, constLabels prometheus.Labe
 	return reg
 }
 
+// metricsTarget is where a run's metrics go.
+type metricsTarget struct {
+	textfile                        string
+	pushURL, pushUser, pushPassword string
+}
+
+// pushTimeout bounds a push: a Pushgateway that hangs costs at most this.
+const pushTimeout = 10 * time.Second
+
 // publishMetrics writes the node_exporter textfile and pushes to the
 // Pushgateway, as configured.
-func publishMetrics(ctx context.Context, textfile, pushURL string, r runOutcome, lastSuccess time.Time) error {
+func publishMetrics(ctx context.Context, t metricsTarget, r runOutcome, lastSuccess time.Time) error {
 	var errs []error
-	if textfile != "" {
+	if t.textfile != "" {
 		reg := runMetrics(r, lastSuccess, prometheus.Labels{"shard": r.Shard})
-		if err := prometheus.WriteToTextfile(textfile, reg); err != nil {
-			errs = append(errs, fmt.Errorf("write --metrics-textfile %s: %w", textfile, err))
+		if err := prometheus.WriteToTextfile(t.textfile, reg); err != nil {
+			errs = append(errs, fmt.Errorf("write --metrics-textfile %s: %w", t.textfile, err))
 		}
 	}
-	if pushURL != "" {
+	if t.pushURL != "" {
 		reg := runMetrics(r, lastSuccess, nil)
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pushTimeout)
 		defer cancel()
-		err := push.New(pushURL, "interview_export").Grouping("shard", r.Shard).Gatherer(reg).PushContext(ctx)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("push metrics to --pushgateway-url: %w", err))
+		p := push.New(t.pushURL, "interview_export").Grouping("shard", r.Shard).Gatherer(reg).
+			Client(&http.Client{Timeout: pushTimeout})
+		if t.pushUser != "" || t.pushPassword != "" {
+			p = p.BasicAuth(t.pushUser, t.pushPassword)
+		}
+		if err := p.PushContext(ctx); err != nil {
+			// The error quotes the URL: never its credentials.
+			msg := strings.ReplaceAll(err.Error(), t.pushURL, redactURL(t.pushURL))
+			errs = append(errs, fmt.Errorf("push metrics to --pushgateway-url %s: %s", redactURL(t.pushURL), msg))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// previousLastSuccess reads interview_export_last_success_timestamp_seconds
+// from the textfile an earlier run wrote; zero when there is none.
+func previousLastSuccess(textfile string) time.Time {
+	raw, err := os.ReadFile(textfile)
+	if err != nil {
+		return time.Time{}
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if !strings.HasPrefix(line, "interview_export_last_success_timestamp_seconds") {
+			continue
+		}
+		fields := strings.Fields(line)
+		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+		if err != nil || v <= 0 {
+			return time.Time{}
+		}
+		return time.UnixMilli(int64(v * 1000))
+	}
+	return time.Time{}
+}
+
+// redactURL is u with the password of its userinfo replaced, as every URL
+// the program prints.
+func redactURL(u string) string {
+	parsed, err := url.Parse(u)
+	if err != nil || parsed.User == nil {
+		return u
+	}
+	return parsed.Redacted()
 }

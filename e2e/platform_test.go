@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -178,11 +179,55 @@ func TestMetricsTextfileAndPushgateway(t *testing.T) {
 	assert.Equal(t, success, metricValue(t, string(raw), "interview_export_last_success_timestamp_seconds"))
 	assert.Contains(t, string(raw), `interview_export_failures{code="forbidden",shard="0/1"} 1`)
 
+	// A run that ends before it starts (a refused token, an unreachable
+	// database, the shard's lock held) still writes its metrics, with its
+	// exit status and the last success carried over.
+	refused := e.command(context.Background(), exportArgs(ok, "--metrics-textfile", path, "--pushgateway-url", gateway.URL)...)
+	refused.Env = append(refused.Env, "OT_API_TOKEN=ot_pat_wrong_token")
+	_ = refused.Run()
+	assert.Equal(t, 2, refused.ProcessState.ExitCode())
+	raw, err = os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, 2.0, metricValue(t, string(raw), "interview_export_exit_status"))
+	assert.Equal(t, success, metricValue(t, string(raw), "interview_export_last_success_timestamp_seconds"), "from export_runs")
+	r = e.run("", exportArgs(ok, "--metrics-textfile", path, "--database-url", "postgres://x@127.0.0.1:1/db?connect_timeout=2")...)
+	require.Equal(t, 75, r.code, r.stderr)
+	raw, err = os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, 75.0, metricValue(t, string(raw), "interview_export_exit_status"))
+	assert.Equal(t, success, metricValue(t, string(raw), "interview_export_last_success_timestamp_seconds"), "from the previous textfile")
+
 	mu.Lock()
 	defer mu.Unlock()
 	body, ok2 := pushed["PUT /metrics/job/interview_export/shard@base64/MC8x"] // shard 0/1, base64 as it holds a /
 	require.True(t, ok2, "pushed to %v", keys(pushed))
 	assert.NotEmpty(t, body)
+}
+
+// Output paths are checked before any work; a Pushgateway that fails never
+// changes the exit status nor shows its password.
+func TestOutputPathsAndPushgatewayFailures(t *testing.T) {
+	t.Parallel()
+	e := setup(t, baseConfig())
+	ids := e.idsFile("ids.txt", e.fake.ProposalIDs()[:5])
+	r := e.run("", exportArgs(ids, "--summary-file", "/nonexistent/dir/summary.json")...)
+	assert.Equal(t, 2, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "--summary-file /nonexistent/dir/summary.json: cannot write")
+	assert.Zero(t, e.fake.Stats().Requests, "no work was done")
+
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	t.Cleanup(failing.Close)
+	u, err := url.Parse(failing.URL)
+	require.NoError(t, err)
+	u.User = url.UserPassword("ops", "pushSECRETpw")
+	for _, format := range []string{"text", "json"} {
+		r = e.run("", exportArgs(ids, "--pushgateway-url", u.String(), "--log-format", format)...)
+		assert.Contains(t, []int{0, 1}, r.code, r.stderr)
+		assert.Contains(t, r.stderr, "could not publish the metrics")
+		assert.NotContains(t, r.stderr, "pushSECRETpw", "%s logs never show the password", format)
+	}
 }
 
 func metricValue(t *testing.T, text, name string) float64 {

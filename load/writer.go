@@ -40,7 +40,8 @@ var (
 // Writer writes batches for one run on one dedicated connection. It is not
 // safe for concurrent use: a run has one loader.
 type Writer struct {
-	conn  *pgxpool.Conn
+	pool  *pgxpool.Pool
+	conn  *pgxpool.Conn // nil while the database cannot be reached
 	runID int64
 	opts  WriterOptions
 }
@@ -63,6 +64,9 @@ type WriterOptions struct {
 	// RecheckAfter is how long a permanent failure waits in the ledger
 	// before PendingFailures offers it again. Default 7 days.
 	RecheckAfter time.Duration
+	// OutageTimeout is how long a batch is tried again, on a new connection,
+	// while the database cannot be reached. Default 30s.
+	OutageTimeout time.Duration
 	// Logger receives what a batch had to leave out. Default: discard.
 	Logger *slog.Logger
 }
@@ -71,6 +75,7 @@ func (o WriterOptions) withDefaults() WriterOptions {
 	o.LockTimeout = setting.Or(o.LockTimeout, DefaultLockTimeout)
 	o.LockTries = setting.Or(o.LockTries, DefaultLockTries)
 	o.RecheckAfter = setting.Or(o.RecheckAfter, DefaultRecheckAfter)
+	o.OutageTimeout = setting.Or(o.OutageTimeout, 30*time.Second)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -86,6 +91,7 @@ func (o WriterOptions) Validate() error {
 		setting.Positive("LockTimeout", o.LockTimeout),
 		setting.Rule{OK: o.LockTries >= 1, Name: "LockTries", Value: o.LockTries, Want: "1 or more"},
 		setting.Positive("RecheckAfter", o.RecheckAfter),
+		setting.Positive("OutageTimeout", o.OutageTimeout),
 	)
 }
 
@@ -117,28 +123,43 @@ func (s *Store) NewWriter(ctx context.Context, runID int64, opts WriterOptions) 
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	conn, err := s.pool.Acquire(ctx)
+	w := &Writer{pool: s.pool, runID: runID, opts: opts}
+	if err := w.connect(ctx); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// connect takes a connection of the pool and makes it the writer's: its
+// timeouts and its staging tables.
+func (w *Writer) connect(ctx context.Context) error {
+	conn, err := w.pool.Acquire(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("writer: acquire connection: %w", err)
+		return markUnavailable(fmt.Errorf("writer: acquire connection: %w", err))
 	}
 	// JIT compiles dozens of functions per statement for a plan it thinks
 	// is big: batches are small by design, so it only ever costs time.
 	if _, err := conn.Exec(ctx, `SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false),
 		set_config('jit', 'off', false)`,
-		strconv.FormatInt(opts.LockTimeout.Milliseconds(), 10),
-		strconv.FormatInt(max(30*opts.LockTimeout, 5*time.Minute).Milliseconds(), 10)); err != nil {
+		strconv.FormatInt(w.opts.LockTimeout.Milliseconds(), 10),
+		strconv.FormatInt(max(30*w.opts.LockTimeout, 5*time.Minute).Milliseconds(), 10)); err != nil {
 		conn.Release()
-		return nil, fmt.Errorf("writer: set timeouts: %w", err)
+		return markUnavailable(fmt.Errorf("writer: set timeouts: %w", err))
 	}
 	if _, err := conn.Exec(ctx, stageCreateSQL); err != nil {
 		conn.Release()
-		return nil, fmt.Errorf("writer: create staging tables: %w", err)
+		return markUnavailable(fmt.Errorf("writer: create staging tables: %w", err))
 	}
-	return &Writer{conn: conn, runID: runID, opts: opts}, nil
+	w.conn = conn
+	return nil
 }
 
 // Close releases the writer's connection.
-func (w *Writer) Close() { w.conn.Release() }
+func (w *Writer) Close() {
+	if w.conn != nil {
+		w.conn.Release()
+	}
+}
 
 // Write commits b in one transaction and returns its outcomes and what they
 // changed: MessagesWritten counts inserted or changed message rows (an
@@ -148,11 +169,61 @@ func (w *Writer) Close() { w.conn.Release() }
 // A lock timeout rolls the batch back and tries it again, up to
 // WriterOptions.LockTries times; then it returns a *LockHeldError.
 func (w *Writer) Write(ctx context.Context, b *Batch) (Counts, error) {
-	st, err := w.write(ctx, b)
+	st, err := w.writeThroughOutage(ctx, b)
 	if dataError(err) == nil {
 		return st, err
 	}
 	return w.writeSplit(ctx, b, err)
+}
+
+// writeThroughOutage writes b; while the database cannot be reached (a
+// restart, a failover, too many connections) it tries again on a new
+// connection, every second, until WriterOptions.OutageTimeout has passed
+// since the first failure. Then the error wraps ErrUnavailable.
+func (w *Writer) writeThroughOutage(ctx context.Context, b *Batch) (Counts, error) {
+	var since time.Time
+	for {
+		var st Counts
+		err := w.ensureConn(ctx)
+		if err == nil {
+			st, err = w.write(ctx, b)
+		}
+		if err == nil || !Unavailable(err) {
+			return st, err
+		}
+		w.dropConn()
+		if since.IsZero() {
+			since = time.Now()
+			w.opts.Logger.Warn("the database cannot be reached: writing the batch again on a new connection",
+				"error", err.Error(), "outage_timeout", w.opts.OutageTimeout.String())
+		}
+		if time.Since(since) >= w.opts.OutageTimeout {
+			return Counts{}, markUnavailable(fmt.Errorf("write batch of %d proposals: the database was unreachable for %s: %w",
+				b.Len(), w.opts.OutageTimeout, err))
+		}
+		select {
+		case <-ctx.Done():
+			return Counts{}, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (w *Writer) ensureConn(ctx context.Context) error {
+	if w.conn != nil {
+		return nil
+	}
+	return w.connect(ctx)
+}
+
+// dropConn closes the writer's connection, which the outage broke.
+func (w *Writer) dropConn() {
+	if w.conn == nil {
+		return
+	}
+	w.conn.Conn().Close(context.Background())
+	w.conn.Release()
+	w.conn = nil
 }
 
 // write commits b in one transaction, trying again while locks time out.
@@ -201,11 +272,11 @@ func dataError(err error) *pgconn.PgError {
 // committed. The feed cursor and the run's counters ride with the last part.
 func (w *Writer) writeSplit(ctx context.Context, b *Batch, cause error) (Counts, error) {
 	if b.items() == 1 {
-		return w.write(ctx, w.refuse(b, dataError(cause)))
+		return w.writeThroughOutage(ctx, w.refuse(b, dataError(cause)))
 	}
 	var total Counts
 	for _, part := range b.halves() {
-		st, err := w.write(ctx, part)
+		st, err := w.writeThroughOutage(ctx, part)
 		if dataError(err) != nil {
 			st, err = w.writeSplit(ctx, part, err)
 		}
