@@ -1,5 +1,5 @@
 # The commands of README.md. Each one does its own set-up. `make help` lists them.
-.PHONY: help demo test bench lint build image image-smoke fakeapi pg-stop fuzz
+.PHONY: help demo test bench lint build image image-smoke fakeapi pg-stop fuzz rules-test
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
@@ -28,6 +28,10 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	go vet ./...
 	go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+## rules-test: check the Prometheus alert rules of deploy/prometheus with promtool (installs it as root)
+rules-test:
+	scripts/rules-test.sh
 
 ## fuzz: run each fuzz target for a while (FUZZTIME, default 30s)
 fuzz:
