@@ -102,12 +102,18 @@ type env struct {
 // SIGTERM.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	// Read before parsing, so that even a parse error is one JSON record.
+	e.jsonLog = jsonLogRequested(args, e.getenv)
 	app := newApp(e)
 	err := app.RunContext(ctx, args)
 	var ran ranError
 	if err != nil && !errors.As(err, &ran) {
 		// urfave/cli's own: an unknown flag or command, a bad value.
-		fmt.Fprintf(stderr, "interview-export: %v\nRun 'interview-export --help' for usage.\n", err)
+		if e.jsonLog {
+			errorRecord(stderr, fmt.Sprintf("%v: run 'interview-export --help' for usage", err), ExitUsage)
+		} else {
+			fmt.Fprintf(stderr, "interview-export: %v\nRun 'interview-export --help' for usage.\n", err)
+		}
 		return ExitUsage
 	}
 	code, msg := exitStatus(err)
@@ -121,6 +127,24 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return code
 }
 
+// jsonLogRequested reports whether --log-format json is asked for on the
+// command line or in the environment, as far as that can be told before
+// the flags are parsed.
+func jsonLogRequested(args []string, getenv func(string) string) bool {
+	format := getenv(envName(flagLogFormat))
+	for i, a := range args {
+		switch {
+		case a == "--"+flagLogFormat || a == "-"+flagLogFormat:
+			if i+1 < len(args) {
+				format = args[i+1]
+			}
+		case strings.HasPrefix(a, "--"+flagLogFormat+"="), strings.HasPrefix(a, "-"+flagLogFormat+"="):
+			_, format, _ = strings.Cut(a, "=")
+		}
+	}
+	return format == "json"
+}
+
 const precedence = `Settings come from, first one set wins: flags, then environment variables, then the YAML file
 given with --config (its keys are the flag names), then the defaults shown. The API token comes from
 OT_API_TOKEN or from the file named by --token-file, never from a flag value.`
@@ -131,12 +155,15 @@ func onUsageError(_ *cli.Context, err error, _ bool) error { return ranError{usa
 // command is one of the commands that read the config file.
 func (e *env) command(name, usage string, flags []cli.Flag, action func(*cli.Context, *env) error) *cli.Command {
 	return &cli.Command{
-		Name:         name,
-		Usage:        usage,
-		Description:  precedence,
-		Flags:        flags,
-		Before:       ours(loadConfigFile),
-		Action:       ours(func(c *cli.Context) error { return action(c, e) }),
+		Name:        name,
+		Usage:       usage,
+		Description: precedence,
+		Flags:       flags,
+		Before:      ours(loadConfigFile),
+		Action: ours(func(c *cli.Context) error {
+			e.jsonLog = c.String(flagLogFormat) == "json" // the config file may say so too
+			return action(c, e)
+		}),
 		OnUsageError: onUsageError,
 	}
 }

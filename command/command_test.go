@@ -332,3 +332,23 @@ func TestLibpqEnvironmentIsEnough(t *testing.T) {
 	var n int
 	require.NoError(t, pgtest.Pool(t, db).QueryRow(context.Background(), `SELECT count(*) FROM interviews`).Scan(&n))
 }
+
+// With --log-format json, every line on stderr is one JSON object: flag,
+// config and report errors included.
+func TestJSONErrorsAreJSON(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"export", "--log-format", "json", "--nope"},
+		{"export", "--log-format=json", "--concurrency", "many"},
+		{"report", "--log-format", "json", "--format", "xml", "--database-url", "postgres://x@127.0.0.1:1/db"},
+		{"export", "--log-format", "json", "--ids-file", "x", "--config", "/nonexistent.yaml"},
+	} {
+		r := run(context.Background(), "", args...)
+		assert.Equal(t, command.ExitUsage, r.code, "%v: %s", args, r.stderr)
+		for _, line := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
+			var rec map[string]any
+			require.NoError(t, json.Unmarshal([]byte(line), &rec), "%v: not JSON: %s", args, line)
+			assert.Equal(t, float64(command.ExitUsage), rec["exit_status"], "%v", args)
+		}
+	}
+}

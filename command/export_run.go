@@ -38,7 +38,6 @@ type exportRun struct {
 
 // runExport opens the run, executes it and finishes it.
 func runExport(c *cli.Context, e *env) error {
-	e.jsonLog = c.String(flagLogFormat) == "json"
 	o, err := exportOptionsFrom(c, e)
 	if err != nil {
 		return usageError{err}
@@ -230,7 +229,7 @@ func (x *exportRun) outcome(code int, msg string, counts load.Counts, finished t
 	if counts.Duration > 0 {
 		started = finished.Add(-counts.Duration)
 	}
-	r := runOutcome{RunID: x.runID, Shard: x.o.run.Shard.String(), DryRun: x.o.dryRun, Status: string(runStatus(code)),
+	r := runOutcome{Version: versionLine(), RunID: x.runID, Shard: x.o.run.Shard.String(), DryRun: x.o.dryRun, Status: string(runStatus(code)),
 		ExitStatus: code, Error: errorText(code, redact(msg, x.e.secrets)), StartedAt: started, FinishedAt: finished, Counts: countsOf(counts)}
 	if x.src != nil {
 		r.Source = x.src.Describe()
@@ -258,11 +257,8 @@ func failuresQuery(runID int64) string {
 // logRate logs the request rate the run settled on.
 func (x *exportRun) logRate(counts load.Counts) {
 	quota, announced := x.client.Quota()
-	var rate any = counts.RequestRate
-	if counts.RequestRate == 0 {
-		rate = "unlimited"
-	}
-	x.log.Info("request rate settled", "rate_per_s", rate, "learned_quota_per_s", quota, "announced_by_api", announced)
+	x.log.Info("request rate settled", "rate_per_s", counts.RequestRate, "rate_unlimited", counts.RequestRate == 0,
+		"learned_quota_per_s", quota, "announced_by_api", announced)
 }
 
 // report writes the summary file and the metrics of a finished run.

@@ -189,10 +189,14 @@ func writeRuns(w io.Writer, runs []load.Run, now time.Time) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "  ID\tSTARTED (UTC)\tSTATUS\tSHARD\tTOOK\tREAD\tSKIPPED\tAVAILABLE\tNO INTERVIEW\tFAILED\tCHANGED\tREQUESTS\t429s\t")
+	fmt.Fprintln(tw, "  ID\tSTARTED (UTC)\tSTATUS\tEXIT\tSHARD\tTOOK\tREAD\tSKIPPED\tAVAILABLE\tNO INTERVIEW\tFAILED\tCHANGED\tREQUESTS\t429s\t")
 	for _, r := range runs {
-		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", r.ID, r.StartedAt.UTC().Format("2006-01-02 15:04:05"),
-			r.Status, r.Shard, took(r.Duration(now)), r.IDsRead, r.Skipped, r.Available, r.NoInterview, r.Failed, r.Changed, r.Requests, r.RateLimited)
+		exit := "-" // still running, or killed
+		if r.ExitStatus != nil {
+			exit = fmt.Sprint(*r.ExitStatus)
+		}
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", r.ID, r.StartedAt.UTC().Format("2006-01-02 15:04:05"),
+			r.Status, exit, r.Shard, took(r.Duration(now)), r.IDsRead, r.Skipped, r.Available, r.NoInterview, r.Failed, r.Changed, r.Requests, r.RateLimited)
 	}
 	tw.Flush()
 }

@@ -12,13 +12,13 @@ import (
 type Report struct {
 	Outcomes []OutcomeCount `json:"outcomes"`
 	Scores   ScoreStats     `json:"scores"`
-	Messages MessageStats   `json:"messagesPerInterview"`
+	Messages MessageStats   `json:"messages_per_interview"`
 	Runs     []Run          `json:"runs"`
 	// LastRunFailures groups the failures of the most recent run by cause.
-	LastRunFailures []FailureGroup `json:"lastRunFailures"`
+	LastRunFailures []FailureGroup `json:"last_run_failures"`
 	// ScoresByStatus sets scores against hiring outcomes, when the change
 	// feed or the listings told any proposal's status.
-	ScoresByStatus []StatusScores `json:"scoresByStatus,omitempty"`
+	ScoresByStatus []StatusScores `json:"scores_by_status,omitempty"`
 }
 
 // StatusScores are the scores of the available interviews of proposals in
@@ -27,7 +27,7 @@ type StatusScores struct {
 	Status     string   `json:"status"`
 	Interviews int64    `json:"interviews"`
 	Scored     int64    `json:"scored"`
-	AvgScore   *float64 `json:"avgScore"`
+	AvgScore   *float64 `json:"avg_score"`
 }
 
 // OutcomeCount is the number of proposals with one status.
@@ -70,29 +70,29 @@ type MessageStats struct {
 // Run is one row of export_runs.
 type Run struct {
 	ID          int64      `json:"id"`
-	StartedAt   time.Time  `json:"startedAt"`
-	FinishedAt  *time.Time `json:"finishedAt"`
+	StartedAt   time.Time  `json:"started_at"`
+	FinishedAt  *time.Time `json:"finished_at"`
 	Status      string     `json:"status"`
 	Shard       string     `json:"shard"`
 	Source      string     `json:"source"`
-	IDsRead     int64      `json:"idsRead"`
+	IDsRead     int64      `json:"ids_read"`
 	Skipped     int64      `json:"skipped"`
 	Available   int64      `json:"available"`
-	NoInterview int64      `json:"noInterview"`
+	NoInterview int64      `json:"no_interview"`
 	Failed      int64      `json:"failed"`
-	Changed     int64      `json:"interviewsChanged"`
+	Changed     int64      `json:"interviews_changed"`
 	Requests    int64      `json:"requests"`
 	Retries     int64      `json:"retries"`
-	RateLimited int64      `json:"rateLimited"`
+	RateLimited int64      `json:"rate_limited"`
 	Error       *string    `json:"error"`
 	// Every other counter and setting of the row.
-	IDsDuplicate    int64            `json:"idsDuplicate"`
-	MessagesWritten int64            `json:"messagesWritten"`
-	MessagesDeleted int64            `json:"messagesDeleted"`
-	EventsRead      int64            `json:"eventsRead"`
-	EventsByType    map[string]int64 `json:"eventsByType"`
-	SettledRate     *float64         `json:"settledRate"`
-	ExitStatus      *int32           `json:"exitStatus"`
+	IDsDuplicate    int64            `json:"ids_duplicate"`
+	MessagesWritten int64            `json:"messages_written"`
+	MessagesDeleted int64            `json:"messages_deleted"`
+	EventsRead      int64            `json:"events_read"`
+	EventsByType    map[string]int64 `json:"events_by_type"`
+	SettledRate     *float64         `json:"settled_rate"`
+	ExitStatus      *int32           `json:"exit_status"`
 	Settings        map[string]any   `json:"settings"`
 }
 
@@ -107,7 +107,7 @@ func (r Run) Duration(now time.Time) time.Duration {
 // FailureGroup counts the failures of one cause.
 type FailureGroup struct {
 	Code       string `json:"code"`
-	HTTPStatus *int32 `json:"httpStatus"`
+	HTTPStatus *int32 `json:"http_status"`
 	Count      int64  `json:"count"`
 	// Known counts, of Count, the known permanent failures found failing
 	// the same way again.
