@@ -190,13 +190,13 @@ func newApp(e *env) *cli.App {
 		Action: ours(func(c *cli.Context) error {
 			if c.Args().Present() {
 				hint := ""
-				if near := nearestKey(c.Args().First(), map[string]bool{"export": true, "migrate": true, "report": true, "runs": true, "feed": true, "version": true, "help": true}); near != "" {
+				if near := nearestKey(c.Args().First(), map[string]bool{"export": true, "migrate": true, "report": true, "runs": true, "feed": true, "check": true, "version": true, "help": true}); near != "" {
 					hint = fmt.Sprintf(" (did you mean %s?)", near)
 				}
-				return usageError{fmt.Errorf("unknown command %q%s: use export, migrate, report, runs, feed or version", c.Args().First(), hint)}
+				return usageError{fmt.Errorf("unknown command %q%s: use export, check, migrate, report, runs, feed or version", c.Args().First(), hint)}
 			}
 			cli.ShowAppHelp(c)
-			return usageError{errors.New("no command given: use export, migrate, report, runs, feed or version")}
+			return usageError{errors.New("no command given: use export, check, migrate, report, runs, feed or version")}
 		}),
 		Commands: []*cli.Command{
 			export,
@@ -204,6 +204,7 @@ func newApp(e *env) *cli.App {
 			e.command("report", "outcome counts, a score histogram, transcript lengths, recent runs and the last run's failures", reportFlags(), runReport),
 			e.command("runs", "the run history from export_runs", runsFlags(), runRuns),
 			e.feedCommand(),
+			e.command("check", "verify the token, scopes, API, database, grants and feed without exporting (exit 0, 2 or 75)", checkFlags(), runCheck),
 			{
 				Name:  "version",
 				Usage: "print the version",

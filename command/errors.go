@@ -66,12 +66,15 @@ func exitStatus(err error) (code int, message string) {
 		refused *extract.QueryRefusedError
 		usage   usageError
 		cursor  feedCursorError
+		check   checkFailed
 	)
 	switch {
 	case err == nil:
 		return ExitOK, ""
 	case errors.Is(err, errSomeFailed):
 		return ExitFailures, ""
+	case errors.As(err, &check):
+		return check.code, ""
 	case errors.As(err, &sig):
 		code := ExitInterrupted
 		if sig.Signal == syscall.SIGTERM {

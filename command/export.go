@@ -51,9 +51,26 @@ type sourceOptions struct {
 	updates         bool
 }
 
-// exportOptionsFrom maps the flags onto the options; each library
-// configuration checks its own ranges.
+// exportOptionsFrom maps the flags onto the options, reads the secrets and
+// validates the whole; each library configuration checks its own ranges.
 func exportOptionsFrom(c *cli.Context, e *env) (exportOptions, error) {
+	o, err := mapExportOptions(c, e)
+	if err != nil {
+		return o, err
+	}
+	if o.client.Token, o.tokenFileWarning, err = readToken(c.String(flagTokenFile), e.getenv); err != nil {
+		return o, err
+	}
+	if o.pushgatewayUser, o.pushgatewayPassword, err = readCredentials(c.String(flagPushgatewayCredentials)); err != nil {
+		return o, err
+	}
+	e.secrets = append(e.secrets, o.client.Token, databasePassword(o.databaseURL), o.pushgatewayPassword, urlPassword(o.pushgatewayURL))
+	return o, o.validate()
+}
+
+// mapExportOptions maps the flags onto the options, without the secrets
+// and without validating them.
+func mapExportOptions(c *cli.Context, e *env) (exportOptions, error) {
 	o := exportOptions{
 		client: extract.Config{
 			BaseURL: c.String(flagAPIURL), Concurrency: c.Int(flagConcurrency), Rate: c.Float64(flagRate),
@@ -89,14 +106,7 @@ func exportOptionsFrom(c *cli.Context, e *env) (exportOptions, error) {
 	if o.run.Shard, err = exporter.ParseShard(c.String(flagShard)); err != nil {
 		return o, fmt.Errorf("--%w", err)
 	}
-	if o.client.Token, o.tokenFileWarning, err = readToken(c.String(flagTokenFile), e.getenv); err != nil {
-		return o, err
-	}
-	if o.pushgatewayUser, o.pushgatewayPassword, err = readCredentials(c.String(flagPushgatewayCredentials)); err != nil {
-		return o, err
-	}
-	e.secrets = append(e.secrets, o.client.Token, databasePassword(o.databaseURL), o.pushgatewayPassword, urlPassword(o.pushgatewayURL))
-	return o, o.validate()
+	return o, nil
 }
 
 // minTokenLength is the shortest token accepted: anything shorter is a

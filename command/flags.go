@@ -218,7 +218,7 @@ func checkConfigKeys(path string, keys map[string]any) error {
 // command but --config itself.
 func configKeys() map[string]bool {
 	known := map[string]bool{}
-	for _, flags := range [][]cli.Flag{exportFlags(), reportFlags(), runsFlags(), feedStatusFlags(), feedResetFlags()} {
+	for _, flags := range [][]cli.Flag{checkFlags(), reportFlags(), runsFlags(), feedStatusFlags(), feedResetFlags()} {
 		for _, f := range flags {
 			for _, n := range f.Names() {
 				known[n] = n != flagConfig

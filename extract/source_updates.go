@@ -157,6 +157,14 @@ func (c *Client) FeedEnd(ctx context.Context, after int64, fromStart bool) (curs
 	}
 }
 
+// FeedPeek reads one page of the feed after cursor after (from the
+// beginning when fromStart) and returns how many events it holds: what
+// "check" asks of the feed.
+func (c *Client) FeedPeek(ctx context.Context, after int64, fromStart bool) (events int, err error) {
+	page, err := c.feedPage(ctx, after, fromStart)
+	return len(page.Events), err
+}
+
 // CursorRefusedError is a stored feed cursor the API refuses (400, or 410
 // when the history behind it expired): no run can go on from it until an
 // operator resets it.
