@@ -122,8 +122,10 @@ func (cfg Config) Validate() error {
 	cfg = cfg.withDefaults()
 	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
 	switch {
-	case err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "":
-		return fmt.Errorf("%w: API base URL %q: want an absolute http(s) URL such as https://app.opentrain.ai/api/public/v1", ErrConfig, cfg.BaseURL)
+	case err != nil:
+		return fmt.Errorf("%w: the API base URL is not a URL: want an absolute http(s) URL such as https://app.opentrain.ai/api/public/v1", ErrConfig)
+	case (base.Scheme != "http" && base.Scheme != "https") || base.Host == "":
+		return fmt.Errorf("%w: API base URL %q: want an absolute http(s) URL such as https://app.opentrain.ai/api/public/v1", ErrConfig, base.Redacted())
 	case base.User != nil:
 		return fmt.Errorf("%w: the API base URL must not carry credentials (user:password@); the token goes in the Authorization header only", ErrConfig)
 	case cfg.Token == "":
