@@ -234,6 +234,10 @@ func (x *exportRun) outcome(code int, msg string, counts load.Counts, finished t
 	if x.src != nil {
 		r.Source = x.src.Describe()
 	}
+	r.UnknownFields = []string{}
+	if x.run != nil {
+		r.UnknownFields = x.run.ExtraFields()
+	}
 	if counts.Failed > 0 && x.runID != 0 {
 		r.FailuresQuery = failuresQuery(x.runID)
 	}
@@ -326,7 +330,7 @@ func (x *exportRun) openSource(ctx context.Context) (exporter.Source, error) {
 	case len(o.jobs) > 0 || o.allJobs:
 		return &extract.JobsSource{Client: x.client, Jobs: o.jobs, All: o.allJobs}, nil
 	case o.updates:
-		src := &extract.UpdatesSource{Client: x.client, FromStart: true}
+		src := &extract.UpdatesSource{Client: x.client, FromStart: true, Warn: log.Warn}
 		if store != nil {
 			after, ok, err := store.FeedCursor(ctx, x.o.run.Shard.String())
 			if err != nil {

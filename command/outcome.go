@@ -83,6 +83,9 @@ type runOutcome struct {
 	StartedAt  time.Time `json:"started_at"`
 	FinishedAt time.Time `json:"finished_at"`
 	Counts     counts    `json:"counts"`
+	// UnknownFields are the fields the API sent that the schema does not
+	// name (kept in the columns extra), met by this run.
+	UnknownFields []string `json:"unknown_fields"`
 	// FailuresQuery lists the run's failures, when there are any.
 	FailuresQuery string `json:"failures_query,omitempty"`
 }
@@ -143,6 +146,9 @@ func logFinished(log *slog.Logger, r runOutcome) {
 		slog.Float64("proposals_per_second", c.PerSecond)}
 	if r.Error != "" {
 		attrs = append(attrs, slog.String("error", r.Error))
+	}
+	if len(r.UnknownFields) > 0 {
+		attrs = append(attrs, slog.Any("unknown_fields", r.UnknownFields))
 	}
 	if r.FailuresQuery != "" {
 		attrs = append(attrs, slog.String("failures_query", r.FailuresQuery))

@@ -4,10 +4,43 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
+	"slices"
 
 	"github.com/interview-export/interview-export/extract"
+	"github.com/interview-export/interview-export/load"
 	"github.com/interview-export/interview-export/transform"
 )
+
+// noteExtra logs, once a run, each member the API sent that the schema
+// does not name (it is kept in extra).
+func (r *Run) noteExtra(iv *load.Interview) {
+	if iv.Extra == nil && !slices.ContainsFunc(iv.Messages, func(m load.Message) bool { return m.Extra != nil }) {
+		return
+	}
+	msgs := make([][]byte, 0, len(iv.Messages))
+	for i := range iv.Messages {
+		msgs = append(msgs, iv.Messages[i].Extra)
+	}
+	for _, path := range transform.ExtraFields(iv.Extra, msgs...) {
+		r.mu.Lock()
+		first := !r.extra[path]
+		r.extra[path] = true
+		r.mu.Unlock()
+		if first {
+			r.opts.Logger.Warn("the API sent a field the schema does not name: kept in the column extra",
+				"field", path, "proposal_id", iv.ProposalID)
+		}
+	}
+}
+
+// ExtraFields are the paths of the fields the run met that the schema does
+// not name, sorted.
+func (r *Run) ExtraFields() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Sorted(maps.Keys(r.extra))
+}
 
 // fetchAll is one worker: it fetches IDs until the intake closes and
 // finishes the fetch in hand under inflight, which ends only on a fatal
@@ -33,6 +66,7 @@ func (r *Run) fetchAll(intake, inflight context.Context, ids <-chan fetchJob, ou
 				r.opts.Budget.Release(ans.Reserved)
 			} else {
 				res.interview, res.reserved = &iv, ans.Reserved
+				r.noteExtra(&iv)
 			}
 		case inflight.Err() != nil, intake.Err() != nil && errors.Is(err, context.Canceled):
 			return nil // abandoned: no outcome recorded; Execute reports why

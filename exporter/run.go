@@ -153,6 +153,7 @@ type Run struct {
 	mu       sync.Mutex
 	received load.Counts      // outcomes that reached the batcher
 	events   map[string]int64 // feed events read, by type
+	extra    map[string]bool  // fields the schema does not name, met by the run
 
 	feed *feedTracker
 }
@@ -160,7 +161,7 @@ type Run struct {
 // New prepares a run.
 func New(src Source, fetch Fetcher, out BatchWriter, opts Options) *Run {
 	opts.defaults()
-	return &Run{src: src, fetch: fetch, out: out, opts: opts, events: map[string]int64{}, feed: newFeedTracker()}
+	return &Run{src: src, fetch: fetch, out: out, opts: opts, events: map[string]int64{}, extra: map[string]bool{}, feed: newFeedTracker()}
 }
 
 // observed returns the run's intake and request counters now.

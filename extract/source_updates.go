@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 )
 
@@ -29,6 +31,9 @@ type UpdatesSource struct {
 	FromStart bool
 	// Retry are IDs to fetch again before the feed.
 	Retry []string
+	// Warn is told what the run could not learn (a listing refused); it
+	// never stops the run. Default: nothing is said.
+	Warn func(msg string, args ...any)
 }
 
 // feedPage is the documented shape of GET /updates.
@@ -60,8 +65,27 @@ func feedID(raw json.RawMessage) (int64, bool) {
 	return n, err == nil && n >= 0
 }
 
-// IDs yields the retries, then the feed's inputs.
+// IDs yields the retries, then the feed's inputs, then what the listings
+// say of the proposals the feed brought (see enrich).
 func (s *UpdatesSource) IDs(ctx context.Context, yield func(Input) error) error {
+	received := map[string]map[string]bool{} // job → its proposals the feed brought
+	collect := func(in Input) error {
+		if in.Kind == Fetch && in.Event == "proposal.received" && in.Proposal != nil && in.Proposal.JobID != "" {
+			if received[in.Proposal.JobID] == nil {
+				received[in.Proposal.JobID] = map[string]bool{}
+			}
+			received[in.Proposal.JobID][in.ID] = true
+		}
+		return yield(in)
+	}
+	if err := s.read(ctx, collect); err != nil {
+		return err
+	}
+	return s.enrich(ctx, received, yield)
+}
+
+// read yields the retries, then the feed's inputs.
+func (s *UpdatesSource) read(ctx context.Context, yield func(Input) error) error {
 	for _, id := range s.Retry {
 		in := Input{ID: id, Where: "retry of an earlier failure"}
 		if err := ValidateID(id); err != nil {
@@ -102,6 +126,69 @@ func (s *UpdatesSource) IDs(ctx context.Context, yield func(Input) error) error 
 		}
 		after, fromStart = next, false
 	}
+}
+
+// errListingDone stops a listing once it said what was asked.
+var errListingDone = errors.New("listing done")
+
+// enrich fills what the feed does not say: each new proposal's status, from
+// its job's listing (newest first, so the new ones are on its first pages:
+// at most one page per 100 of them), and each job's title and status, from
+// GET /jobs/mine (⌈jobs/100⌉ pages). A night that brought no proposal asks
+// nothing. A refused listing (a token without jobs:read) is said to Warn and
+// skipped: it never stops the run.
+func (s *UpdatesSource) enrich(ctx context.Context, received map[string]map[string]bool, yield func(Input) error) error {
+	if len(received) == 0 {
+		return nil
+	}
+	for _, job := range slices.Sorted(maps.Keys(received)) {
+		want := received[job]
+		budget := (len(want) + 99) / 100 * 100 // items of at most that many pages
+		what := fmt.Sprintf("GET /jobs/%s/proposals", job)
+		err := s.Client.eachListed(ctx, what, s.Client.endpoint("jobs", job, "proposals"), "proposals", func(raw json.RawMessage) error {
+			budget--
+			var p listedProposal
+			if err := json.Unmarshal(raw, &p); err == nil && want[p.ID] {
+				delete(want, p.ID)
+				err := yield(Input{Kind: Facts, ID: p.ID, Where: "job " + job,
+					Proposal: &ProposalFacts{JobID: job, Status: p.Status.Raw, ReceivedAt: apiTime(p.CreatedAt)}})
+				if err != nil {
+					return err
+				}
+			}
+			if len(want) == 0 || budget <= 0 {
+				return errListingDone
+			}
+			return nil
+		})
+		if err := s.listingErr(err); err != nil {
+			return err
+		}
+	}
+	err := s.Client.eachListed(ctx, "GET /jobs/mine", s.Client.endpoint("jobs", "mine"), "jobs", func(raw json.RawMessage) error {
+		var j listedJob
+		if err := json.Unmarshal(raw, &j); err != nil || j.ID == "" {
+			return nil
+		}
+		return yield(Input{Kind: JobListed, Job: &JobFacts{ID: j.ID, Title: j.Title, Status: j.Status,
+			CreatedAt: apiTime(j.CreatedAt), UpdatedAt: apiTime(j.UpdatedAt), ProposalsTotal: j.ProposalCounts.Total}})
+	})
+	return s.listingErr(err)
+}
+
+// listingErr keeps what must stop the run (the token refused, the API
+// unreachable, a stop) and tells Warn of the rest.
+func (s *UpdatesSource) listingErr(err error) error {
+	switch {
+	case err == nil, errors.Is(err, errListingDone):
+		return nil
+	case errors.Is(err, ErrListingRefused):
+		if s.Warn != nil {
+			s.Warn("a listing was refused: statuses or job titles stay unknown for now (does the token have jobs:read?)", "error", err.Error())
+		}
+		return nil
+	}
+	return err
 }
 
 // feedPage reads the page of GET /updates after cursor after (from the

@@ -69,6 +69,9 @@ type Interview struct {
 	Summary   *string
 	Messages  []Message
 	FetchedAt time.Time
+	// Extra holds the members of the interview object the schema does not
+	// name, as a JSON object (nil: none).
+	Extra []byte
 }
 
 // Message is one row of interview_messages. Position is the 0-based index
@@ -79,6 +82,9 @@ type Message struct {
 	Role     string
 	Content  string
 	SentAt   time.Time
+	// Extra holds the members of the message the schema does not name, as a
+	// JSON object (nil: none).
+	Extra []byte
 }
 
 // Failure is one row of export_failures: a proposal ID that reached no

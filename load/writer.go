@@ -478,12 +478,12 @@ func writeInterviews(ctx context.Context, tx pgx.Tx, runID int64, ivs []Intervie
 		return nil
 	}
 	n, err := tx.CopyFrom(ctx, pgx.Identifier{"stage_interviews"},
-		[]string{"proposal_id", "status", "interview_id", "score", "summary", "message_count", "fetched_at", "content_digest", "fresh"},
+		[]string{"proposal_id", "status", "interview_id", "score", "summary", "message_count", "fetched_at", "content_digest", "fresh", "extra"},
 		pgx.CopyFromSlice(len(staged), func(k int) ([]any, error) {
 			i := staged[k]
 			iv := &ivs[i]
 			return []any{iv.ProposalID, string(iv.Status), iv.InterviewID, iv.Score, iv.Summary, int32(len(iv.Messages)), iv.FetchedAt,
-				digests[i], fresh[i]}, nil
+				digests[i], fresh[i], jsonOrNull(iv.Extra)}, nil
 		}))
 	if err != nil {
 		return fmt.Errorf("stage interviews: %w", err)
@@ -523,7 +523,15 @@ func writeInterviews(ctx context.Context, tx pgx.Tx, runID int64, ivs []Intervie
 	return nil
 }
 
-var messageColumns = []string{"proposal_id", "message_id", "position", "role", "content", "sent_at"}
+var messageColumns = []string{"proposal_id", "message_id", "position", "role", "content", "sent_at", "extra"}
+
+// jsonOrNull is a JSON document for a jsonb column, NULL when there is none.
+func jsonOrNull(doc []byte) any {
+	if doc == nil {
+		return nil
+	}
+	return string(doc)
+}
 
 func nullRate(r float64) *float64 {
 	if r <= 0 {
@@ -537,7 +545,7 @@ func nullRate(r float64) *float64 {
 type messageSource struct {
 	ivs  []Interview
 	i, j int
-	row  [6]any
+	row  [7]any
 }
 
 func (s *messageSource) Next() bool {
@@ -552,7 +560,7 @@ func (s *messageSource) Next() bool {
 func (s *messageSource) Values() ([]any, error) {
 	iv := &s.ivs[s.i]
 	m := &iv.Messages[s.j]
-	s.row = [6]any{iv.ProposalID, m.ID, m.Position, m.Role, m.Content, m.SentAt}
+	s.row = [7]any{iv.ProposalID, m.ID, m.Position, m.Role, m.Content, m.SentAt, jsonOrNull(m.Extra)}
 	return s.row[:], nil
 }
 

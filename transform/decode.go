@@ -28,13 +28,16 @@ type wireInterview struct {
 	Score    jsontext.Value  `json:"score"`
 	Summary  *string         `json:"summary"`
 	Messages *[]*wireMessage `json:"messages"`
+	// Unknown holds the members the schema does not name: kept in extra.
+	Unknown jsontext.Value `json:",embed"`
 }
 
 type wireMessage struct {
-	ID      *string `json:"id"`
-	Role    *string `json:"role"`
-	Content *string `json:"content"`
-	SentAt  *string `json:"sentAt"`
+	ID      *string        `json:"id"`
+	Role    *string        `json:"role"`
+	Content *string        `json:"content"`
+	SentAt  *string        `json:"sentAt"`
+	Unknown jsontext.Value `json:",embed"`
 }
 
 // decodeOptions make json/v2 read bodies as encoding/json did, where the
@@ -69,6 +72,10 @@ func Decode(proposalID string, body []byte) (load.Interview, error) {
 	if err != nil {
 		return load.Interview{}, err
 	}
+	ivExtra, err := extra(in.Unknown)
+	if err != nil {
+		return load.Interview{}, &InvalidResponseError{Field: "interview", Reason: "unreadable extra members"}
+	}
 	iv := load.Interview{
 		ProposalID:  proposalID,
 		Status:      load.StatusAvailable,
@@ -76,6 +83,7 @@ func Decode(proposalID string, body []byte) (load.Interview, error) {
 		Score:       score,
 		Summary:     text(in.Summary),
 		Messages:    make([]load.Message, len(*in.Messages)),
+		Extra:       ivExtra,
 	}
 	seen := make(map[string]int, len(*in.Messages))
 	for i, m := range *in.Messages {
@@ -114,6 +122,10 @@ func decodeMessage(i int, m *wireMessage) (load.Message, error) {
 	if err != nil {
 		return load.Message{}, &InvalidResponseError{Field: field(".sentAt"), Reason: "not an RFC 3339 date-time"}
 	}
+	msgExtra, err := extra(m.Unknown)
+	if err != nil {
+		return load.Message{}, &InvalidResponseError{Field: field(""), Reason: "unreadable extra members"}
+	}
 	return load.Message{
 		ID:       id,
 		Position: int32(i),
@@ -122,6 +134,7 @@ func decodeMessage(i int, m *wireMessage) (load.Message, error) {
 		// timestamptz keeps microseconds; what pgx would cut is cut here, so
 		// the dry run shows what the table holds.
 		SentAt: sentAt.Truncate(time.Microsecond),
+		Extra:  msgExtra,
 	}, nil
 }
 

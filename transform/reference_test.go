@@ -114,12 +114,22 @@ func FuzzDecodeMatchesEncodingJSON(f *testing.F) {
 			require.Equal(t, wantErr != nil, err != nil, "Decode: %v; encoding/json: %v", err, wantErr)
 			return
 		}
+		withoutExtra(&got)
 		for i := range got.Messages { // same instant, maybe another zone
 			require.True(t, got.Messages[i].SentAt.Equal(want.Messages[i].SentAt))
 			got.Messages[i].SentAt = want.Messages[i].SentAt
 		}
 		require.Equal(t, want, got)
 	})
+}
+
+// withoutExtra drops the members the schema does not name, which the
+// reference, written with the schema's structs alone, does not keep.
+func withoutExtra(iv *load.Interview) {
+	iv.Extra = nil
+	for i := range iv.Messages {
+		iv.Messages[i].Extra = nil
+	}
 }
 
 // referenceSeeds are the edges of JSON the parser must treat as
@@ -163,6 +173,7 @@ func TestDecodeMatchesEncodingJSONOnTheSeeds(t *testing.T) {
 		short := s[:min(len(s), 80)]
 		require.Equal(t, wantErr != nil, err != nil, "%s: Decode: %v; encoding/json: %v", short, err, wantErr)
 		if err == nil {
+			withoutExtra(&got)
 			require.Equal(t, want, got, short)
 		}
 	}

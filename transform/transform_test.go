@@ -41,7 +41,17 @@ func TestDecode(t *testing.T) {
 		{
 			name: "nulls, empty summary, decimal score, no messages, unknown fields",
 			body: body(`{"interviewId":"I","score":8.60,"summary":"","messages":[],"extra":{"x":1}}`),
-			want: load.Interview{ProposalID: "P", Status: load.StatusAvailable, InterviewID: new("I"), Score: new("8.60"), Summary: new(""), Messages: []load.Message{}},
+			want: load.Interview{ProposalID: "P", Status: load.StatusAvailable, InterviewID: new("I"), Score: new("8.60"), Summary: new(""), Messages: []load.Message{},
+				Extra: []byte(`{"extra":{"x":1}}`)},
+		},
+		{
+			name: "members the schema does not name are kept, their text made storable",
+			body: body(`{"interviewId":"I","language":"es","durationSeconds":1.50,"messages":[
+				{"id":"m","role":"r","content":"c","sentAt":"2026-06-11T15:20:00Z","tokens":12,"meta":{"n\u0000ote":"a\u0000b\ud800","big":123456789012345678901234567890}}]}`),
+			want: load.Interview{ProposalID: "P", Status: load.StatusAvailable, InterviewID: new("I"),
+				Extra: []byte(`{"language":"es","durationSeconds":1.50}`),
+				Messages: []load.Message{{ID: "m", Role: "r", Content: "c", SentAt: t0,
+					Extra: []byte(`{"tokens":12,"meta":{"note":"ab�","big":123456789012345678901234567890}}`)}}},
 		},
 		{
 			name: "null score and summary",

@@ -71,6 +71,9 @@ type Transcript struct {
 	Score    string
 	Summary  *string
 	Messages []Message
+	// Extra are members the documented schema does not name, as JSON
+	// object members ("" for none; see Config.ExtraMembers).
+	Extra string
 }
 
 // Message is one message of a Transcript; Content and Role hold the stored
@@ -174,6 +177,9 @@ func (s *Server) Transcript(proposalID string) Transcript {
 			jsonString(m.ID), jsonString(m.Role), wireContent, wireTime)
 		t.Messages = append(t.Messages, m)
 	}
+	if s.cfg.ExtraMembers {
+		t.Extra = fmt.Sprintf(`"language":"en","durationSeconds":%d`, 60+r.IntN(1800))
+	}
 	s.applyEpoch(&t)
 	return t
 }
@@ -248,10 +254,17 @@ func (t Transcript) body() []byte {
 	} else {
 		b.WriteString(jsonString(*t.Summary))
 	}
+	if t.Extra != "" {
+		b.WriteString("," + t.Extra)
+	}
 	b.WriteString(`,"messages":[`)
 	for i, m := range t.Messages {
 		if i > 0 {
 			b.WriteByte(',')
+		}
+		if t.Extra != "" { // each message gets one too
+			b.WriteString(strings.TrimSuffix(m.wire, "}") + fmt.Sprintf(`,"tokens":%d}`, len(m.Content)/4))
+			continue
 		}
 		b.WriteString(m.wire)
 	}

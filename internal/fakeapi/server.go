@@ -83,6 +83,10 @@ type Config struct {
 	// HugeBytes is about the body size of the transcripts of "huge-" IDs
 	// (about 1.9 MB when 0), in 400 messages.
 	HugeBytes int
+	// ExtraMembers adds members the documented schema does not name, as a
+	// later API may send: "language" and "durationSeconds" to each
+	// interview, "tokens" to each message.
+	ExtraMembers bool
 	// FeedRepeat delivers the change feed at least once, as a real feed may:
 	// every page after a cursor starts again with the event at the cursor.
 	FeedRepeat bool
@@ -598,9 +602,17 @@ func (s *Server) jobProposals(w http.ResponseWriter, r *http.Request, job string
 		writeError(w, http.StatusNotFound, "NOT_FOUND", "No such job", map[string]any{"jobId": job})
 		return
 	}
-	ids := make([]string, s.cfg.ProposalsPerJob)
-	for p := range ids {
-		ids[p] = proposalID(j, s.cfg.ProposalsPerJob-1-p) // newest first
+	var ids []string // newest first: the proposals added since, then the data set's
+	statuses := s.currentStatuses()
+	if j == 0 {
+		s.mu.Lock()
+		for n := s.added; n >= 1; n-- {
+			ids = append(ids, fmt.Sprintf("p-new-%06d", n))
+		}
+		s.mu.Unlock()
+	}
+	for p := range s.cfg.ProposalsPerJob {
+		ids = append(ids, proposalID(j, s.cfg.ProposalsPerJob-1-p))
 	}
 	items, next, ok := page(w, r, ids)
 	if !ok {
@@ -608,10 +620,47 @@ func (s *Server) jobProposals(w http.ResponseWriter, r *http.Request, job string
 	}
 	props := make([]map[string]any, len(items))
 	for i, id := range items {
-		props[i] = map[string]any{"id": id, "jobId": job, "status": map[string]any{"raw": "UNREVIEWED", "label": "Unreviewed"},
+		status := statuses[id]
+		if status == "" {
+			status = s.baseStatus(id)
+		}
+		props[i] = map[string]any{"id": id, "jobId": job, "status": map[string]any{"raw": status, "label": strings.ToLower(status)},
 			"createdAt": "2026-06-11T15:40:00.000Z"}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"proposals": props, "nextCursor": nullable(next)})
+}
+
+// baseStatus is a proposal's hiring status until an event changes it:
+// mostly UNREVIEWED, some already decided.
+func (s *Server) baseStatus(id string) string {
+	switch u := s.unit(id, "status", 0); {
+	case u < 0.55:
+		return "UNREVIEWED"
+	case u < 0.70:
+		return "SHORTLISTED"
+	case u < 0.80:
+		return "MAYBE"
+	case u < 0.88:
+		return "DECLINED"
+	case u < 0.95:
+		return "NOT_A_FIT"
+	}
+	return "HIRED"
+}
+
+// currentStatuses are the statuses the feed's proposal.status_changed
+// events set, the latest winning: what a listing shows now.
+func (s *Server) currentStatuses() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.initFeed()
+	out := map[string]string{}
+	for _, e := range s.feed {
+		if e.Type == "proposal.status_changed" {
+			out[e.ProposalID] = e.Status
+		}
+	}
+	return out
 }
 
 func nullable(s string) any {

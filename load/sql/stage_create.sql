@@ -10,7 +10,8 @@ CREATE TEMP TABLE IF NOT EXISTS stage_interviews (
     content_digest bytea NOT NULL,
     -- No row was stored for the proposal: its messages were copied straight into
     -- interview_messages, with no merge.
-    fresh          boolean NOT NULL
+    fresh          boolean NOT NULL,
+    extra          jsonb
 ) ON COMMIT DELETE ROWS;
 
 CREATE TEMP TABLE IF NOT EXISTS stage_messages (
@@ -19,7 +20,8 @@ CREATE TEMP TABLE IF NOT EXISTS stage_messages (
     position     int NOT NULL,
     role         text NOT NULL,
     content      text NOT NULL,
-    sent_at      timestamptz NOT NULL
+    sent_at      timestamptz NOT NULL,
+    extra        jsonb
 ) ON COMMIT DELETE ROWS;
 -- No key on stage_messages: transform rejects duplicate message IDs, and a duplicate that slipped
 -- through would still fail the batch at the upsert ("cannot affect row a second time").

@@ -3,9 +3,9 @@
 -- by upsert_messages.sql). Returns how many rows are new or changed.
 WITH upserted AS (
 INSERT INTO interviews AS i
-    (proposal_id, status, interview_id, score, summary, message_count, fetched_at, changed_at, run_id, content_digest)
+    (proposal_id, status, interview_id, score, summary, message_count, fetched_at, changed_at, run_id, content_digest, extra)
 SELECT s.proposal_id, s.status, s.interview_id, s.score::numeric, s.summary, s.message_count,
-       s.fetched_at, s.fetched_at, $1, s.content_digest
+       s.fetched_at, s.fetched_at, $1, s.content_digest, s.extra
 FROM stage_interviews s
 ON CONFLICT (proposal_id) DO UPDATE SET
     status        = excluded.status,
@@ -16,10 +16,11 @@ ON CONFLICT (proposal_id) DO UPDATE SET
     fetched_at    = excluded.fetched_at,
     run_id        = excluded.run_id,
     content_digest = excluded.content_digest,
+    extra         = excluded.extra,
     changed_at    = CASE
-        WHEN (i.status, i.interview_id, i.score::text, i.summary, i.message_count)
+        WHEN (i.status, i.interview_id, i.score::text, i.summary, i.message_count, i.extra)
              IS DISTINCT FROM
-             (excluded.status, excluded.interview_id, excluded.score::text, excluded.summary, excluded.message_count)
+             (excluded.status, excluded.interview_id, excluded.score::text, excluded.summary, excluded.message_count, excluded.extra)
         THEN excluded.changed_at
         ELSE i.changed_at
     END

@@ -14,16 +14,17 @@ WITH deleted AS (
           WHERE sm.proposal_id = m.proposal_id AND sm.message_id = m.message_id)
     RETURNING m.proposal_id
 ), written AS (
-    INSERT INTO interview_messages AS m (proposal_id, message_id, position, role, content, sent_at)
-    SELECT proposal_id, message_id, position, role, content, sent_at
+    INSERT INTO interview_messages AS m (proposal_id, message_id, position, role, content, sent_at, extra)
+    SELECT proposal_id, message_id, position, role, content, sent_at, extra
     FROM stage_messages
     ON CONFLICT (proposal_id, message_id) DO UPDATE SET
         position = excluded.position,
         role     = excluded.role,
         content  = excluded.content,
-        sent_at  = excluded.sent_at
-    WHERE (m.position, m.role, m.content, m.sent_at)
-          IS DISTINCT FROM (excluded.position, excluded.role, excluded.content, excluded.sent_at)
+        sent_at  = excluded.sent_at,
+        extra    = excluded.extra
+    WHERE (m.position, m.role, m.content, m.sent_at, m.extra)
+          IS DISTINCT FROM (excluded.position, excluded.role, excluded.content, excluded.sent_at, excluded.extra)
     RETURNING m.proposal_id
 ), touched AS (
     UPDATE interviews i SET changed_at = i.fetched_at
