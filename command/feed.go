@@ -51,6 +51,9 @@ type shardStatus struct {
 }
 
 func runFeedStatus(c *cli.Context, e *env) error {
+	if err := checkFormat(c, "text", "json"); err != nil {
+		return err
+	}
 	store, err := openForReading(c, e)
 	if err != nil {
 		return err

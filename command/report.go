@@ -1,11 +1,14 @@
 package command
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -19,15 +22,18 @@ const (
 	flagFormat = "format"
 	flagRuns   = "runs"
 	flagLimit  = "limit"
+	flagBy     = "by"
 )
 
 func formatFlag() cli.Flag {
-	return &cli.StringFlag{Name: flagFormat, Value: "text", Usage: "text (for people) or json (for machines)", EnvVars: []string{envName(flagFormat)}}
+	return &cli.StringFlag{Name: flagFormat, Value: "text", Usage: "text (for people) or json (for machines); report and runs also take csv, report html (one self-contained page)",
+		EnvVars: []string{envName(flagFormat)}}
 }
 
 func reportFlags() []cli.Flag {
 	return append(commonFlags(), formatFlag(),
-		&cli.IntFlag{Name: flagRuns, Value: 5, Usage: "how many recent runs to list", EnvVars: []string{envName(flagRuns)}})
+		&cli.IntFlag{Name: flagRuns, Value: 5, Usage: "how many recent runs to list (with --format html: to chart)", EnvVars: []string{envName(flagRuns)}},
+		&cli.StringFlag{Name: flagBy, Usage: "one row per job or per hiring status, with counts and score statistics: job or status", EnvVars: []string{envName(flagBy)}})
 }
 
 func runsFlags() []cli.Flag {
@@ -35,13 +41,18 @@ func runsFlags() []cli.Flag {
 		&cli.IntFlag{Name: flagLimit, Value: 20, Usage: "how many recent runs to list", EnvVars: []string{envName(flagLimit)}})
 }
 
+// checkFormat refuses a --format that is not one of formats.
+func checkFormat(c *cli.Context, formats ...string) error {
+	if f := c.String(flagFormat); !slices.Contains(formats, f) {
+		return usageError{fmt.Errorf("--format %q: want %s", f, strings.Join(formats, ", "))}
+	}
+	return nil
+}
+
 // openForReading connects to an already migrated database.
 func openForReading(c *cli.Context, e *env) (*load.Store, error) {
 	if c.Args().Len() > 0 {
 		return nil, usageError{fmt.Errorf("unexpected argument %q", c.Args().First())}
-	}
-	if f := c.String(flagFormat); f != "" && f != "text" && f != "json" {
-		return nil, usageError{fmt.Errorf("--format %q: want text or json", f)}
 	}
 	store, err := connect(c.Context, e.databaseURL(c), 2)
 	if err != nil {
@@ -62,25 +73,92 @@ func runReport(c *cli.Context, e *env) error {
 	if n := c.Int(flagRuns); n < 1 || n > 1000 {
 		return usageError{fmt.Errorf("--runs %d: want 1 to 1000", n)}
 	}
+	if err := checkFormat(c, "text", "json", "csv", "html"); err != nil {
+		return err
+	}
+	by, format := c.String(flagBy), c.String(flagFormat)
+	switch {
+	case by != "" && by != "job" && by != "status":
+		return usageError{fmt.Errorf("--by %q: want job or status", by)}
+	case format == "csv" && by == "":
+		return usageError{errors.New("--format csv writes one row per job or status: add --by job or --by status")}
+	}
 	store, err := openForReading(c, e)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	if format == "html" {
+		return writeHTMLReport(c.Context, e.stdout, store, c.Int(flagRuns), time.Now())
+	}
+	if by != "" {
+		groups, err := store.ScoresBy(c.Context, by)
+		if err != nil {
+			return err
+		}
+		return writeGroups(e.stdout, format, by, groups)
+	}
 	r, err := store.Report(c.Context, c.Int(flagRuns))
 	if err != nil {
 		return err
 	}
-	if c.String(flagFormat) == "json" {
+	if format == "json" {
 		return writeJSON(e.stdout, r)
 	}
 	writeReport(e.stdout, r, time.Now())
 	return nil
 }
 
+// writeGroups writes report --by as a table, JSON or CSV.
+func writeGroups(w io.Writer, format, by string, groups []load.GroupScores) error {
+	switch format {
+	case "json":
+		return writeJSON(w, groups)
+	case "csv":
+		cw := csv.NewWriter(w)
+		cw.Write([]string{by, "label", "proposals", "interviews", "avg_score", "median_score", "p90_score", "min_score", "max_score"})
+		for _, g := range groups {
+			cw.Write([]string{g.Key, g.Label, fmt.Sprint(g.Proposals), fmt.Sprint(g.Interviews), csvNum(g.AvgScore),
+				csvNum(g.MedianScore), csvNum(g.P90Score), csvNum(g.MinScore), csvNum(g.MaxScore)})
+		}
+		cw.Flush()
+		return cw.Error()
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "%s\t\tPROPOSALS\tINTERVIEWS\tAVG SCORE\tMEDIAN\tP90\tMIN\tMAX\t\n", strings.ToUpper(by))
+	for _, g := range groups {
+		label := ""
+		if g.Label != g.Key {
+			label = truncate(g.Label, 40)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t\n", g.Key, label, g.Proposals, g.Interviews,
+			dash(g.AvgScore), dash(g.MedianScore), dash(g.P90Score), dash(g.MinScore), dash(g.MaxScore))
+	}
+	return tw.Flush()
+}
+
+// csvNum is a number for CSV: empty for none.
+func csvNum(f *float64) string {
+	if f == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*f, 'f', -1, 64)
+}
+
+// dash is a number for a table: - for none.
+func dash(f *float64) string {
+	if f == nil {
+		return "-"
+	}
+	return num(*f)
+}
+
 func runRuns(c *cli.Context, e *env) error {
 	if n := c.Int(flagLimit); n < 1 || n > 100000 {
 		return usageError{fmt.Errorf("--limit %d: want 1 to 100000", n)}
+	}
+	if err := checkFormat(c, "text", "json", "csv"); err != nil {
+		return err
 	}
 	store, err := openForReading(c, e)
 	if err != nil {
@@ -91,11 +169,38 @@ func runRuns(c *cli.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	if c.String(flagFormat) == "json" {
+	switch c.String(flagFormat) {
+	case "json":
 		return writeJSON(e.stdout, runs)
+	case "csv":
+		return writeRunsCSV(e.stdout, runs)
 	}
 	writeRuns(e.stdout, runs, time.Now())
 	return nil
+}
+
+// writeRunsCSV writes the run history as CSV, one row per run.
+func writeRunsCSV(w io.Writer, runs []load.Run) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"id", "started_at", "finished_at", "status", "exit_status", "shard", "source", "ids_read", "ids_skipped",
+		"available", "no_interview", "failed", "interviews_changed", "requests", "retries", "rate_limited", "error"})
+	for _, r := range runs {
+		finished, exit, errText := "", "", ""
+		if r.FinishedAt != nil {
+			finished = r.FinishedAt.UTC().Format(time.RFC3339)
+		}
+		if r.ExitStatus != nil {
+			exit = fmt.Sprint(*r.ExitStatus)
+		}
+		if r.Error != nil {
+			errText = *r.Error
+		}
+		cw.Write([]string{fmt.Sprint(r.ID), r.StartedAt.UTC().Format(time.RFC3339), finished, r.Status, exit, r.Shard, r.Source,
+			fmt.Sprint(r.IDsRead), fmt.Sprint(r.Skipped), fmt.Sprint(r.Available), fmt.Sprint(r.NoInterview), fmt.Sprint(r.Failed),
+			fmt.Sprint(r.Changed), fmt.Sprint(r.Requests), fmt.Sprint(r.Retries), fmt.Sprint(r.RateLimited), errText})
+	}
+	cw.Flush()
+	return cw.Error()
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -2,6 +2,7 @@ package command_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -38,7 +39,11 @@ func knownDataset(t *testing.T) string {
 		SELECT 'p-' || g, 'no_interview', 0, '2026-11-28 02:15:01+00', '2026-11-27 02:15:01+00', 2
 		FROM generate_series(11, 14) AS g;
 		INSERT INTO interview_messages (proposal_id, message_id, position, role, content, sent_at)
-		SELECT 'p-1', 'm' || g, g, 'candidate', 'x', '2026-06-11 15:20:00+00' FROM generate_series(0, 1) AS g;`)
+		SELECT 'p-1', 'm' || g, g, 'candidate', 'x', '2026-06-11 15:20:00+00' FROM generate_series(0, 1) AS g;
+		INSERT INTO jobs (job_id, title, status) VALUES ('j-1', 'Spanish sentiment, "quoted"', 'OPEN'), ('j-2', 'Code review', 'OPEN');
+		INSERT INTO proposals (proposal_id, job_id, status)
+		SELECT 'p-' || g, CASE WHEN g <= 6 THEN 'j-1' ELSE 'j-2' END, (ARRAY['HIRED', 'DECLINED', 'UNREVIEWED'])[g % 3 + 1]
+		FROM generate_series(1, 15) AS g;`)
 	require.NoError(t, err)
 	return db
 }
@@ -53,11 +58,31 @@ func TestReportGolden(t *testing.T) {
 		{"report.golden.json", []string{"report", "--format", "json"}},
 		{"runs.golden.txt", []string{"runs"}},
 		{"runs.golden.json", []string{"runs", "--format", "json", "--limit", "1"}},
+		{"runs.golden.csv", []string{"runs", "--format", "csv"}},
+		{"report-by-job.golden.txt", []string{"report", "--by", "job"}},
+		{"report-by-status.golden.csv", []string{"report", "--by", "status", "--format", "csv"}},
+		{"report-by-job.golden.json", []string{"report", "--by", "job", "--format", "json"}},
 	} {
 		r := run(context.Background(), "", append(tt.args, "--database-url", db)...)
 		require.Equal(t, 0, r.code, r.stderr)
 		golden.Assert(t, tt.file, r.stdout)
 	}
+}
+
+// The HTML report is one self-contained page: no script, nothing loaded
+// from elsewhere, every chart an inline SVG.
+func TestReportHTMLIsSelfContained(t *testing.T) {
+	db := knownDataset(t)
+	r := run(context.Background(), "", "report", "--format", "html", "--database-url", db)
+	require.Equal(t, 0, r.code, r.stderr)
+	page := r.stdout
+	require.True(t, strings.HasPrefix(page, "<!DOCTYPE html>"))
+	for _, banned := range []string{"<script", "src=", "href=", "@import", "url("} {
+		require.NotContains(t, page, banned)
+	}
+	require.Equal(t, 5, strings.Count(page, "<svg"), "overall, two jobs, the statuses and the runs")
+	require.Contains(t, page, "Spanish sentiment, &#34;quoted&#34;", "text is escaped")
+	require.Contains(t, page, "Average score by hiring status")
 }
 
 func TestReportOnAnEmptyDatabase(t *testing.T) {

@@ -64,6 +64,8 @@ func run(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.Faults.OnlyFirst, "faults-only-first", 0, "inject faults only on each ID's first N attempts (0: all)")
 	fs.Int64Var(&cfg.RevokeAfter, "revoke-after", 0, "revoke the token after N interview requests (0: never)")
 	epoch := fs.Int64("epoch", 0, "upstream data state: later epochs edit, shrink, grow and remove some transcripts")
+	fs.BoolVar(&cfg.ExtraMembers, "extra-members", false, "send members the documented schema does not name (language, durationSeconds, tokens)")
+	fs.BoolVar(&cfg.FeedRepeat, "feed-repeat", false, "deliver the change feed at least once: each page repeats the event at its cursor")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
