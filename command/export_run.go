@@ -262,7 +262,7 @@ func failuresQuery(runID int64) string {
 func (x *exportRun) logRate(counts load.Counts) {
 	quota, announced := x.client.Quota()
 	x.log.Info("request rate settled", "rate_per_s", counts.RequestRate, "rate_unlimited", counts.RequestRate == 0,
-		"learned_quota_per_s", quota, "announced_by_api", announced)
+		"reason", counts.RateReason, "learned_quota_per_s", quota, "announced_by_api", announced)
 }
 
 // report writes the summary file and the metrics of a finished run.

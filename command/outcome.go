@@ -108,6 +108,7 @@ type counts struct {
 	RateLimited       int64            `json:"rate_limited"`
 	RequestRate       float64          `json:"request_rate_per_s"`
 	RateUnlimited     bool             `json:"request_rate_unlimited"`
+	RateReason        string           `json:"request_rate_reason"`
 	EventsRead        int64            `json:"events_read"`
 	EventsByType      map[string]int64 `json:"events_by_type"`
 	DurationSeconds   float64          `json:"duration_seconds"`
@@ -118,7 +119,7 @@ func countsOf(c load.Counts) counts {
 	out := counts{IDsRead: c.IDsRead, IDsDuplicate: c.IDsDuplicate, IDsSkipped: c.IDsSkipped,
 		Available: c.Available, NoInterview: c.NoInterview, Failed: c.Failed, FailedKnown: c.FailedKnown, FailedByCode: c.FailedByCode,
 		InterviewsChanged: c.InterviewsChanged, MessagesWritten: c.MessagesWritten, MessagesDeleted: c.MessagesDeleted,
-		Requests: c.Requests, Retries: c.Retries, RateLimited: c.RateLimited, RequestRate: c.RequestRate, RateUnlimited: c.RequestRate == 0,
+		Requests: c.Requests, Retries: c.Retries, RateLimited: c.RateLimited, RequestRate: c.RequestRate, RateUnlimited: c.RequestRate == 0, RateReason: c.RateReason,
 		EventsRead: c.EventsRead, EventsByType: c.EventsByType,
 		DurationSeconds: math.Round(c.Duration.Seconds()*1000) / 1000, PerSecond: math.Round(c.PerSecond()*10) / 10}
 	if out.FailedByCode == nil {
@@ -140,7 +141,7 @@ func logFinished(log *slog.Logger, r runOutcome) {
 		slog.Any("failed_by_code", c.FailedByCode), slog.Int64("interviews_changed", c.InterviewsChanged),
 		slog.Int64("messages_written", c.MessagesWritten), slog.Int64("messages_deleted", c.MessagesDeleted),
 		slog.Int64("requests", c.Requests), slog.Int64("retries", c.Retries), slog.Int64("rate_limited", c.RateLimited),
-		slog.Float64("request_rate_per_s", c.RequestRate), slog.Bool("request_rate_unlimited", c.RateUnlimited),
+		slog.Float64("request_rate_per_s", c.RequestRate), slog.Bool("request_rate_unlimited", c.RateUnlimited), slog.String("request_rate_reason", c.RateReason),
 		slog.Int64("events_read", c.EventsRead),
 		slog.Any("events_by_type", c.EventsByType), slog.Float64("duration_seconds", c.DurationSeconds),
 		slog.Float64("proposals_per_second", c.PerSecond)}

@@ -169,7 +169,7 @@ func (r *Run) observed() load.Counts {
 	st := r.fetch.Stats()
 	c := load.Counts{IDsRead: r.idsRead.Load(), IDsDuplicate: r.duplicates.Load(), IDsSkipped: r.skipped.Load(),
 		IDsOtherShard: r.otherShard.Load(), Requests: st.Requests, Retries: st.Retries, RateLimited: st.RateLimited,
-		RequestRate: st.RatePerSecond}
+		RequestRate: st.RatePerSecond, RateReason: st.RateReason}
 	r.mu.Lock()
 	if len(r.events) > 0 {
 		c.EventsByType = maps.Clone(r.events)

@@ -156,6 +156,7 @@ type Client struct {
 	base    *url.URL
 	http    *http.Client
 	gate    *Gate
+	slowed  atomic.Bool // the WARN that the pace halved was said
 	breaker *breaker
 	log     *slog.Logger
 
@@ -201,11 +202,13 @@ func NewClient(cfg Config) (*Client, error) {
 type Stats struct {
 	Requests, Retries, RateLimited int64
 	RatePerSecond                  float64
+	// RateReason says why the rate last changed.
+	RateReason string
 }
 
 // Stats returns the request counters and the current rate.
 func (c *Client) Stats() Stats {
-	st := Stats{Requests: c.requests.Load(), Retries: c.retries.Load(), RateLimited: c.rateLimited.Load()}
+	st := Stats{Requests: c.requests.Load(), Retries: c.retries.Load(), RateLimited: c.rateLimited.Load(), RateReason: c.gate.Reason()}
 	if r := c.gate.Limit(); !math.IsInf(r, 1) {
 		st.RatePerSecond = r
 	}
@@ -259,6 +262,19 @@ func (c *Client) Interview(ctx context.Context, proposalID string) (Answer, erro
 		return a, nil
 	}
 	return Answer{}, c.statusError(proposalID, r)
+}
+
+// warnIfSlowed says, once each time it happens, that the pace fell below
+// half of what it held calmly, and why.
+func (c *Client) warnIfSlowed(ctx context.Context) {
+	limit, good := c.gate.Limit(), c.gate.Good()
+	slowed := good > 0 && limit < good/2
+	if slowed && !c.slowed.Swap(true) {
+		c.log.LogAttrs(ctx, slog.LevelWarn, "the request rate fell below half of what it held calmly",
+			slog.Float64("rate_per_s", limit), slog.Float64("calm_rate_per_s", good), slog.String("reason", c.gate.Reason()))
+	} else if !slowed {
+		c.slowed.Store(false)
+	}
 }
 
 // Identity is what GET /auth/me says of the token.
@@ -440,13 +456,21 @@ func (c *Client) get(ctx context.Context, proposalID, u string) (response, error
 					Reason: fmt.Sprintf("it answered 429 and asks to wait %s (until %s), longer than the %s allowed",
 						wait.Round(time.Second), now.Add(wait).UTC().Format(time.RFC3339), c.cfg.MaxRetryAfter)}
 			}
-			if wait <= 0 {
-				wait = c.backoff(limited)
+			if wait > 0 {
+				c.gate.Pause(wait)
+				c.warnIfSlowed(ctx)
+				c.log.LogAttrs(ctx, slog.LevelDebug, "rate limited by the API; pausing all requests",
+					slog.String("proposal_id", proposalID), slog.Duration("retry_after", wait),
+					slog.Float64("new_rate_per_s", c.gate.Limit()))
+			} else {
+				// No Retry-After: this request backs off alone; the gate
+				// weighs such 429s against the pace.
+				c.gate.Refused()
+				c.warnIfSlowed(ctx)
+				if err := sleep(queue, c.backoff(limited)); err != nil {
+					return response{}, err
+				}
 			}
-			c.gate.Pause(wait)
-			c.log.LogAttrs(ctx, slog.LevelWarn, "rate limited by the API; pausing all requests",
-				slog.String("proposal_id", proposalID), slog.Duration("retry_after", wait),
-				slog.Float64("new_rate_per_s", c.gate.Limit()))
 			if limited >= c.cfg.MaxRateLimited {
 				env, _ := parseEnvelope(r.body)
 				return response{}, &FetchError{ProposalID: proposalID, Reason: ReasonRateLimited, HTTPStatus: r.status,

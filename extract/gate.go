@@ -2,6 +2,7 @@ package extract
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -28,6 +29,11 @@ import (
 //     quota) starts from the rate actually sent in the last second and
 //     grows by a quarter each calm second until a 429 tells the quota.
 //
+//   - A 429 without Retry-After holds only its own request (the client backs
+//     it off) and says nothing of the pace unless such 429s are a quarter or
+//     more of the last two seconds' requests: 429s that come whatever the
+//     pace (a flaky proxy, a noisy API) must not drive the rate to the floor.
+//
 // The rate never exceeds the configured ceiling (--rate); at or under the
 // quota, no 429 comes and nothing changes.
 type Gate struct {
@@ -43,10 +49,14 @@ type Gate struct {
 	lastRaise   time.Time
 	lastProbe   time.Time
 	lastSet     time.Time // when the rate last changed
-	// starts counted per second, to know the rate actually sent.
-	secStart         time.Time
-	thisSec, prevSec int
-	now              func() time.Time
+	// starts counted per second, to know the rate actually sent, and the
+	// 429s without Retry-After among them.
+	secStart           time.Time
+	thisSec, prevSec   int
+	bareThis, barePrev int
+	good               rate.Limit // the pace held calmly before the last cut
+	reason             string     // why the rate last changed
+	now                func() time.Time
 }
 
 // The gate's tuning.
@@ -60,6 +70,9 @@ const (
 	unlimitedAfter = 4 // ramping without a ceiling: lift the limit at 4× the rate that drew the 429
 	quickRefusal   = 2 * time.Second
 	quickCut       = 0.85
+	calmFor        = 5 * time.Second // a pace held this long without a 429 is a calm one
+	bareShare      = 0.25            // of the last two seconds' requests: 429s without Retry-After that tell a pace
+	bareMin        = 5
 )
 
 // NewGate returns a gate allowing perSecond requests per second; 0 means no
@@ -69,7 +82,7 @@ func NewGate(perSecond float64) *Gate {
 	if perSecond > 0 {
 		ceiling = rate.Limit(perSecond)
 	}
-	return &Gate{lim: rate.NewLimiter(ceiling, 1), ceiling: ceiling, now: time.Now}
+	return &Gate{lim: rate.NewLimiter(ceiling, 1), ceiling: ceiling, now: time.Now, reason: "the configured rate"}
 }
 
 // Wait blocks until a request may leave: after any pause a 429 announced and
@@ -104,9 +117,9 @@ func (g *Gate) Wait(ctx context.Context) error {
 	}
 }
 
-// Pause holds every request until retryAfter has passed and lowers the rate:
-// the 429 tells where the quota is. A burst of 429s answered to requests
-// already in flight counts once.
+// Pause is a 429 with a Retry-After: every request is held until it has
+// passed, and the pace is lowered, the 429 telling where the quota is. A
+// burst of 429s answered to requests already in flight counts once.
 func (g *Gate) Pause(retryAfter time.Duration) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -114,16 +127,41 @@ func (g *Gate) Pause(retryAfter time.Duration) {
 	if until := now.Add(retryAfter); until.After(g.pausedUntil) {
 		g.pausedUntil = until
 	}
+	g.evidence(now, "a 429 with Retry-After")
+}
+
+// Refused is a 429 without Retry-After: only its own request backs off (the
+// client sees to it), and it tells about the pace only when such 429s are a
+// quarter or more of the last two seconds' requests: isolated ones come
+// whatever the pace, and must not drive it to the floor.
+func (g *Gate) Refused() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := g.now()
+	g.count(now)
+	g.thisSec--
+	g.bareThis++
+	if bare, sent := g.bareThis+g.barePrev, g.thisSec+g.prevSec; bare >= bareMin && float64(bare) >= bareShare*float64(max(sent, 1)) {
+		g.evidence(now, "429s without Retry-After on a quarter of the requests")
+	}
+}
+
+// evidence lowers the pace for a 429 that tells it is above the quota;
+// called with mu held.
+func (g *Gate) evidence(now time.Time, why string) {
 	if now.Sub(g.lastCut) < time.Second {
 		return
 	}
 	cur := g.lim.Limit()
+	if cur != rate.Inf && now.Sub(g.lastSet) >= calmFor {
+		g.good = cur // held calmly until now
+	}
 	switch {
 	case cur == rate.Inf:
 		// Nothing paced yet: start from what was actually sent, and ramp.
 		sent := rate.Limit(max(g.prevSec, g.thisSec, 1))
 		g.restoreAt = sent * unlimitedAfter
-		g.set(now, sent)
+		g.set(now, sent, fmt.Sprintf("%s before any pace was set: from the %.3g/s sent, ramping", why, float64(sent)))
 	case !g.announced:
 		// Pacing at cur drew a 429: the quota is at most cur. When holding
 		// under a quota learned before drew one within seconds, that quota
@@ -133,11 +171,11 @@ func (g *Gate) Pause(retryAfter time.Duration) {
 			g.quota = cur * quickCut
 		}
 		g.learned = true
-		g.set(now, g.quota*holdLearned)
+		g.set(now, g.quota*holdLearned, fmt.Sprintf("%s at %.3g/s", why, float64(cur)))
 	default:
 		// Announced, yet refused (a quota shared with other clients): trust the 429.
 		g.quota, g.announced, g.learned = cur, false, true
-		g.set(now, cur*holdLearned)
+		g.set(now, cur*holdLearned, fmt.Sprintf("%s at %.3g/s, under the announced limit", why, float64(cur)))
 	}
 	g.lastCut = now
 	g.lastRaise = g.pausedUntil
@@ -158,7 +196,7 @@ func (g *Gate) Observe(h http.Header) {
 		return
 	}
 	g.quota, g.announced = q, true
-	g.set(g.now(), q*holdAnnounced)
+	g.set(g.now(), q*holdAnnounced, fmt.Sprintf("the API announced %.4g/s", float64(q)))
 }
 
 // announcedQuota reads requests per second from RateLimit-Policy ("20;w=1",
@@ -220,23 +258,39 @@ func (g *Gate) Quota() (perSecond float64, announced bool) {
 	return float64(g.quota), g.announced
 }
 
-// set changes the rate, within the floor and the ceiling.
-func (g *Gate) set(now time.Time, r rate.Limit) {
+// set changes the rate, within the floor and the ceiling, and says why.
+func (g *Gate) set(now time.Time, r rate.Limit, reason string) {
 	g.lim.SetLimitAt(now, min(max(r, minRate), g.ceiling))
 	g.lastSet = now
 	if g.pausedUntil.After(now) {
 		g.lastSet = g.pausedUntil // the new rate is tried from the end of the pause
 	}
+	g.reason = reason
+}
+
+// Reason says why the rate last changed.
+func (g *Gate) Reason() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.reason
+}
+
+// Good returns the pace held calmly (5 seconds without a 429) before the
+// last cut, in requests per second; 0 while unknown.
+func (g *Gate) Good() float64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return float64(g.good)
 }
 
 func (g *Gate) count(now time.Time) {
 	if now.Sub(g.secStart) >= time.Second {
 		if now.Sub(g.secStart) >= 2*time.Second {
-			g.prevSec = 0
+			g.prevSec, g.barePrev = 0, 0
 		} else {
-			g.prevSec = g.thisSec
+			g.prevSec, g.barePrev = g.thisSec, g.bareThis
 		}
-		g.thisSec = 0
+		g.thisSec, g.bareThis = 0, 0
 		g.secStart = now
 	}
 	g.thisSec++
@@ -255,16 +309,16 @@ func (g *Gate) raise(now time.Time) {
 		if g.ceiling == rate.Inf && next >= g.restoreAt {
 			next = rate.Inf
 		}
-		g.set(now, next)
+		g.set(now, next, fmt.Sprintf("calm: ramping from %.3g/s", float64(cur)))
 	case g.announced:
 		return // the API said where it stands
 	default:
 		hold := g.quota * holdLearned
 		if cur < hold {
-			g.set(now, min(hold, cur*rampFactor))
+			g.set(now, min(hold, cur*rampFactor), fmt.Sprintf("calm: back toward %.3g/s, under the quota learned", float64(hold)))
 		} else if now.Sub(g.lastProbe) >= probeEvery {
 			g.quota += g.quota * probeStep // the quota may have grown: find it again, slowly
-			g.set(now, g.quota*holdLearned)
+			g.set(now, g.quota*holdLearned, fmt.Sprintf("calm: probing 1%% above the quota learned, %.3g/s", float64(g.quota)))
 			g.lastProbe = now
 		}
 	}

@@ -119,3 +119,25 @@ func TestParseRetryAfter(t *testing.T) {
 		assert.Equal(t, tt.want, parseRetryAfter(tt.in, now), "Retry-After %q", tt.in)
 	}
 }
+
+// 429s without Retry-After pause nothing and cut nothing while they are a
+// small share of the requests; a quarter of them is evidence.
+func TestGateWeighsBare429s(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	g := NewGate(20)
+	g.now = func() time.Time { return now }
+	for range 20 {
+		g.count(now)
+	}
+	for range 4 {
+		g.Refused()
+	}
+	assert.Equal(t, 20.0, g.Limit(), "4 of 20: noise")
+	assert.True(t, g.pausedUntil.IsZero(), "nothing paused")
+	for range 3 {
+		g.Refused()
+	}
+	assert.InDelta(t, 20*0.93, g.Limit(), 1e-9, "7 of 20: the pace is too high")
+	assert.Contains(t, g.Reason(), "without Retry-After")
+}

@@ -29,6 +29,8 @@ type Counts struct {
 	// RequestRate is the rate the run's requests were paced at, at the end
 	// (after what 429s and the API's headers taught it); 0 while unlimited.
 	RequestRate float64
+	// RateReason says why the rate last changed.
+	RateReason string
 	// The change feed's events read, and their count by type.
 	EventsRead   int64
 	EventsByType map[string]int64
@@ -73,7 +75,7 @@ func (c *Counts) AddOutcomes(o Counts) {
 // Observe sets c's intake and request counters to o's.
 func (c *Counts) Observe(o Counts) {
 	c.IDsRead, c.IDsDuplicate, c.IDsSkipped, c.IDsOtherShard = o.IDsRead, o.IDsDuplicate, o.IDsSkipped, o.IDsOtherShard
-	c.Requests, c.Retries, c.RateLimited, c.RequestRate = o.Requests, o.Retries, o.RateLimited, o.RequestRate
+	c.Requests, c.Retries, c.RateLimited, c.RequestRate, c.RateReason = o.Requests, o.Retries, o.RateLimited, o.RequestRate, o.RateReason
 	c.EventsRead, c.EventsByType = o.EventsRead, maps.Clone(o.EventsByType)
 }
 

@@ -187,7 +187,7 @@ func (s *Store) FinishRun(ctx context.Context, runID int64, status RunStatus, er
 		err := tx.QueryRow(ctx, finishRunSQL, runID, string(status), errText, exitStatus).Scan(
 			&c.IDsRead, &c.IDsDuplicate, &c.IDsSkipped, &c.Available, &c.NoInterview, &c.Failed, &c.FailedKnown,
 			&c.InterviewsChanged, &c.MessagesWritten, &c.MessagesDeleted, &c.Requests, &c.Retries, &c.RateLimited,
-			&c.EventsRead, &c.EventsByType, &c.RequestRate, &c.Duration)
+			&c.EventsRead, &c.EventsByType, &c.RequestRate, &c.RateReason, &c.Duration)
 		if err != nil {
 			return err
 		}
@@ -258,6 +258,19 @@ func (s *Store) QueryReadOnly(ctx context.Context, sql string, timeout time.Dura
 	}
 	rows.Close()
 	return rows.Err()
+}
+
+// DropIdleRun removes the row of a run that gave no proposal an outcome (a
+// follower's cycle that found nothing new), so that idle polls add no
+// history; only the feed's cursor can refer to such a run, and then the row
+// stays.
+func (s *Store) DropIdleRun(ctx context.Context, runID int64) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM export_runs r WHERE id = $1 AND available + no_interview + failed = 0
+		AND NOT EXISTS (SELECT 1 FROM feed_cursors WHERE run_id = r.id)`, runID)
+	if err != nil {
+		return fmt.Errorf("drop the idle run %d: %w", runID, err)
+	}
+	return nil
 }
 
 // LastSuccess returns when the last run of shard that exited 0 finished;

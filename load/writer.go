@@ -415,7 +415,7 @@ func addRunCounts(ctx context.Context, db interface {
 		outcomes.Available, outcomes.NoInterview, outcomes.Failed, outcomes.FailedKnown,
 		outcomes.MessagesWritten, outcomes.MessagesDeleted,
 		observed.Requests, observed.Retries, observed.RateLimited, outcomes.InterviewsChanged,
-		observed.EventsRead, byType, nullRate(observed.RequestRate))
+		observed.EventsRead, byType, nullRate(observed.RequestRate), observed.RateReason)
 	return err
 }
 

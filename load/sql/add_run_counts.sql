@@ -17,5 +17,6 @@ UPDATE export_runs SET
     interviews_changed = interviews_changed + $14,
     events_read        = GREATEST(events_read, $15),
     events_by_type     = CASE WHEN $15 >= events_read THEN $16::jsonb ELSE events_by_type END,
-    settled_rate       = $17
+    settled_rate       = $17,
+    rate_reason        = NULLIF($18, '')
 WHERE id = $1

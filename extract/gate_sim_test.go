@@ -1,0 +1,153 @@
+package extract
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// simAPI is an API's rate limit in virtual time: a token bucket whose rate
+// may change, a storm during which it answers 429 to everything, and
+// spurious 429s without Retry-After whatever the pace.
+type simAPI struct {
+	quota      func(at time.Duration) float64 // 0: no quota
+	burst      float64
+	storm      func(at time.Duration) bool
+	bareChance float64 // of each request, a 429 without Retry-After
+	tokens     float64
+}
+
+// simClient is one process: its gate and the most it can send per second
+// (its concurrency over the API's latency).
+type simClient struct {
+	g        *Gate
+	capacity float64
+	acc      float64
+}
+
+// simResult is what a simulation saw.
+type simResult struct {
+	done, limited int
+	wall          time.Duration // until the last client had done its share
+	allowed       float64       // requests the quota allowed over the wall
+	minLimit      float64       // the lowest rate any gate set
+	limitAt       func(at time.Duration) float64
+}
+
+// simulate runs clients against api in steps of 10 ms until each has done
+// want successful requests (or limit passes), and reports the shares.
+func simulate(api *simAPI, clients []*simClient, want int, limit time.Duration) simResult {
+	const dt = 10 * time.Millisecond
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var now time.Time
+	for _, c := range clients {
+		c.g.now = func() time.Time { return now }
+	}
+	rng := rand.New(rand.NewPCG(7, 11))
+	res := simResult{minLimit: math.Inf(1)}
+	done := make([]int, len(clients))
+	var history []float64 // the first client's limit, every second
+	api.tokens = api.burst
+	for at := time.Duration(0); at < limit; at += dt {
+		now = start.Add(at)
+		if at%time.Second == 0 {
+			history = append(history, clients[0].g.Limit())
+		}
+		if q := api.quota; q != nil && q(at) > 0 {
+			api.tokens = min(api.burst, api.tokens+q(at)*dt.Seconds())
+		}
+		finished := true
+		for i, c := range clients {
+			if done[i] >= want {
+				continue
+			}
+			finished = false
+			if now.Before(c.g.pausedUntil) {
+				c.acc = 0
+				continue
+			}
+			c.acc = min(c.acc+min(c.g.Limit(), c.capacity)*dt.Seconds(), 2)
+			for c.acc >= 1 && done[i] < want && !now.Before(c.g.pausedUntil) {
+				c.acc--
+				c.g.mu.Lock()
+				c.g.count(now)
+				c.g.raise(now)
+				c.g.mu.Unlock()
+				switch {
+				case api.storm != nil && api.storm(at):
+					res.limited++
+					c.g.Pause(time.Second)
+				case api.quota != nil && api.quota(at) > 0 && api.tokens < 1:
+					res.limited++
+					wait := time.Duration(math.Ceil((1-api.tokens)/api.quota(at))) * time.Second // whole seconds
+					c.g.Pause(wait)
+				case rng.Float64() < api.bareChance:
+					res.limited++
+					c.g.Refused()
+				default:
+					if api.quota != nil && api.quota(at) > 0 {
+						api.tokens--
+					}
+					done[i]++
+					res.done++
+				}
+				res.minLimit = min(res.minLimit, c.g.Limit())
+			}
+		}
+		if finished {
+			res.wall = at
+			break
+		}
+	}
+	if res.wall == 0 {
+		res.wall = limit
+	}
+	if api.quota != nil {
+		for at := time.Duration(0); at < res.wall; at += dt {
+			res.allowed += api.quota(at) * dt.Seconds()
+		}
+	}
+	res.limitAt = func(at time.Duration) float64 { return history[min(int(at/time.Second), len(history)-1)] }
+	return res
+}
+
+func steady(q float64) func(time.Duration) float64 { return func(time.Duration) float64 { return q } }
+
+func clients(n int, rate, capacity float64) []*simClient {
+	cs := make([]*simClient, n)
+	for i := range cs {
+		cs[i] = &simClient{g: NewGate(rate), capacity: capacity}
+	}
+	return cs
+}
+
+// 429s without Retry-After that come whatever the pace (2% of requests)
+// leave the quota's pace alone.
+func TestGateIgnoresSpurious429s(t *testing.T) {
+	t.Parallel()
+	r := simulate(&simAPI{quota: steady(20), burst: 5, bareChance: 0.02}, clients(1, 0, 320), 1600, 10*time.Minute)
+	used := float64(r.done) / r.allowed
+	t.Logf("spurious: %d done in %s, %.1f%% of the quota, %d 429s", r.done, r.wall, 100*used, r.limited)
+	assert.GreaterOrEqual(t, used, 0.75)
+}
+
+// The default --rate 10 with 5% spurious 429s and no quota keeps its pace.
+func TestGateKeepsTheConfiguredRateThroughNoise(t *testing.T) {
+	t.Parallel()
+	r := simulate(&simAPI{bareChance: 0.05}, clients(1, 10, 160), 300, 10*time.Minute)
+	t.Logf("default rate: %d done in %s, %d 429s, lowest rate %.1f", r.done, r.wall, r.limited, r.minLimit)
+	assert.LessOrEqual(t, r.wall, 45*time.Second)
+	assert.Equal(t, 10.0, r.minLimit, "never cut")
+}
+
+// Without a quota, scattered 429s among faults do not slow an unlimited run.
+func TestGateUnlimitedThroughScattered429s(t *testing.T) {
+	t.Parallel()
+	r := simulate(&simAPI{bareChance: 53.0 / 1500}, clients(1, 0, 100), 1500, 10*time.Minute)
+	t.Logf("unlimited: %d done in %s, %d 429s", r.done, r.wall, r.limited)
+	assert.LessOrEqual(t, r.wall, 3*15*time.Second)
+	assert.True(t, math.IsInf(r.minLimit, 1), "no cut")
+}
