@@ -20,11 +20,13 @@ import (
 //
 //   - When the API announces its limit (RateLimit-Policy or RateLimit-Limit,
 //     the IETF draft's headers), the gate holds at 97% of it.
+//
 //   - Otherwise a 429 received while pacing at rate r says the quota is at
 //     most r (and 15% less when r was already held under a learned quota
 //     and was refused within two seconds): the gate holds at 93% of it, and
 //     probes upward by 1% of it every 10 calm seconds, so a quota that
 //     grows is found again.
+//
 //   - A 429 before any quota is known (no --rate, or a --rate above the
 //     quota) starts from the rate actually sent in the last second and
 //     grows by a quarter each calm second until a 429 tells the quota.
