@@ -28,12 +28,14 @@ type exportRun struct {
 	logOut   *barSafeWriter
 	started  time.Time
 
-	client  *extract.Client
-	store   *load.Store // nil for a dry run that reads nothing
-	src     exporter.Source
-	runID   int64 // 0 for a dry run
-	run     *exporter.Run
-	closers []func()
+	client *extract.Client
+	store  *load.Store // nil for a dry run that reads nothing
+	src    exporter.Source
+	runID  int64 // 0 for a dry run
+	run    *exporter.Run
+	budget *exporter.Budget
+	// closers close what the run opened; cycleClosers what one cycle did.
+	closers, cycleClosers []func()
 }
 
 // runExport opens the run, executes it and finishes it.
@@ -44,6 +46,18 @@ func runExport(c *cli.Context, e *env) error {
 	}
 	x := &exportRun{e: e, o: o, started: time.Now()}
 	defer x.close()
+	if c.Bool(flagFollow) {
+		f := followOptions{pollInterval: durationOf(c, flagPollInterval), webhookListen: c.String(flagWebhookListen), listen: c.String(flagListen)}
+		var err error
+		if f.secret, err = readSecret(c.String(flagWebhookSecretFile), e.getenv); err != nil {
+			return usageError{err}
+		}
+		e.secrets = append(e.secrets, string(f.secret))
+		if err := f.validate(o); err != nil {
+			return usageError{err}
+		}
+		return x.follow(c, f)
+	}
 	if err := x.open(c); err != nil {
 		// A run that ended before it started (the token refused, the API or
 		// the database unreachable, another export holding the lock) still
@@ -58,6 +72,7 @@ func runExport(c *cli.Context, e *env) error {
 }
 
 func (x *exportRun) close() {
+	x.closeCycle()
 	for i := len(x.closers) - 1; i >= 0; i-- {
 		x.closers[i]()
 	}
@@ -68,7 +83,16 @@ func (x *exportRun) close() {
 // before any query or API call), then the source, the token, and the run's
 // row in export_runs.
 func (x *exportRun) open(c *cli.Context) error {
-	ctx, o, e := c.Context, x.o, x.e
+	if err := x.openShared(c); err != nil {
+		return err
+	}
+	return x.openCycle(c.Context, true)
+}
+
+// openShared makes what every cycle of a run shares: the logger, the API
+// client and its byte budget, the database and the shard's lock.
+func (x *exportRun) openShared(c *cli.Context) error {
+	o, e := x.o, x.e
 	x.logOut = &barSafeWriter{w: e.stderr}
 	var err error
 	if x.log, x.runAttrs, err = newLogger(c, x.logOut, e.secrets...); err != nil {
@@ -78,24 +102,31 @@ func (x *exportRun) open(c *cli.Context) error {
 	if o.tokenFileWarning != "" {
 		x.log.Warn(o.tokenFileWarning)
 	}
-	budget := exporter.NewBudget(exporter.DefaultPendingBytes)
+	x.budget = exporter.NewBudget(exporter.DefaultPendingBytes)
 	cfg := o.client
-	cfg.Logger, cfg.BodyBudget = x.log, budget
+	cfg.Logger, cfg.BodyBudget = x.log, x.budget
 	if x.client, err = extract.NewClient(cfg); err != nil {
 		return err
 	}
-	if err := x.openStore(ctx); err != nil {
-		return err
-	}
+	return x.openStore(c.Context)
+}
+
+// openCycle opens the source, checks the token (first, once), and starts
+// the run's row and writer: one export of the source to its end.
+func (x *exportRun) openCycle(ctx context.Context, first bool) error {
+	o, e := x.o, x.e
+	var err error
 	if x.src, err = x.openSource(ctx); err != nil {
 		return err
 	}
-	scopes := []string{"proposals:read"}
-	if o.source.allJobs {
-		scopes = append(scopes, "jobs:read")
-	}
-	if err := checkToken(ctx, x.client, o.client.BaseURL, scopes); err != nil {
-		return err
+	if first {
+		scopes := []string{"proposals:read"}
+		if o.source.allJobs {
+			scopes = append(scopes, "jobs:read")
+		}
+		if err := checkToken(ctx, x.client, o.client.BaseURL, scopes); err != nil {
+			return err
+		}
 	}
 	var out exporter.BatchWriter = load.JSONLines{W: e.stdout}
 	if !o.dryRun {
@@ -109,16 +140,24 @@ func (x *exportRun) open(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		x.closers = append(x.closers, func() { w.Close() })
+		x.cycleClosers = append(x.cycleClosers, func() { w.Close() })
 		out = w
 	}
 	opts := o.run
-	opts.Logger, opts.Budget = x.log, budget
+	opts.Logger, opts.Budget = x.log, x.budget
 	if opts.RefreshAfter > 0 {
 		opts.Recorded = x.store
 	}
 	x.run = exporter.New(x.src, x.client, out, opts)
 	return nil
+}
+
+// closeCycle closes what openCycle opened.
+func (x *exportRun) closeCycle() {
+	for i := len(x.cycleClosers) - 1; i >= 0; i-- {
+		x.cycleClosers[i]()
+	}
+	x.cycleClosers = nil
 }
 
 // openStore connects when the run writes or reads the database, and takes
@@ -323,7 +362,7 @@ func (x *exportRun) openSource(ctx context.Context) (exporter.Source, error) {
 		if err != nil {
 			return nil, err
 		}
-		x.closers = append(x.closers, func() { src.Close() })
+		x.cycleClosers = append(x.cycleClosers, func() { src.Close() })
 		rows, nulls, blanks := src.Rows()
 		log.Info("--ids-query returned its IDs", "rows", rows, "null_rows_skipped", nulls, "empty_rows_skipped", blanks)
 		return src, nil
@@ -348,7 +387,7 @@ func (x *exportRun) openSource(ctx context.Context) (exporter.Source, error) {
 	if err != nil {
 		return nil, usageError{err}
 	}
-	x.closers = append(x.closers, func() { src.Close() })
+	x.cycleClosers = append(x.cycleClosers, func() { src.Close() })
 	return src, nil
 }
 

@@ -56,6 +56,12 @@ const (
 	flagRecheckAfter     = "recheck-after"
 
 	flagPushgatewayCredentials = "pushgateway-credentials-file"
+
+	flagFollow            = "follow"
+	flagPollInterval      = "poll-interval"
+	flagWebhookListen     = "webhook-listen"
+	flagWebhookSecretFile = "webhook-secret-file"
+	flagListen            = "listen"
 )
 
 // DefaultAPIURL is the OpenTrain public API base.
@@ -73,6 +79,7 @@ const (
 	catSelection = "Selection"
 	catOutput    = "Output, logs and metrics"
 	catDatabase  = "Database"
+	catFollow    = "Following the feed (export --updates --follow)"
 )
 
 func commonFlags() []cli.Flag {
@@ -85,7 +92,7 @@ func commonFlags() []cli.Flag {
 }
 
 func exportFlags() []cli.Flag {
-	return slices.Concat(commonFlags(), sourceFlags(), paceFlags(), []cli.Flag{
+	return slices.Concat(commonFlags(), sourceFlags(), paceFlags(), followFlags(), []cli.Flag{
 		durationFlag(flagRefreshAfter, catSelection, 0, "skip IDs whose last recorded outcome is younger than this `DURATION` (0: fetch all)"),
 		&cli.Int64Flag{Name: flagRefreshLimit, Category: catSelection, Usage: "with --refresh-after: refetch at most `N` stale IDs (recorded longer ago) in this run, so a re-check is spread over runs (0: no limit)", EnvVars: []string{envName(flagRefreshLimit)}},
 		&cli.StringFlag{Name: flagShard, Category: catSelection, Usage: "only the IDs of shard `I/N` (stable hash); N processes with I = 0..N-1 cover every ID once", EnvVars: []string{envName(flagShard)}},
@@ -111,6 +118,16 @@ func sourceFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: flagJob, Category: catSource, Usage: "source: the proposals of job `ID` (repeatable), listed through the API", EnvVars: []string{envName(flagJob)}},
 		&cli.BoolFlag{Name: flagAllJobs, Category: catSource, Usage: "source: the proposals of every job of the account (GET /jobs/mine; needs jobs:read)", EnvVars: []string{envName(flagAllJobs)}},
 		&cli.BoolFlag{Name: flagUpdates, Category: catSource, Usage: "source: the change feed (GET /updates) from the cursor stored for this shard, and the IDs that failed before; the first run reads the whole history", EnvVars: []string{envName(flagUpdates)}},
+	}
+}
+
+func followFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: flagFollow, Category: catFollow, Usage: "keep running: read the feed, export what it says, wait for --poll-interval or a webhook, and again (a signal stops it with exit 0)", EnvVars: []string{envName(flagFollow)}},
+		durationFlag(flagPollInterval, catFollow, time.Minute, "with --follow: the longest wait between two reads of the feed"),
+		&cli.StringFlag{Name: flagWebhookListen, Category: catFollow, Usage: "with --follow: serve POST /webhooks/opentrain (signed deliveries wake the follower) and /metrics, /healthz, /readyz on `ADDR` (host:port)", EnvVars: []string{envName(flagWebhookListen)}},
+		&cli.PathFlag{Name: flagWebhookSecretFile, Category: catFollow, Usage: "the webhook secret (whsec_…) from `FILE` (else INTERVIEW_EXPORT_WEBHOOK_SECRET; never a flag value)", EnvVars: []string{envName(flagWebhookSecretFile)}},
+		&cli.StringFlag{Name: flagListen, Category: catFollow, Usage: "with --follow and no webhooks: serve /metrics, /healthz and /readyz on `ADDR` (host:port)", EnvVars: []string{envName(flagListen)}},
 	}
 }
 

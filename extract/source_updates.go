@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"time"
 )
 
 // UpdatesSource reads the change feed, GET /updates, from a stored cursor
@@ -31,6 +32,9 @@ type UpdatesSource struct {
 	FromStart bool
 	// Retry are IDs to fetch again before the feed.
 	Retry []string
+	// Newest is set, as the feed is read, to the creation time of the
+	// newest event read.
+	Newest time.Time
 	// Warn is told what the run could not learn (a listing refused); it
 	// never stops the run. Default: nothing is said.
 	Warn func(msg string, args ...any)
@@ -108,6 +112,9 @@ func (s *UpdatesSource) read(ctx context.Context, yield func(Input) error) error
 				continue // delivered again (at least once): handled already
 			}
 			last = seq
+			if at := apiTime(e.CreatedAt); at.After(s.Newest) {
+				s.Newest = at
+			}
 			if err := yield(s.input(e, seq)); err != nil {
 				return err
 			}

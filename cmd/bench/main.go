@@ -73,6 +73,7 @@ func (p pass) rate() float64 { return float64(p.proposals) / p.wall.Seconds() }
 type options struct {
 	binary, dbURL, only, cpuProfile         string
 	proposals, concurrency, repeat, preload int
+	followFor                               time.Duration
 }
 
 func parseFlags() (options, error) {
@@ -83,7 +84,8 @@ func parseFlags() (options, error) {
 	flag.IntVar(&o.concurrency, "concurrency", 16, "export --concurrency")
 	flag.IntVar(&o.repeat, "repeat", 3, "times each measure is taken; the median is shown, with the range")
 	flag.IntVar(&o.preload, "preload", 200000, "interviews (20 messages each) preloaded with SQL before the third pass")
-	flag.StringVar(&o.only, "only", "", "run one part: passes, memory or quota")
+	flag.StringVar(&o.only, "only", "", "run one part: passes, memory, quota or follow")
+	flag.DurationVar(&o.followFor, "follow-for", 10*time.Minute, "how long the follower part feeds new proposals")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the bench process (the fake API's side) to this file")
 	flag.Parse()
 	if o.repeat < 1 {
@@ -119,7 +121,12 @@ func run() error {
 		}
 	}
 	if o.only == "" || o.only == "quota" {
-		return quotaPart(ctx, o.binary)
+		if err := quotaPart(ctx, o.binary); err != nil {
+			return err
+		}
+	}
+	if o.only == "" || o.only == "follow" {
+		return followPart(ctx, o)
 	}
 	return nil
 }

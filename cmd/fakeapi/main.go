@@ -12,6 +12,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -66,6 +67,12 @@ func run(ctx context.Context, args []string) error {
 	epoch := fs.Int64("epoch", 0, "upstream data state: later epochs edit, shrink, grow and remove some transcripts")
 	fs.BoolVar(&cfg.ExtraMembers, "extra-members", false, "send members the documented schema does not name (language, durationSeconds, tokens)")
 	fs.BoolVar(&cfg.FeedRepeat, "feed-repeat", false, "deliver the change feed at least once: each page repeats the event at its cursor")
+	var flow arrivals
+	fs.DurationVar(&flow.every, "arrive-every", 0, "add a new proposal to the feed this often (0: never), as candidates keep applying")
+	fs.StringVar(&flow.webhookURL, "webhook-url", "", "POST a signed delivery of each new proposal's event to this URL")
+	fs.StringVar(&flow.secretFile, "webhook-secret-file", "", "the webhook secret (whsec_…) to sign deliveries with")
+	fs.Float64Var(&flow.duplicates, "webhook-duplicate-share", 0, "share of deliveries sent twice (same X-OpenTrain-Delivery)")
+	fs.Float64Var(&flow.forged, "webhook-forged-share", 0, "share of deliveries signed with a wrong secret (a receiver must refuse them)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -90,6 +97,9 @@ func run(ctx context.Context, args []string) error {
 		}
 	}
 	fmt.Println(base)
+	if err := flow.start(ctx, srv); err != nil {
+		return err
+	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
@@ -100,5 +110,50 @@ func run(ctx context.Context, args []string) error {
 	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	return nil
+}
+
+// arrivals are proposals that keep arriving, each announced by a signed
+// webhook delivery when a URL is given (some sent twice, some forged).
+type arrivals struct {
+	every              time.Duration
+	webhookURL         string
+	secretFile         string
+	duplicates, forged float64
+}
+
+func (a arrivals) start(ctx context.Context, srv *fakeapi.Server) error {
+	if a.every <= 0 {
+		return nil
+	}
+	var secret []byte
+	if a.webhookURL != "" {
+		raw, err := os.ReadFile(a.secretFile)
+		if err != nil {
+			return fmt.Errorf("--webhook-url needs --webhook-secret-file: %w", err)
+		}
+		secret = []byte(strings.TrimSpace(string(raw)))
+	}
+	go func() {
+		tick := time.NewTicker(a.every)
+		defer tick.Stop()
+		client := &http.Client{Timeout: 5 * time.Second}
+		for n := 0; ; n++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			srv.AddProposals(1)
+			if a.webhookURL == "" {
+				continue
+			}
+			d := fakeapi.Delivery{Event: srv.LastEvent(), ID: fmt.Sprint("delivery-", n), Forged: rand.Float64() < a.forged}
+			fakeapi.Deliver(client, a.webhookURL, secret, d)
+			if rand.Float64() < a.duplicates {
+				fakeapi.Deliver(client, a.webhookURL, secret, d)
+			}
+		}
+	}()
 	return nil
 }

@@ -1,0 +1,196 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/interview-export/interview-export/extract"
+	"github.com/interview-export/interview-export/follow"
+	"github.com/interview-export/interview-export/load"
+)
+
+// followOutageBound is how many --outage-timeout an outage may last before
+// a follower gives up with exit 75: it rides out a shorter one.
+const followOutageBound = 10
+
+// followOptions are export --updates --follow's own settings.
+type followOptions struct {
+	pollInterval  time.Duration
+	webhookListen string
+	listen        string
+	secret        []byte
+}
+
+func (f followOptions) validate(o exportOptions) error {
+	switch {
+	case !o.source.updates:
+		return errors.New("--follow follows the change feed: pass --updates too")
+	case o.dryRun:
+		return errors.New("--follow writes as it goes: it does not take --dry-run")
+	case f.pollInterval < time.Second:
+		return fmt.Errorf("--poll-interval %s: want 1s or more", f.pollInterval)
+	case f.webhookListen != "" && len(f.secret) == 0:
+		return errors.New("--webhook-listen verifies every delivery: give the secret (whsec_…) with --webhook-secret-file FILE or INTERVIEW_EXPORT_WEBHOOK_SECRET")
+	case f.webhookListen != "" && f.listen != "":
+		return errors.New("--webhook-listen serves /metrics, /healthz and /readyz too: drop --listen")
+	}
+	return nil
+}
+
+// readSecret reads the webhook secret from path, else the environment.
+func readSecret(path string, getenv func(string) string) ([]byte, error) {
+	secret := strings.TrimSpace(getenv("INTERVIEW_EXPORT_WEBHOOK_SECRET"))
+	if path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read --webhook-secret-file: %w", err)
+		}
+		secret = strings.TrimSpace(string(raw))
+	}
+	if secret == "" {
+		return nil, nil
+	}
+	return []byte(secret), nil
+}
+
+// follow keeps exporting after the feed: a cycle (read /updates from the
+// stored cursor, export what it says), then a wait for --poll-interval or a
+// webhook, and again, until a signal (exit 0), a fatal error, or an outage
+// longer than followOutageBound × --outage-timeout (exit 75). Each cycle
+// that gave a proposal an outcome keeps its row in export_runs; an idle one
+// leaves none.
+func (x *exportRun) follow(c *cli.Context, f followOptions) error {
+	ctx := c.Context
+	if err := x.openShared(c); err != nil {
+		return err
+	}
+	wake := make(chan struct{}, 1)
+	var hook *follow.WebhookHandler
+	if f.webhookListen != "" {
+		hook = &follow.WebhookHandler{Secret: f.secret, Log: x.log, Wake: func() {
+			select {
+			case wake <- struct{}{}:
+			default: // a wake-up is pending already
+			}
+		}}
+	}
+	metrics := follow.NewMetrics(x.o.run.Shard.String(), hook)
+	stop, err := x.serve(cmp(f.webhookListen, f.listen), metrics.Handler(hook))
+	if err != nil {
+		return err
+	}
+	defer stop()
+	x.log.Info("following the change feed", "poll_interval", f.pollInterval.String(), "webhook_listen", f.webhookListen, "listen", f.listen)
+	var outageSince time.Time
+	for first := true; ; first = false {
+		counts, err := x.cycle(ctx, first)
+		metrics.Observe(x.observed(counts, err))
+		var sig SignalError
+		switch {
+		case errors.As(context.Cause(ctx), &sig):
+			x.log.Info("follower stopped", "signal", sig.Error())
+			return nil // a service asked to stop
+		case err == nil:
+			outageSince = time.Time{}
+		case errors.Is(err, extract.ErrAPIUnavailable) || load.Unavailable(err):
+			if outageSince.IsZero() {
+				outageSince = time.Now()
+			}
+			bound := followOutageBound * x.o.client.OutageTimeout
+			if time.Since(outageSince) > bound {
+				return fmt.Errorf("the outage lasted longer than %s (%d × --outage-timeout): %w", bound, followOutageBound, err)
+			}
+			x.log.Warn("cycle stopped by an outage: trying again at the next poll", "error", err.Error(),
+				"outage_for", time.Since(outageSince).Round(time.Second).String(), "gives_up_after", bound.String())
+		default:
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			x.log.Info("follower stopped", "signal", context.Cause(ctx).Error())
+			return nil
+		case <-wake:
+		case <-time.After(f.pollInterval):
+		}
+	}
+}
+
+// cmp is a if it is set, else b.
+func cmp(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// cycle is one export of the feed from the stored cursor.
+func (x *exportRun) cycle(ctx context.Context, first bool) (load.Counts, error) {
+	defer x.closeCycle()
+	x.started = time.Now()
+	if err := x.openCycle(ctx, first); err != nil {
+		return load.Counts{}, err
+	}
+	counts, err := x.run.Execute(ctx)
+	code, msg := exitStatus(err)
+	if err == nil && counts.FailedNew() > 0 {
+		code = ExitFailures
+	}
+	status := runStatus(code)
+	if status == load.RunSucceeded && counts.Failed > 0 {
+		status = load.RunPartial
+	}
+	if counts.Done() == 0 && err == nil {
+		// Idle: no row of history for a poll that found nothing.
+		if derr := x.store.DropIdleRun(context.WithoutCancel(ctx), x.runID); derr != nil {
+			x.log.Warn("could not drop the idle cycle's row", "error", derr.Error())
+		}
+		return counts, nil
+	}
+	if _, ferr := x.store.FinishRun(context.WithoutCancel(ctx), x.runID, status, errorText(code, redact(msg, x.e.secrets)), code, counts); ferr != nil {
+		x.log.Error("could not record the end of the cycle", "error", ferr.Error())
+	}
+	x.log.Info("cycle finished", "run_id", x.runID, "available", counts.Available, "no_interview", counts.NoInterview,
+		"failed", counts.Failed, "events_read", counts.EventsRead, "duration_seconds", counts.Duration.Seconds())
+	return counts, err
+}
+
+// observed is a cycle for the metrics.
+func (x *exportRun) observed(counts load.Counts, err error) follow.Cycle {
+	st := x.client.Stats()
+	cy := follow.Cycle{Available: counts.Available, NoInterview: counts.NoInterview, Failed: counts.Failed,
+		FailedKnown: counts.FailedKnown, Requests: st.Requests, RateLimited: st.RateLimited, Rate: st.RatePerSecond,
+		OK: err == nil, End: time.Now()}
+	if src, ok := x.src.(*extract.UpdatesSource); ok {
+		cy.Newest = src.Newest
+	}
+	return cy
+}
+
+// serve starts the HTTP listener of the follower (webhooks, metrics,
+// health) on addr, when one is given; stop closes it.
+func (x *exportRun) serve(addr string, h http.Handler) (stop func(), err error) {
+	if addr == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("listen on %s: %w", addr, err)}
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	x.log.Info("listening", "addr", ln.Addr().String(), "paths", "/webhooks/opentrain /metrics /healthz /readyz")
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}, nil
+}
