@@ -162,8 +162,10 @@ func TestVersionAndHelp(t *testing.T) {
 
 // A database that cannot be reached is "try again later" (75); one that
 // refuses what the configuration says is a person's to fix (2).
+//
+// Not parallel, as no test that runs the CLI is: urfave/cli writes its
+// package-level help command while it runs.
 func TestDatabaseOutageExits75(t *testing.T) {
-	t.Parallel()
 	ids := writeFile(t, "ids.txt", "p-1\n")
 	tokenFile := writeFile(t, "token", token)
 	r := run(context.Background(), "", "export", "--ids-file", ids, "--token-file", tokenFile, "--database-url", "postgres://nobody:secretpw@127.0.0.1:1/db?connect_timeout=2")
@@ -335,8 +337,8 @@ func TestLibpqEnvironmentIsEnough(t *testing.T) {
 
 // With --log-format json, every line on stderr is one JSON object: flag,
 // config and report errors included.
+// Not parallel: see TestDatabaseOutageExits75.
 func TestJSONErrorsAreJSON(t *testing.T) {
-	t.Parallel()
 	for _, args := range [][]string{
 		{"export", "--log-format", "json", "--nope"},
 		{"export", "--log-format=json", "--concurrency", "many"},
