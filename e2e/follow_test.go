@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,7 +27,26 @@ type follower struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	addr   string
-	stderr *bytes.Buffer
+	stderr *lockedBuffer
+}
+
+// lockedBuffer is a bytes.Buffer that the process's output goroutine and
+// the test may use at once.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func freeAddr(t *testing.T) string {
@@ -42,7 +62,7 @@ func freeAddr(t *testing.T) string {
 // cycle is done (/readyz answers 200).
 func (e *env) startFollower(databaseURL string, args ...string) *follower {
 	e.t.Helper()
-	f := &follower{t: e.t, addr: freeAddr(e.t), stderr: &bytes.Buffer{}}
+	f := &follower{t: e.t, addr: freeAddr(e.t), stderr: &lockedBuffer{}}
 	all := append([]string{"export", "--updates", "--follow", "--rate", "0", "--progress-interval", "0"}, args...)
 	if !slices.Contains(args, "--webhook-listen") {
 		all = append(all, "--listen", f.addr)
