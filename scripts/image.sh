@@ -12,15 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v buildah >/dev/null 2>&1; then
-	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-		echo "image: installing buildah (apt-get install -y buildah)" >&2
-		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq buildah >/dev/null
-	else
-		echo "image: buildah is not installed: run 'sudo apt-get install -y buildah' (Debian) and try again" >&2
-		exit 1
-	fi
-fi
+. scripts/need.sh
+need image buildah buildah "the image is built offline with buildah"
 
 version=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
 commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)

@@ -12,17 +12,9 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 
-# -race needs cgo, and cgo a C compiler: as root, install one when missing (as pg.sh does
-# PostgreSQL); otherwise say the one command that does.
-if ! command -v "${CC:-gcc}" >/dev/null 2>&1 && ! command -v cc >/dev/null 2>&1; then
-	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-		echo "test: the race detector needs a C compiler: installing gcc (apt-get install -y gcc)" >&2
-		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc >/dev/null
-	else
-		echo "test: the race detector (-race) needs cgo and a C compiler: run 'sudo apt-get install -y gcc' and try again" >&2
-		exit 1
-	fi
-fi
+# -race needs cgo, and cgo a C compiler (as pg.sh does PostgreSQL, this installs one as root).
+. scripts/need.sh
+command -v cc >/dev/null 2>&1 || need test "${CC:-gcc}" gcc "the race detector (-race) needs cgo and a C compiler"
 export CGO_ENABLED=1
 
 if [ -z "${TEST_DATABASE_URL:-}" ]; then
