@@ -208,10 +208,10 @@ func TestSignalInterruptsAndCommits(t *testing.T) {
 	var available, noInterview, failed int
 	require.NoError(t, pool.QueryRow(context.Background(),
 		`SELECT status, available, no_interview, failed FROM export_runs`).Scan(&status, &available, &noInterview, &failed))
-	assert.Equal(t, "interrupted", status)
+	assert.Equal(t, "interrupted", status, r.stderr)
 	var rows int
 	require.NoError(t, pool.QueryRow(context.Background(), `SELECT count(*) FROM interviews`).Scan(&rows))
-	assert.Positive(t, rows, "outcomes received before the signal are committed (batch size 1000 was never reached)")
+	assert.Positive(t, rows, "outcomes received before the signal are committed (batch size 1000 was never reached)\n%s", r.stderr)
 	assert.Equal(t, available+noInterview, rows)
 	assert.Less(t, rows, len(fake.ProposalIDs()))
 }
