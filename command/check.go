@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -122,6 +123,9 @@ func (k *checker) api(ctx context.Context, store *load.Store) {
 	default:
 		k.pass("api", redactURL(cfg.BaseURL)+" answers like the OpenTrain API")
 		k.pass("token", fmt.Sprintf("accepted, with the scopes %s (this set-up needs %s)", strings.Join(id.Scopes, " "), strings.Join(k.scopes(), " ")))
+		if k.o.source.updates && !slices.Contains(id.Scopes, "jobs:read") && !slices.Contains(id.Scopes, "jobs:write") {
+			k.add(checkResult{Check: "scopes", Status: "info", Detail: "without jobs:read, --updates cannot list the jobs: their titles and statuses stay unknown (a warning each night)"})
+		}
 	}
 	if quota, announced := client.Quota(); announced {
 		k.add(checkResult{Check: "rate limit", Status: "info", Detail: fmt.Sprintf("announced by the API: %.4g requests/s; --rate 0 paces at it", quota)})
