@@ -91,8 +91,10 @@ func (x *exportRun) follow(c *cli.Context, f followOptions) error {
 	defer stop()
 	x.log.Info("following the change feed", "poll_interval", f.pollInterval.String(), "webhook_listen", f.webhookListen, "listen", f.listen)
 	var outageSince time.Time
-	for first := true; ; first = false {
-		counts, err := x.cycle(ctx, first)
+	checked := false // the token, once: until a cycle got past it, every cycle checks it
+	for {
+		counts, err := x.cycle(ctx, !checked)
+		checked = checked || err == nil || x.run != nil
 		metrics.Observe(x.observed(counts, err))
 		var sig SignalError
 		switch {
@@ -150,10 +152,13 @@ func (x *exportRun) cycle(ctx context.Context, first bool) (load.Counts, error) 
 	}
 	if counts.Done() == 0 && err == nil {
 		// Idle: no row of history for a poll that found nothing.
-		if derr := x.store.DropIdleRun(context.WithoutCancel(ctx), x.runID); derr != nil {
+		dropped, derr := x.store.DropIdleRun(context.WithoutCancel(ctx), x.runID)
+		if derr != nil {
 			x.log.Warn("could not drop the idle cycle's row", "error", derr.Error())
 		}
-		return counts, nil
+		if dropped {
+			return counts, nil
+		}
 	}
 	if _, ferr := x.store.FinishRun(context.WithoutCancel(ctx), x.runID, status, errorText(code, redact(msg, x.e.secrets)), code, counts); ferr != nil {
 		x.log.Error("could not record the end of the cycle", "error", ferr.Error())

@@ -263,14 +263,14 @@ func (s *Store) QueryReadOnly(ctx context.Context, sql string, timeout time.Dura
 // DropIdleRun removes the row of a run that gave no proposal an outcome (a
 // follower's cycle that found nothing new), so that idle polls add no
 // history; only the feed's cursor can refer to such a run, and then the row
-// stays.
-func (s *Store) DropIdleRun(ctx context.Context, runID int64) error {
-	_, err := s.pool.Exec(ctx, `DELETE FROM export_runs r WHERE id = $1 AND available + no_interview + failed = 0
+// stays (dropped is false: finish it as any other).
+func (s *Store) DropIdleRun(ctx context.Context, runID int64) (dropped bool, err error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM export_runs r WHERE id = $1 AND available + no_interview + failed = 0
 		AND NOT EXISTS (SELECT 1 FROM feed_cursors WHERE run_id = r.id)`, runID)
 	if err != nil {
-		return fmt.Errorf("drop the idle run %d: %w", runID, err)
+		return false, fmt.Errorf("drop the idle run %d: %w", runID, err)
 	}
-	return nil
+	return tag.RowsAffected() == 1, nil
 }
 
 // LastSuccess returns when the last run of shard that exited 0 finished;
