@@ -31,6 +31,11 @@ import (
 //     quota) starts from the rate actually sent in the last second and
 //     grows by a quarter each calm second until a 429 tells the quota.
 //
+//   - 429s that keep coming for seconds whatever the pace (a storm) never cut
+//     below half the pace they interrupted, and once calm the pace returns
+//     to it within seconds (by half again each second) instead of probing
+//     back up 1% at a time.
+//
 //   - A 429 without Retry-After holds only its own request (the client backs
 //     it off) and says nothing of the pace unless such 429s are a quarter or
 //     more of the last two seconds' requests: 429s that come whatever the
@@ -58,7 +63,13 @@ type Gate struct {
 	bareThis, barePrev int
 	good               rate.Limit // the pace held calmly before the last cut
 	reason             string     // why the rate last changed
-	now                func() time.Time
+	// The current episode of 429s (none more than 2 s apart): when it began
+	// and its last, and the pace it interrupted. A short episode never cuts
+	// below half that pace; one that persisted whatever the pace (a storm)
+	// gives way, once calm, to a fast return to it.
+	episodeStart, lastEvidence, recovered time.Time
+	episodeRate                           rate.Limit
+	now                                   func() time.Time
 }
 
 // The gate's tuning.
@@ -74,6 +85,9 @@ const (
 	quickCut       = 0.85
 	calmFor        = 5 * time.Second // a pace held this long without a 429 is a calm one
 	bareShare      = 0.25            // of the last two seconds' requests: 429s without Retry-After that tell a pace
+	episodeFloor   = 0.5             // of the pace a short episode of 429s interrupted: the lowest it cuts to
+	persisted      = 3 * time.Second
+	recoverFactor  = 1.5 // per calm second, back to the pace a storm interrupted
 	bareMin        = 5
 )
 
@@ -151,6 +165,16 @@ func (g *Gate) Refused() {
 // evidence lowers the pace for a 429 that tells it is above the quota;
 // called with mu held.
 func (g *Gate) evidence(now time.Time, why string) {
+	if g.lastEvidence.IsZero() || now.Sub(g.lastEvidence) > 2*time.Second {
+		g.episodeStart, g.episodeRate = now, g.lim.Limit()
+		if g.episodeRate == rate.Inf {
+			g.episodeRate = rate.Limit(max(g.prevSec, g.thisSec)) // unpaced: what was sent
+		}
+		if now.Sub(g.recovered) < 10*time.Second {
+			g.episodeRate = 0 // refused again right after a return: a real limit
+		}
+	}
+	g.lastEvidence = now
 	if now.Sub(g.lastCut) < time.Second {
 		return
 	}
@@ -173,7 +197,7 @@ func (g *Gate) evidence(now time.Time, why string) {
 			g.quota = cur * quickCut
 		}
 		g.learned = true
-		g.set(now, g.quota*holdLearned, fmt.Sprintf("%s at %.3g/s", why, float64(cur)))
+		g.set(now, max(g.quota*holdLearned, g.episodeRate*episodeFloor), fmt.Sprintf("%s at %.3g/s", why, float64(cur)))
 	default:
 		// Announced, yet refused (a quota shared with other clients): trust the 429.
 		g.quota, g.announced, g.learned = cur, false, true
@@ -314,6 +338,15 @@ func (g *Gate) raise(now time.Time) {
 		g.set(now, next, fmt.Sprintf("calm: ramping from %.3g/s", float64(cur)))
 	case g.announced:
 		return // the API said where it stands
+	case g.episodeRate > 0 && cur < g.episodeRate && g.lastEvidence.Sub(g.episodeStart) >= persisted &&
+		now.Sub(g.lastEvidence) >= 2*time.Second:
+		// 429s came for seconds whatever the pace (a storm): now calm, back
+		// to the pace they interrupted, fast.
+		next := min(g.episodeRate, cur*recoverFactor)
+		g.set(now, next, fmt.Sprintf("calm after a storm of 429s: back toward %.3g/s", float64(g.episodeRate)))
+		if next >= g.episodeRate {
+			g.quota, g.episodeRate, g.recovered = next/holdLearned, 0, now
+		}
 	default:
 		hold := g.quota * holdLearned
 		if cur < hold {
