@@ -221,18 +221,7 @@ func (x *exportRun) execute(ctx context.Context) (load.Counts, error) {
 // finish records how the run ended, reports it (summary file, metrics, the
 // last log record or line) and returns the error that sets the exit status.
 func (x *exportRun) finish(ctx context.Context, counts load.Counts, runErr error) error {
-	var sig SignalError
-	switch {
-	case errors.As(context.Cause(ctx), &sig):
-		runErr = sig // interrupted: the drain committed what was received
-	case runErr == nil && counts.FailedNew() > 0:
-		runErr = errSomeFailed
-	}
-	code, msg := exitStatus(runErr)
-	status := runStatus(code)
-	if status == load.RunSucceeded && counts.Failed > 0 {
-		status = load.RunPartial // known failures only: exit 0, but not everything succeeded
-	}
+	code, msg, status, runErr := ended(ctx, counts, runErr)
 	if errors.Is(runErr, errSomeFailed) && x.o.maxFailed.allows(counts) {
 		// The run stays 'partial'; the exit status carries the policy.
 		code, runErr = ExitOK, nil
@@ -258,6 +247,26 @@ func (x *exportRun) finish(ctx context.Context, counts load.Counts, runErr error
 		printSummary(x.e.stderr, x.runID, status, counts)
 	}
 	return runErr
+}
+
+// ended is how a run (or a follower's cycle) that returned runErr ended:
+// its exit status and the line that goes with it, the status it is
+// recorded with, and the error that sets the exit status (the signal when
+// one stopped it, errSomeFailed when new failures are all).
+func ended(ctx context.Context, counts load.Counts, runErr error) (code int, msg string, status load.RunStatus, err error) {
+	var sig SignalError
+	switch {
+	case errors.As(context.Cause(ctx), &sig):
+		runErr = sig // interrupted: the drain committed what was received
+	case runErr == nil && counts.FailedNew() > 0:
+		runErr = errSomeFailed
+	}
+	code, msg = exitStatus(runErr)
+	status = runStatus(code)
+	if status == load.RunSucceeded && counts.Failed > 0 {
+		status = load.RunPartial // known failures only: exit 0, but not everything succeeded
+	}
+	return code, msg, status, runErr
 }
 
 // outcome is the run's outcome for the summary file, the metrics and the

@@ -142,14 +142,7 @@ func (x *exportRun) cycle(ctx context.Context, first bool) (load.Counts, error) 
 		return load.Counts{}, err
 	}
 	counts, err := x.run.Execute(ctx)
-	code, msg := exitStatus(err)
-	if err == nil && counts.FailedNew() > 0 {
-		code = ExitFailures
-	}
-	status := runStatus(code)
-	if status == load.RunSucceeded && counts.Failed > 0 {
-		status = load.RunPartial
-	}
+	code, msg, status, _ := ended(ctx, counts, err)
 	if counts.Done() == 0 && err == nil {
 		// Idle: no row of history for a poll that found nothing.
 		dropped, derr := x.store.DropIdleRun(context.WithoutCancel(ctx), x.runID)

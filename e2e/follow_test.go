@@ -195,6 +195,7 @@ func TestFollowerWokenByWebhooks(t *testing.T) {
 	exit, took := f.stop()
 	assert.Equal(t, 0, exit, f.stderr.String())
 	assert.Less(t, took, 20*time.Second)
+	assert.Zero(t, e.count(`SELECT count(*) FROM export_runs WHERE status IN ('failed', 'running')`), "every cycle recorded as it ended")
 	runs := e.count(`SELECT count(*) FROM export_runs`)
 	assert.LessOrEqual(t, runs, 21, "one row per cycle that did work (the history, then each woken cycle); idle ones leave none")
 }
