@@ -55,8 +55,8 @@ func runCheck(c *cli.Context, e *env) error {
 	if err != nil {
 		return usageError{err}
 	}
-	if f := c.String(flagFormat); f != "text" && f != "json" {
-		return usageError{fmt.Errorf("--format %q: want text or json", f)}
+	if err := checkFormat(c, "text", "json"); err != nil {
+		return err
 	}
 	k := &checker{e: e, o: o}
 	var ok bool

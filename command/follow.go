@@ -1,6 +1,7 @@
 package command
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -84,7 +85,7 @@ func (x *exportRun) follow(c *cli.Context, f followOptions) error {
 		}}
 	}
 	metrics := follow.NewMetrics(x.o.run.Shard.String(), hook)
-	stop, err := x.serve(cmp(f.webhookListen, f.listen), metrics.Handler(hook))
+	stop, err := x.serve(cmp.Or(f.webhookListen, f.listen), metrics.Handler(hook))
 	if err != nil {
 		return err
 	}
@@ -124,14 +125,6 @@ func (x *exportRun) follow(c *cli.Context, f followOptions) error {
 		case <-time.After(f.pollInterval):
 		}
 	}
-}
-
-// cmp is a if it is set, else b.
-func cmp(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // cycle is one export of the feed from the stored cursor.

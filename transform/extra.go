@@ -24,9 +24,6 @@ func extra(v jsontext.Value) ([]byte, error) {
 	for {
 		tok, err := dec.ReadToken()
 		if err != nil {
-			if dec.StackDepth() == 0 && out.Len() > 0 {
-				break // the one value is read whole
-			}
 			return nil, err
 		}
 		if tok.Kind() == '"' {
@@ -36,7 +33,7 @@ func extra(v jsontext.Value) ([]byte, error) {
 			return nil, err
 		}
 		if dec.StackDepth() == 0 {
-			break
+			break // the one value is read whole
 		}
 	}
 	doc := bytes.TrimSpace(out.Bytes())
