@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"math/rand/v2"
+
 	"golang.org/x/time/rate"
 )
 
@@ -22,19 +24,24 @@ import (
 //     the IETF draft's headers), the gate holds at 97% of it.
 //
 //   - Otherwise a 429 received while pacing at rate r says the quota is at
-//     most r (and 15% less when r was already held under a learned quota
-//     and was refused within two seconds): the gate holds at 93% of it, and
-//     probes upward by 1% of it every 10 calm seconds, so a quota that
-//     grows is found again.
+//     most r, and about what the API accepted of the requests sent in the
+//     last second or two when that is less (a pace well above the quota, or
+//     a quota shared with other clients): the gate holds at 93% of it.
 //
-//   - A 429 before any quota is known (no --rate, or a --rate above the
-//     quota) starts from the rate actually sent in the last second and
-//     grows by a quarter each calm second until a 429 tells the quota.
+//   - Calm for a few seconds (3, doubling after each probe that found
+//     nothing, up to 20, jittered so that shards do not probe together),
+//     it probes above: +5%, then steps that double every 2 calm seconds, so
+//     that a quota four times as large is found within about 15 seconds. A
+//     429 ends the probe at the last step that passed.
 //
-//   - 429s that keep coming for seconds whatever the pace (a storm) never cut
-//     below half the pace they interrupted, and once calm the pace returns
-//     to it within seconds (by half again each second) instead of probing
-//     back up 1% at a time.
+//   - A 429 before any quota is known (no --rate) starts from the rate
+//     actually sent in the last second and doubles each calm second until
+//     a 429 tells the quota.
+//
+//   - 429s that keep coming for seconds whatever the pace, refusing nearly
+//     every request (a storm), never cut below half the pace they
+//     interrupted, and once calm the pace returns to it within seconds (by
+//     half again each second).
 //
 //   - A 429 without Retry-After holds only its own request (the client backs
 //     it off) and says nothing of the pace unless such 429s are a quarter or
@@ -54,13 +61,23 @@ type Gate struct {
 	pausedUntil time.Time
 	lastCut     time.Time
 	lastRaise   time.Time
-	lastProbe   time.Time
 	lastSet     time.Time // when the rate last changed
+	// Probing above the quota learned: after probeWait calm seconds the
+	// pace steps up, by a step that doubles each calm second; a 429 ends
+	// the probe at the last step that passed (lastCalm), and makes the
+	// next probe wait twice as long when the quota did not move.
+	probing   bool
+	step      float64
+	probeBase rate.Limit // the pace the probe started from
+	lastCalm  rate.Limit
+	probeWait time.Duration
+	nextProbe time.Time
 	// starts counted per second, to know the rate actually sent, and the
 	// 429s without Retry-After among them.
 	secStart           time.Time
 	thisSec, prevSec   int
 	bareThis, barePrev int
+	limThis, limPrev   int        // 429s with Retry-After
 	good               rate.Limit // the pace held calmly before the last cut
 	reason             string     // why the rate last changed
 	// The current episode of 429s (none more than 2 s apart): when it began
@@ -69,24 +86,33 @@ type Gate struct {
 	// gives way, once calm, to a fast return to it.
 	episodeStart, lastEvidence, recovered time.Time
 	episodeRate                           rate.Limit
+	episodeSent, episodeRefused           int  // requests sent since the episode began, and refused with Retry-After
+	stormy                                bool // most of them refused, at its last 429
 	now                                   func() time.Time
+	rng                                   *rand.Rand
 }
 
 // The gate's tuning.
 const (
-	minRate        = rate.Limit(0.5) // the floor: one request every two seconds
-	holdLearned    = 0.93            // of a quota learned from 429s
-	holdAnnounced  = 0.97            // of a quota the API announced
-	rampFactor     = 1.25            // per calm second while no quota is known
-	probeStep      = 0.01            // of the quota, per probeEvery
-	probeEvery     = 10 * time.Second
-	unlimitedAfter = 4 // ramping without a ceiling: lift the limit at 4× the rate that drew the 429
+	minRate        = rate.Limit(0.5)  // the floor: one request every two seconds
+	holdAnnounced  = 0.97             // of a quota the API announced
+	holdLearned    = 0.93             // of a quota learned from 429s
+	probeFirst     = 0.05             // the first step of a probe above the quota learned; it doubles each step
+	probeStepFor   = 2 * time.Second  // each step of a probe: a shorter one would pass on the API's burst alone
+	probeWaitMin   = 3 * time.Second  // calm before the first probe, and after one that found more
+	probeWaitMax   = 20 * time.Second // a quota that grows is found again within about this, plus the steps
+	probeMoved     = 1.35             // a probe that passed this multiple of the quota learned found one that moved
+	rampFactor     = 1.25             // per calm second, back toward the quota learned
+	slowStart      = 2.0              // per calm second while no quota is known
+	demandShare    = 0.7              // a pace is only tested when this share of it was sent
+	unlimitedAfter = 16               // ramping without a ceiling: lift the limit at 16× the rate that drew the 429
 	quickRefusal   = 2 * time.Second
 	quickCut       = 0.85
 	calmFor        = 5 * time.Second // a pace held this long without a 429 is a calm one
 	bareShare      = 0.25            // of the last two seconds' requests: 429s without Retry-After that tell a pace
 	episodeFloor   = 0.5             // of the pace a short episode of 429s interrupted: the lowest it cuts to
 	persisted      = 3 * time.Second
+	stormShare     = 0.8 // of the requests sent during an episode of 429s: refused whatever the pace, a storm
 	recoverFactor  = 1.5 // per calm second, back to the pace a storm interrupted
 	bareMin        = 5
 )
@@ -98,7 +124,8 @@ func NewGate(perSecond float64) *Gate {
 	if perSecond > 0 {
 		ceiling = rate.Limit(perSecond)
 	}
-	return &Gate{lim: rate.NewLimiter(ceiling, 1), ceiling: ceiling, now: time.Now, reason: "the configured rate"}
+	return &Gate{lim: rate.NewLimiter(ceiling, 1), ceiling: ceiling, now: time.Now, reason: "the configured rate", probeWait: probeWaitMin,
+		rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
 }
 
 // Wait blocks until a request may leave: after any pause a 429 announced and
@@ -126,7 +153,7 @@ func (g *Gate) Wait(ctx context.Context) error {
 			g.mu.Unlock()
 			continue
 		}
-		g.count(now)
+		g.started(now)
 		g.raise(now)
 		g.mu.Unlock()
 		return nil
@@ -143,6 +170,9 @@ func (g *Gate) Pause(retryAfter time.Duration) {
 	if until := now.Add(retryAfter); until.After(g.pausedUntil) {
 		g.pausedUntil = until
 	}
+	g.count(now)
+	g.limThis++
+	g.episodeRefused++
 	g.evidence(now, "a 429 with Retry-After")
 }
 
@@ -155,7 +185,6 @@ func (g *Gate) Refused() {
 	defer g.mu.Unlock()
 	now := g.now()
 	g.count(now)
-	g.thisSec--
 	g.bareThis++
 	if bare, sent := g.bareThis+g.barePrev, g.thisSec+g.prevSec; bare >= bareMin && float64(bare) >= bareShare*float64(max(sent, 1)) {
 		g.evidence(now, "429s without Retry-After on a quarter of the requests")
@@ -167,6 +196,7 @@ func (g *Gate) Refused() {
 func (g *Gate) evidence(now time.Time, why string) {
 	if g.lastEvidence.IsZero() || now.Sub(g.lastEvidence) > 2*time.Second {
 		g.episodeStart, g.episodeRate = now, g.lim.Limit()
+		g.episodeSent, g.episodeRefused = 1, 0
 		if g.episodeRate == rate.Inf {
 			g.episodeRate = rate.Limit(max(g.prevSec, g.thisSec)) // unpaced: what was sent
 		}
@@ -175,6 +205,7 @@ func (g *Gate) evidence(now time.Time, why string) {
 		}
 	}
 	g.lastEvidence = now
+	g.stormy = float64(g.episodeRefused) >= stormShare*float64(g.episodeSent)
 	if now.Sub(g.lastCut) < time.Second {
 		return
 	}
@@ -188,13 +219,33 @@ func (g *Gate) evidence(now time.Time, why string) {
 		sent := rate.Limit(max(g.prevSec, g.thisSec, 1))
 		g.restoreAt = sent * unlimitedAfter
 		g.set(now, sent, fmt.Sprintf("%s before any pace was set: from the %.3g/s sent, ramping", why, float64(sent)))
+	case !g.announced && g.probing:
+		// A probe above the quota was refused: the quota lies under this
+		// step, and about at the last step that passed. When that found no
+		// more than the quota learned before, the next probe waits twice as
+		// long, so that a steady quota costs fewer and fewer refusals.
+		g.probing = false
+		before := g.probeBase / holdLearned
+		if g.lastCalm >= before*probeMoved {
+			g.probeWait = probeWaitMin
+		} else {
+			g.probeWait = min(2*g.probeWait, probeWaitMax)
+		}
+		g.quota = max(g.lastCalm, before)
+		g.set(now, g.quota*holdLearned, fmt.Sprintf("%s while probing at %.3g/s: the quota is about %.3g/s", why, float64(cur), float64(g.quota)))
 	case !g.announced:
 		// Pacing at cur drew a 429: the quota is at most cur. When holding
 		// under a quota learned before drew one within seconds, that quota
 		// was too high: the next guess is lower still.
+		// What the API accepted of what was sent tells more when the pace
+		// was well above the quota (a ramp overshot it, or other clients
+		// share it).
 		g.quota = cur
+		if g.thisSec+g.prevSec >= bareMin {
+			g.quota = min(cur, max(g.accepted(now), cur*episodeFloor))
+		}
 		if g.learned && now.Sub(g.lastSet) < quickRefusal {
-			g.quota = cur * quickCut
+			g.quota = min(g.quota, cur*quickCut)
 		}
 		g.learned = true
 		g.set(now, max(g.quota*holdLearned, g.episodeRate*episodeFloor), fmt.Sprintf("%s at %.3g/s", why, float64(cur)))
@@ -205,7 +256,8 @@ func (g *Gate) evidence(now time.Time, why string) {
 	}
 	g.lastCut = now
 	g.lastRaise = g.pausedUntil
-	g.lastProbe = g.pausedUntil
+	// Jittered, so that shards sharing a quota do not all probe at once.
+	g.nextProbe = g.pausedUntil.Add(g.probeWait + time.Duration(g.rng.Int64N(int64(g.probeWait/2))))
 }
 
 // Observe reads the API's own statement of its quota from a response's
@@ -309,17 +361,33 @@ func (g *Gate) Good() float64 {
 	return float64(g.good)
 }
 
+// count moves the per-second counters on to now's second; called with mu
+// held.
 func (g *Gate) count(now time.Time) {
 	if now.Sub(g.secStart) >= time.Second {
 		if now.Sub(g.secStart) >= 2*time.Second {
-			g.prevSec, g.barePrev = 0, 0
+			g.prevSec, g.barePrev, g.limPrev = 0, 0, 0
 		} else {
-			g.prevSec, g.barePrev = g.thisSec, g.bareThis
+			g.prevSec, g.barePrev, g.limPrev = g.thisSec, g.bareThis, g.limThis
 		}
-		g.thisSec, g.bareThis = 0, 0
+		g.thisSec, g.bareThis, g.limThis = 0, 0, 0
 		g.secStart = now
 	}
+}
+
+// started counts a request leaving; called with mu held.
+func (g *Gate) started(now time.Time) {
+	g.count(now)
 	g.thisSec++
+	g.episodeSent++
+}
+
+// accepted returns the rate of requests the API accepted lately (those
+// sent in the last one to two seconds, less the 429s among them).
+func (g *Gate) accepted(now time.Time) rate.Limit {
+	window := time.Second + now.Sub(g.secStart)
+	ok := g.thisSec + g.prevSec - g.limThis - g.limPrev - g.bareThis - g.barePrev
+	return rate.Limit(float64(max(ok, 0)) / window.Seconds())
 }
 
 // raise moves the rate up after calm seconds: fast back to just under a
@@ -331,7 +399,7 @@ func (g *Gate) raise(now time.Time) {
 	}
 	switch {
 	case g.quota == 0:
-		next := cur * rampFactor
+		next := cur * slowStart
 		if g.ceiling == rate.Inf && next >= g.restoreAt {
 			next = rate.Inf
 		}
@@ -339,7 +407,7 @@ func (g *Gate) raise(now time.Time) {
 	case g.announced:
 		return // the API said where it stands
 	case g.episodeRate > 0 && cur < g.episodeRate && g.lastEvidence.Sub(g.episodeStart) >= persisted &&
-		now.Sub(g.lastEvidence) >= 2*time.Second:
+		g.stormy && now.Sub(g.lastEvidence) >= 2*time.Second:
 		// 429s came for seconds whatever the pace (a storm): now calm, back
 		// to the pace they interrupted, fast.
 		next := min(g.episodeRate, cur*recoverFactor)
@@ -347,15 +415,25 @@ func (g *Gate) raise(now time.Time) {
 		if next >= g.episodeRate {
 			g.quota, g.episodeRate, g.recovered = next/holdLearned, 0, now
 		}
-	default:
+	case cur < g.quota*holdLearned && !g.probing:
 		hold := g.quota * holdLearned
-		if cur < hold {
-			g.set(now, min(hold, cur*rampFactor), fmt.Sprintf("calm: back toward %.3g/s, under the quota learned", float64(hold)))
-		} else if now.Sub(g.lastProbe) >= probeEvery {
-			g.quota += g.quota * probeStep // the quota may have grown: find it again, slowly
-			g.set(now, g.quota*holdLearned, fmt.Sprintf("calm: probing 1%% above the quota learned, %.3g/s", float64(g.quota)))
-			g.lastProbe = now
-		}
+		g.set(now, min(hold, cur*rampFactor), fmt.Sprintf("calm: back toward %.3g/s, under the quota learned", float64(hold)))
+	case float64(g.prevSec) < demandShare*float64(cur):
+		// Fewer requests asked to leave than the pace allows: a step up
+		// would test nothing.
+	case g.probing && now.Sub(g.lastSet) < probeStepFor:
+	case g.probing:
+		// The last step passed calm seconds: the quota is at least that,
+		// and the next step is twice as large.
+		g.lastCalm = cur
+		g.quota = max(g.quota, cur)
+		g.step *= 2
+		g.set(now, cur*rate.Limit(1+g.step), fmt.Sprintf("calm: probing above the quota learned, %.3g/s", float64(g.quota)))
+	case !now.Before(g.nextProbe):
+		// Calm for probeWait: the quota may have grown; find it again,
+		// faster the longer it stays calm.
+		g.probing, g.step, g.probeBase, g.lastCalm = true, probeFirst, cur, cur
+		g.set(now, cur*rate.Limit(1+probeFirst), fmt.Sprintf("calm: probing above the quota learned, %.3g/s", float64(g.quota)))
 	}
 	g.lastRaise = now
 }

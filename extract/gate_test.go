@@ -12,7 +12,9 @@ import (
 )
 
 // A 429 while pacing tells the quota: the gate holds at 93% of it, never
-// above the configured rate, and probes upward slowly.
+// above the configured rate; once calm it probes above it in steps that
+// double, and a probe refused near the quota learned returns to the pace
+// held and waits twice as long before the next.
 func TestGateLearnsTheQuotaFrom429s(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -30,24 +32,42 @@ func TestGateLearnsTheQuotaFrom429s(t *testing.T) {
 	// Refused again within seconds of holding: the quota was lower still.
 	now = now.Add(2500 * time.Millisecond)
 	g.Pause(time.Second)
-	assert.InDelta(t, 9.3*0.85*0.93, g.Limit(), 1e-9)
+	held := 9.3 * 0.85 * 0.93
+	assert.InDelta(t, held, g.Limit(), 1e-9)
 
-	// Calm: no probe before 10 calm seconds, then 1% of the quota at a time,
-	// never above the configured rate.
-	start := g.Limit()
-	now = now.Add(2 * time.Second)
-	g.raise(now)
-	assert.InDelta(t, start, g.Limit(), 1e-9)
-	for range 200 {
-		now = now.Add(1100 * time.Millisecond)
-		g.raise(now)
+	// Calm seconds at the pace held (every second sends what it allows).
+	calm := func(seconds int) {
+		for range seconds {
+			now = now.Add(time.Second)
+			for range int(g.Limit()) {
+				g.started(now)
+			}
+			g.raise(now)
+		}
 	}
-	assert.Greater(t, g.Limit(), start, "probes upward")
-	assert.LessOrEqual(t, g.Limit(), 10.0, "never above --rate")
+	calm(2)
+	assert.InDelta(t, held, g.Limit(), 1e-9, "no probe before the wait")
+	calm(3)
+	assert.InDelta(t, held*1.05, g.Limit(), 1e-9, "the first step: 5%")
+	assert.Contains(t, g.Reason(), "probing")
+	calm(2)
+	assert.InDelta(t, held*1.05*1.10, g.Limit(), 1e-9, "each step lasts two seconds and doubles")
+
+	// Refused while probing, a little above the quota learned: back to the
+	// pace held, and the next probe waits twice as long.
+	g.Pause(time.Second)
+	assert.InDelta(t, held, g.Limit(), 1e-6)
+	assert.Contains(t, g.Reason(), "while probing")
+	assert.Equal(t, 2*probeWaitMin, g.probeWait)
+
+	for range 100 {
+		calm(1)
+		assert.LessOrEqual(t, g.Limit(), 10.0, "never above --rate")
+	}
 }
 
 // Without a configured rate, the first 429 starts from what was sent and
-// ramps until a 429 tells the quota.
+// ramps, doubling each calm second, until a 429 tells the quota.
 func TestGateUnlimitedRampsThenHolds(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -55,7 +75,7 @@ func TestGateUnlimitedRampsThenHolds(t *testing.T) {
 	g.now = func() time.Time { return now }
 	assert.True(t, math.IsInf(g.Limit(), 1))
 	for range 8 { // a burst of 8 requests
-		g.count(now)
+		g.started(now)
 	}
 	g.Pause(time.Second)
 	assert.Equal(t, 8.0, g.Limit(), "the rate actually sent")
@@ -63,9 +83,28 @@ func TestGateUnlimitedRampsThenHolds(t *testing.T) {
 	g.raise(now)
 	now = now.Add(1100 * time.Millisecond)
 	g.raise(now)
-	assert.Equal(t, 8*1.25, g.Limit(), "ramps a quarter per calm second")
+	assert.Equal(t, 16.0, g.Limit(), "doubles each calm second")
 	g.Pause(time.Second)
-	assert.InDelta(t, 10*0.93, g.Limit(), 1e-9, "then holds under the rate that drew the 429")
+	assert.InDelta(t, 16*0.93, g.Limit(), 1e-9, "then holds under the rate that drew the 429")
+}
+
+// A 429 at a pace well above what the API accepted (a ramp overshot the
+// quota, or other clients share it) learns what was accepted.
+func TestGateLearnsWhatWasAccepted(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	g := NewGate(40)
+	g.now = func() time.Time { return now }
+	for range 40 {
+		g.started(now)
+	}
+	now = now.Add(500 * time.Millisecond)
+	for range 10 { // the 429s of requests in flight count once
+		g.Pause(time.Second)
+	}
+	quota, _ := g.Quota()
+	assert.InDelta(t, 39/1.5, quota, 1e-9, "40 sent, 1 refused, over the last second and a half")
+	assert.InDelta(t, quota*0.93, g.Limit(), 1e-9)
 }
 
 // An announced quota (the IETF draft's headers) is held at 97%.
@@ -128,16 +167,14 @@ func TestGateWeighsBare429s(t *testing.T) {
 	g := NewGate(20)
 	g.now = func() time.Time { return now }
 	for range 20 {
-		g.count(now)
+		g.started(now)
 	}
 	for range 4 {
 		g.Refused()
 	}
 	assert.Equal(t, 20.0, g.Limit(), "4 of 20: noise")
 	assert.True(t, g.pausedUntil.IsZero(), "nothing paused")
-	for range 3 {
-		g.Refused()
-	}
-	assert.InDelta(t, 20*0.93, g.Limit(), 1e-9, "7 of 20: the pace is too high")
+	g.Refused()
+	assert.InDelta(t, 15*0.93, g.Limit(), 1e-9, "5 of 20: the pace is too high, and 15/s were accepted")
 	assert.Contains(t, g.Reason(), "without Retry-After")
 }
