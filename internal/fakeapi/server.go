@@ -59,6 +59,15 @@ type Config struct {
 	RateLimit        float64
 	RateBurst        float64
 	RateLimitHeaders bool
+	// LaterRateLimit, when positive, replaces RateLimit from RateLimitFrom
+	// after the first interview request on: a quota that changes as other
+	// clients of the account stop or start.
+	LaterRateLimit float64
+	RateLimitFrom  time.Duration
+	// From StormFrom after the first interview request, for StormFor, every
+	// interview request is answered 429 with Retry-After: 1 whatever the
+	// rate (a storm: the API shedding load).
+	StormFrom, StormFor time.Duration
 	// Faults are injected on interview requests.
 	Faults Faults
 	// RevokeAfter revokes the token after that many interview requests (0: never).
@@ -104,6 +113,9 @@ type Faults struct {
 	Truncate    float64 // body cut short after its headers announced its length
 	Stall       float64 // no answer for StallFor
 	TooMany     float64 // 429 with Retry-After: 1, whatever the rate
+	// BareTooManyIDs is the share of IDs (by hash) whose first one or two
+	// attempts are answered 429 without Retry-After, whatever the rate.
+	BareTooManyIDs float64
 	// StallFor is how long a stall lasts. Default 10s.
 	StallFor time.Duration
 	// OnlyFirst limits faults to each ID's first OnlyFirst attempts, so a
@@ -130,6 +142,7 @@ type Server struct {
 	attempts    map[string]int // interview requests per proposal ID
 	bucket      float64        // token bucket of the rate limit
 	bucketAt    time.Time
+	firstAt     time.Time // the first interview request
 	retryAt     time.Time // the last 429's announced time
 	announcedAt time.Time // when it was announced
 	arrivals    []time.Time
@@ -371,23 +384,36 @@ func (s *Server) limited(w http.ResponseWriter, now time.Time) bool {
 	if len(s.arrivals) < maxArrivals {
 		s.arrivals = append(s.arrivals, now)
 	}
-	if s.cfg.RateLimit <= 0 {
+	if s.firstAt.IsZero() {
+		s.firstAt = now
+	}
+	if since := now.Sub(s.firstAt); s.cfg.StormFor > 0 && since >= s.cfg.StormFrom && since < s.cfg.StormFrom+s.cfg.StormFor {
+		s.announce(now, 1)
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusTooManyRequests, "RATE_LIMITED", "Too many requests", nil)
+		return true
+	}
+	quota := s.cfg.RateLimit
+	if s.cfg.LaterRateLimit > 0 && now.Sub(s.firstAt) >= s.cfg.RateLimitFrom {
+		quota = s.cfg.LaterRateLimit
+	}
+	if quota <= 0 {
 		return false
 	}
-	burst := max(s.cfg.RateLimit, 1)
+	burst := max(quota, 1)
 	if s.cfg.RateBurst > 0 {
 		burst = s.cfg.RateBurst
 	}
 	if s.bucketAt.IsZero() {
 		s.bucket, s.bucketAt = burst, now
 	}
-	s.bucket = min(burst, s.bucket+now.Sub(s.bucketAt).Seconds()*s.cfg.RateLimit)
+	s.bucket = min(burst, s.bucket+now.Sub(s.bucketAt).Seconds()*quota)
 	s.bucketAt = now
 	if s.bucket >= 1 {
 		s.bucket--
 		return false
 	}
-	wait := time.Duration((1 - s.bucket) / s.cfg.RateLimit * float64(time.Second))
+	wait := time.Duration((1 - s.bucket) / quota * float64(time.Second))
 	secs := int((wait + time.Second - 1) / time.Second)
 	s.announce(now, secs)
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
@@ -481,6 +507,10 @@ func (s *Server) fault(w *recorder, r *http.Request, id string, attempt int) boo
 	f := s.cfg.Faults
 	if f.OnlyFirst > 0 && attempt > f.OnlyFirst {
 		return false
+	}
+	if s.unit(id, "bare429", 0) < f.BareTooManyIDs && attempt <= 1+int(2*s.unit(id, "bare429n", 0)) {
+		writeError(w, http.StatusTooManyRequests, "RATE_LIMITED", "Too many requests", nil) // no Retry-After
+		return true
 	}
 	u := s.unit(id, "fault", attempt)
 	switch {

@@ -176,3 +176,44 @@ func TestUpdatesFeed(t *testing.T) {
 	code, _ = get("")
 	assert.Equal(t, 403, code, "no qualifying scope")
 }
+
+// The field's conditions: a storm answers everything 429 for a while, a
+// quota changes at a given second, and some IDs draw 429s without
+// Retry-After whatever the rate.
+func TestStormLaterQuotaAndBare429s(t *testing.T) {
+	t.Parallel()
+	cfg := fakeapi.DefaultConfig()
+	cfg.RateLimit = 1 // burst 1, then 1000
+	cfg.LaterRateLimit, cfg.RateLimitFrom = 1000, 300*time.Millisecond
+	cfg.StormFrom, cfg.StormFor = 100*time.Millisecond, 100*time.Millisecond
+	fake := fakeapi.New(cfg)
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	status := func() int {
+		resp, _ := get(t, srv, "/proposals/notfound-1/interview", cfg.Token)
+		return resp.StatusCode
+	}
+	assert.Equal(t, 404, status(), "the first request starts the clock")
+	assert.Equal(t, 429, status(), "1/s, burst 1")
+	time.Sleep(120 * time.Millisecond)
+	resp, _ := get(t, srv, "/proposals/notfound-1/interview", cfg.Token)
+	assert.Equal(t, 429, resp.StatusCode, "in the storm")
+	assert.Equal(t, "1", resp.Header.Get("Retry-After"))
+	time.Sleep(200 * time.Millisecond)
+	for range 20 {
+		assert.Equal(t, 404, status(), "the later quota is 1000/s")
+	}
+
+	cfg = fakeapi.DefaultConfig()
+	cfg.Faults.BareTooManyIDs = 1
+	srv2 := httptest.NewServer(fakeapi.New(cfg))
+	defer srv2.Close()
+	resp, body := get(t, srv2, "/proposals/notfound-2/interview", cfg.Token)
+	assert.Equal(t, 429, resp.StatusCode)
+	assert.Equal(t, "RATE_LIMITED", body["code"])
+	assert.Empty(t, resp.Header.Get("Retry-After"))
+	for range 2 {
+		resp, _ = get(t, srv2, "/proposals/notfound-2/interview", cfg.Token)
+	}
+	assert.Equal(t, 404, resp.StatusCode, "after one or two")
+}
