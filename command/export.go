@@ -106,6 +106,11 @@ func mapExportOptions(c *cli.Context, e *env) (exportOptions, error) {
 	if o.run.Shard, err = exporter.ParseShard(c.String(flagShard)); err != nil {
 		return o, fmt.Errorf("--%w", err)
 	}
+	if o.run.Shard.Count > 1 {
+		// The API's operators (and the fake's Retry-After check) can tell
+		// the shards of one run apart.
+		o.client.UserAgent += " (shard " + o.run.Shard.String() + ")"
+	}
 	return o, nil
 }
 

@@ -138,17 +138,18 @@ type Server struct {
 	cfg   Config
 	epoch atomic.Int64
 
-	mu          sync.Mutex
-	attempts    map[string]int // interview requests per proposal ID
-	bucket      float64        // token bucket of the rate limit
-	bucketAt    time.Time
-	firstAt     time.Time // the first interview request
-	retryAt     time.Time // the last 429's announced time
-	announcedAt time.Time // when it was announced
-	arrivals    []time.Time
-	feed        []Event // the change feed (feed.go), built at first use
-	added       int     // proposals added by AddProposals
-	feedPages   atomic.Int64
+	mu       sync.Mutex
+	attempts map[string]int // interview requests per proposal ID
+	bucket   float64        // token bucket of the rate limit
+	bucketAt time.Time
+	firstAt  time.Time // the first interview request
+	// The last 429's announced time, and when it was announced, per
+	// client (User-Agent): separate processes do not hear each other's.
+	retry     map[string]announcement
+	arrivals  []time.Time
+	feed      []Event // the change feed (feed.go), built at first use
+	added     int     // proposals added by AddProposals
+	feedPages atomic.Int64
 	// feedOldest is Config.FeedOldestCursor, changed by ExpireFeedBefore.
 	feedOldest atomic.Int64
 
@@ -169,7 +170,7 @@ func New(cfg Config) *Server {
 	if cfg.Faults.StallFor == 0 {
 		cfg.Faults.StallFor = 10 * time.Second
 	}
-	return &Server{cfg: cfg, attempts: map[string]int{}, byStatus: map[int]int64{}}
+	return &Server{cfg: cfg, attempts: map[string]int{}, byStatus: map[int]int64{}, retry: map[string]announcement{}}
 }
 
 // SetEpoch moves upstream data to another state: at epoch e > 0 some
@@ -190,7 +191,8 @@ type Stats struct {
 	// ByStatus counts responses per HTTP status (-1: dropped connection).
 	ByStatus map[int]int64
 	// EarlyAfter429 counts requests that arrived more than earlyGrace after a 429
-	// was sent but before the time it announced in Retry-After.
+	// was sent to the same client (User-Agent) but before the time it
+	// announced in Retry-After.
 	EarlyAfter429 int64
 	// Arrivals are the arrival times of interview requests, in order.
 	Arrivals []time.Time
@@ -374,11 +376,15 @@ func (s *Server) authMe(w http.ResponseWriter) {
 	})
 }
 
+// announcement is a 429's Retry-After: the time it announced, and when.
+type announcement struct{ at, retryAt time.Time }
+
 // limited applies the per-token rate limit and answers 429 above it.
-func (s *Server) limited(w http.ResponseWriter, now time.Time) bool {
+func (s *Server) limited(w http.ResponseWriter, r *http.Request, now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.announcedAt.IsZero() && now.After(s.announcedAt.Add(earlyGrace)) && now.Before(s.retryAt) {
+	client := r.UserAgent()
+	if a, ok := s.retry[client]; ok && now.After(a.at.Add(earlyGrace)) && now.Before(a.retryAt) {
 		s.early.Add(1)
 	}
 	if len(s.arrivals) < maxArrivals {
@@ -388,7 +394,7 @@ func (s *Server) limited(w http.ResponseWriter, now time.Time) bool {
 		s.firstAt = now
 	}
 	if since := now.Sub(s.firstAt); s.cfg.StormFor > 0 && since >= s.cfg.StormFrom && since < s.cfg.StormFrom+s.cfg.StormFor {
-		s.announce(now, 1)
+		s.announce(client, now, 1)
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusTooManyRequests, "RATE_LIMITED", "Too many requests", nil)
 		return true
@@ -415,15 +421,15 @@ func (s *Server) limited(w http.ResponseWriter, now time.Time) bool {
 	}
 	wait := time.Duration((1 - s.bucket) / quota * float64(time.Second))
 	secs := int((wait + time.Second - 1) / time.Second)
-	s.announce(now, secs)
+	s.announce(client, now, secs)
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	writeError(w, http.StatusTooManyRequests, "RATE_LIMITED", "Too many requests", nil)
 	return true
 }
 
-func (s *Server) announce(now time.Time, secs int) {
-	if at := now.Add(time.Duration(secs) * time.Second); at.After(s.retryAt) {
-		s.retryAt, s.announcedAt = at, now
+func (s *Server) announce(client string, now time.Time, secs int) {
+	if at := now.Add(time.Duration(secs) * time.Second); at.After(s.retry[client].retryAt) {
+		s.retry[client] = announcement{at: now, retryAt: at}
 	}
 }
 
@@ -451,13 +457,13 @@ func (s *Server) interview(w *recorder, r *http.Request, id string) {
 	}
 	if s.cfg.RetryAfter > 0 {
 		s.mu.Lock()
-		s.announce(time.Now(), s.cfg.RetryAfter)
+		s.announce(r.UserAgent(), time.Now(), s.cfg.RetryAfter)
 		s.mu.Unlock()
 		w.Header().Set("Retry-After", strconv.Itoa(s.cfg.RetryAfter))
 		writeError(w, http.StatusTooManyRequests, "RATE_LIMITED", "Too many requests", nil)
 		return
 	}
-	if s.limited(w, time.Now()) {
+	if s.limited(w, r, time.Now()) {
 		return
 	}
 	s.mu.Lock()
@@ -540,7 +546,7 @@ func (s *Server) fault(w *recorder, r *http.Request, id string, attempt int) boo
 		}
 	case u < f.ServerError+f.HTML502+f.Drop+f.Truncate+f.Stall+f.TooMany:
 		s.mu.Lock()
-		s.announce(time.Now(), 1)
+		s.announce(r.UserAgent(), time.Now(), 1)
 		s.mu.Unlock()
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusTooManyRequests, "RATE_LIMITED", "Too many requests", nil)
