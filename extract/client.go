@@ -219,6 +219,14 @@ func (c *Client) Stats() Stats {
 // unknown) and whether the API announced it in its headers.
 func (c *Client) Quota() (perSecond float64, announced bool) { return c.gate.Quota() }
 
+// Pace is what the client's gate tells the other shards of a run that
+// share the API's quota.
+func (c *Client) Pace() Peer { return c.gate.Share() }
+
+// PeerPaces hands the client's gate what the other shards told, keyed by
+// shard (see Gate.Peers).
+func (c *Client) PeerPaces(peers map[string]Peer) { c.gate.Peers(peers) }
+
 // Answer is the API's final answer about one proposal's interview.
 type Answer struct {
 	ProposalID string

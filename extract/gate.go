@@ -88,8 +88,13 @@ type Gate struct {
 	episodeRate                           rate.Limit
 	episodeSent, episodeRefused           int  // requests sent since the episode began, and refused with Retry-After
 	stormy                                bool // most of them refused, at its last 429
-	now                                   func() time.Time
-	rng                                   *rand.Rand
+	// Other shards sharing the quota, as they last told (see Peers), and
+	// this gate's 429s with Retry-After, for them.
+	peerProbing               bool
+	peerLimited, limitedTotal int64
+	peerRates                 map[string]Peer
+	now                       func() time.Time
+	rng                       *rand.Rand
 }
 
 // The gate's tuning.
@@ -172,6 +177,7 @@ func (g *Gate) Pause(retryAfter time.Duration) {
 	}
 	g.count(now)
 	g.limThis++
+	g.limitedTotal++
 	g.episodeRefused++
 	g.evidence(now, "a 429 with Retry-After")
 }
@@ -220,19 +226,12 @@ func (g *Gate) evidence(now time.Time, why string) {
 		g.restoreAt = sent * unlimitedAfter
 		g.set(now, sent, fmt.Sprintf("%s before any pace was set: from the %.3g/s sent, ramping", why, float64(sent)))
 	case !g.announced && g.probing:
-		// A probe above the quota was refused: the quota lies under this
-		// step, and about at the last step that passed. When that found no
-		// more than the quota learned before, the next probe waits twice as
-		// long, so that a steady quota costs fewer and fewer refusals.
-		g.probing = false
-		before := g.probeBase / holdLearned
-		if g.lastCalm >= before*probeMoved {
-			g.probeWait = probeWaitMin
-		} else {
-			g.probeWait = min(2*g.probeWait, probeWaitMax)
-		}
-		g.quota = max(g.lastCalm, before)
-		g.set(now, g.quota*holdLearned, fmt.Sprintf("%s while probing at %.3g/s: the quota is about %.3g/s", why, float64(cur), float64(g.quota)))
+		g.probeFailed(now, fmt.Sprintf("%s while probing at %.3g/s", why, float64(cur)))
+	case !g.announced && g.peerProbing:
+		// Another shard is probing above the shared quota: this 429 is its
+		// answer, which it hears through the database and backs off for.
+		// The pause is obeyed; the pace held here stays.
+		return
 	case !g.announced:
 		// Pacing at cur drew a 429: the quota is at most cur. When holding
 		// under a quota learned before drew one within seconds, that quota
@@ -258,6 +257,99 @@ func (g *Gate) evidence(now time.Time, why string) {
 	g.lastRaise = g.pausedUntil
 	// Jittered, so that shards sharing a quota do not all probe at once.
 	g.nextProbe = g.pausedUntil.Add(g.probeWait + time.Duration(g.rng.Int64N(int64(g.probeWait/2))))
+}
+
+// probeFailed ends a probe that drew a 429 (here, or at another shard
+// sharing the quota): the quota lies under this step, and about at the last
+// step that passed. When that found no more than the quota learned before,
+// the next probe waits twice as long, so that a steady quota costs fewer
+// and fewer refusals. Called with mu held.
+func (g *Gate) probeFailed(now time.Time, why string) {
+	g.probing = false
+	before := g.probeBase / holdLearned
+	if g.lastCalm >= before*probeMoved {
+		g.probeWait = probeWaitMin
+	} else {
+		g.probeWait = min(2*g.probeWait, probeWaitMax)
+	}
+	g.quota = max(g.lastCalm, before)
+	g.set(now, g.quota*holdLearned, fmt.Sprintf("%s: the quota is about %.3g/s", why, float64(g.quota)))
+}
+
+// Peer is what a gate tells the other shards of a run that share the API's
+// quota (see Share and Peers).
+type Peer struct {
+	Rate    float64 // requests/s it paces at; +Inf while unlimited
+	Probing bool    // probing above its share
+	Limited int64   // 429s with Retry-After received so far
+}
+
+// Share is what this gate tells the other shards.
+func (g *Gate) Share() Peer {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return Peer{Rate: g.Limit(), Probing: g.probing, Limited: g.limitedTotal}
+}
+
+// Peers is what the other shards sharing the quota told, keyed by shard,
+// without those that ended: together the shards hold one pace.
+//
+//   - While one of them probes, this gate starts no probe, and does not cut
+//     for the 429s that probe draws (the prober hears of them here); while
+//     this one probes, a 429 at another shard ends the probe as its own
+//     would.
+//   - When not probing, the pace moves halfway toward the shards' mean, so
+//     that they finish together; the pace of a shard that ended is shared
+//     among those that remain.
+func (g *Gate) Peers(peers map[string]Peer) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := g.now()
+	probing, limited := false, int64(0)
+	for _, p := range peers {
+		probing, limited = probing || p.Probing, limited+p.Limited
+	}
+	g.peerProbing = probing
+	if g.probing && limited > g.peerLimited && !g.announced {
+		g.probeFailed(now, fmt.Sprintf("another shard was refused while this one probed at %.3g/s", g.Limit()))
+		g.lastCut = now
+		g.nextProbe = now.Add(g.probeWait + time.Duration(g.rng.Int64N(int64(g.probeWait/2))))
+		g.peerLimited, g.peerRates = limited, peers
+		return
+	}
+	g.peerLimited = limited
+	defer func() { g.peerRates = peers }()
+	cur := g.lim.Limit()
+	if !g.learned || g.announced || g.probing || probing || cur == rate.Inf || now.Before(g.pausedUntil) {
+		return
+	}
+	freed, sum := 0.0, float64(cur)
+	for k, p := range g.peerRates {
+		if _, ok := peers[k]; !ok && !math.IsInf(p.Rate, 1) {
+			freed += p.Rate
+		}
+	}
+	for _, p := range peers {
+		if math.IsInf(p.Rate, 1) {
+			return // a shard still starting: nothing to share yet
+		}
+		sum += p.Rate
+	}
+	n := float64(len(peers) + 1)
+	target := float64(cur) + freed/n
+	target += (sum/n - float64(cur)) / 2
+	if math.Abs(target-float64(cur)) < 0.01*float64(cur) {
+		return
+	}
+	g.quota = rate.Limit(target) / holdLearned
+	why := "sharing the quota with another shard"
+	if len(peers) > 1 {
+		why = fmt.Sprintf("sharing the quota with %d other shards", len(peers))
+	}
+	if freed > 0 {
+		why = fmt.Sprintf("taking a share of the %.3g/s of shards that ended", freed)
+	}
+	g.set(now, rate.Limit(target), why)
 }
 
 // Observe reads the API's own statement of its quota from a response's
@@ -429,7 +521,7 @@ func (g *Gate) raise(now time.Time) {
 		g.quota = max(g.quota, cur)
 		g.step *= 2
 		g.set(now, cur*rate.Limit(1+g.step), fmt.Sprintf("calm: probing above the quota learned, %.3g/s", float64(g.quota)))
-	case !now.Before(g.nextProbe):
+	case !now.Before(g.nextProbe) && !g.peerProbing:
 		// Calm for probeWait: the quota may have grown; find it again,
 		// faster the longer it stays calm.
 		g.probing, g.step, g.probeBase, g.lastCalm = true, probeFirst, cur, cur

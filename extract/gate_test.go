@@ -47,7 +47,10 @@ func TestGateLearnsTheQuotaFrom429s(t *testing.T) {
 	}
 	calm(2)
 	assert.InDelta(t, held, g.Limit(), 1e-9, "no probe before the wait")
-	calm(3)
+	for i := 0; !g.probing; i++ {
+		require.Less(t, i, 4, "a probe within 3 s of the pause's end, and half as much again of jitter")
+		calm(1)
+	}
 	assert.InDelta(t, held*1.05, g.Limit(), 1e-9, "the first step: 5%")
 	assert.Contains(t, g.Reason(), "probing")
 	calm(2)
@@ -177,4 +180,58 @@ func TestGateWeighsBare429s(t *testing.T) {
 	g.Refused()
 	assert.InDelta(t, 15*0.93, g.Limit(), 1e-9, "5 of 20: the pace is too high, and 15/s were accepted")
 	assert.Contains(t, g.Reason(), "without Retry-After")
+}
+
+// Shards sharing a quota hold one pace: they move toward their mean; while
+// one probes, the others start no probe and do not cut for the 429s it
+// draws; a 429 at another shard ends a probe as this shard's own would; the
+// pace of a shard that ended is shared among those that remain.
+func TestGatePeers(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	g := NewGate(0)
+	g.now = func() time.Time { return now }
+	g.Peers(map[string]Peer{"1/2": {Rate: math.Inf(1)}})
+	assert.True(t, math.IsInf(g.Limit(), 1), "nothing to share before a pace is learned")
+	g = NewGate(100)
+	g.now = func() time.Time { return now }
+	g.Pause(time.Second)
+	require.InDelta(t, 93, g.Limit(), 1e-9)
+	now = now.Add(2 * time.Second)
+
+	g.Peers(map[string]Peer{"1/2": {Rate: 5}})
+	assert.InDelta(t, 93-(93-5)/4, g.Limit(), 1e-9, "halfway toward the mean of 93 and 5")
+	assert.Equal(t, "sharing the quota with another shard", g.Reason())
+	pace := g.Limit()
+
+	g.Peers(map[string]Peer{"1/2": {Rate: 5, Probing: true}})
+	g.Pause(time.Second)
+	assert.Equal(t, pace, g.Limit(), "the other shard's probe drew the 429: no cut here")
+	for range 30 {
+		now = now.Add(time.Second)
+		for range int(g.Limit()) {
+			g.started(now)
+		}
+		g.raise(now)
+	}
+	assert.False(t, g.probing, "no probe while another shard probes")
+
+	g.Peers(map[string]Peer{"1/2": {Rate: 5}})
+	for i := 0; !g.probing; i++ {
+		require.Less(t, i, 10)
+		now = now.Add(time.Second)
+		for range int(g.Limit()) {
+			g.started(now)
+		}
+		g.raise(now)
+	}
+	g.Peers(map[string]Peer{"1/2": {Rate: 5, Limited: 1}})
+	assert.False(t, g.probing, "a 429 at the other shard ends the probe")
+	assert.Contains(t, g.Reason(), "another shard was refused")
+
+	pace = g.Limit()
+	now = now.Add(2 * time.Second)
+	g.Peers(map[string]Peer{})
+	assert.InDelta(t, pace+5, g.Limit(), 1e-9, "the shard that ended leaves its 5/s to this one")
+	assert.Contains(t, g.Reason(), "shards that ended")
 }
