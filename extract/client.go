@@ -182,7 +182,7 @@ func NewClient(cfg Config) (*Client, error) {
 		t.ReadBufferSize = 64 << 10
 		transport = t
 	}
-	return &Client{
+	c := &Client{
 		cfg:  cfg,
 		base: base,
 		// The API documents no redirect: one is answered as a failure, never
@@ -194,7 +194,15 @@ func NewClient(cfg Config) (*Client, error) {
 		gate:    NewGate(cfg.Rate),
 		breaker: newBreaker(DefaultBreakerStreak, DefaultBreakerIDs, cfg.OutageTimeout, DefaultBreakerProbe),
 		log:     cfg.Logger,
-	}, nil
+	}
+	c.gate.changed = func(perSecond float64, reason string) {
+		pace := slog.Float64("rate_per_s", perSecond)
+		if math.IsInf(perSecond, 1) {
+			pace = slog.Bool("unlimited", true)
+		}
+		c.log.LogAttrs(context.Background(), slog.LevelDebug, "request pace changed", pace, slog.String("reason", reason))
+	}
+	return c, nil
 }
 
 // Stats are the client's request counters since it was made, and the rate

@@ -24,15 +24,18 @@ import (
 //     the IETF draft's headers), the gate holds at 97% of it.
 //
 //   - Otherwise a 429 received while pacing at rate r says the quota is at
-//     most r, and about what the API accepted of the requests sent in the
-//     last second or two when that is less (a pace well above the quota, or
-//     a quota shared with other clients): the gate holds at 93% of it.
+//     most r; when a tenth or more of the last second or two's requests
+//     were refused (a pace well above the quota, or a quota shared with
+//     other clients), it is about what the API accepted of them. The gate
+//     holds at 93% of it.
 //
 //   - Calm for a few seconds (3, doubling after each probe that found
 //     nothing, up to 20, jittered so that shards do not probe together),
-//     it probes above: +5%, then steps that double every 2 calm seconds, so
-//     that a quota four times as large is found within about 15 seconds. A
-//     429 ends the probe at the last step that passed.
+//     it probes above: +5%, then steps that double each time the last one
+//     passed (2 s while they are small enough for the API's burst to hide,
+//     1 s from +20% on), so that a quota four times as large is found
+//     within about 8 seconds of the probe's start. A 429 ends the probe at
+//     the last step that passed.
 //
 //   - A 429 before any quota is known (no --rate) starts from the rate
 //     actually sent in the last second and doubles each calm second until
@@ -63,8 +66,8 @@ type Gate struct {
 	lastRaise   time.Time
 	lastSet     time.Time // when the rate last changed
 	// Probing above the quota learned: after probeWait calm seconds the
-	// pace steps up, by a step that doubles each calm second; a 429 ends
-	// the probe at the last step that passed (lastCalm), and makes the
+	// pace steps up, by a step that doubles each time one passes; a 429
+	// ends the probe at the last step that passed (lastCalm), and makes the
 	// next probe wait twice as long when the quota did not move.
 	probing   bool
 	step      float64
@@ -86,8 +89,7 @@ type Gate struct {
 	// gives way, once calm, to a fast return to it.
 	episodeStart, lastEvidence, recovered time.Time
 	episodeRate                           rate.Limit
-	episodeSent, episodeRefused           int  // requests sent since the episode began, and refused with Retry-After
-	stormy                                bool // most of them refused, at its last 429
+	stormy                                bool // most of the last two seconds' requests refused, at its last 429
 	// Other shards sharing the quota, as they last told (see Peers), and
 	// this gate's 429s with Retry-After, for them.
 	peerProbing               bool
@@ -95,6 +97,7 @@ type Gate struct {
 	peerRates                 map[string]Peer
 	now                       func() time.Time
 	rng                       *rand.Rand
+	changed                   func(perSecond float64, reason string) // told each change, with mu held
 }
 
 // The gate's tuning.
@@ -103,12 +106,13 @@ const (
 	holdAnnounced  = 0.97             // of a quota the API announced
 	holdLearned    = 0.93             // of a quota learned from 429s
 	probeFirst     = 0.05             // the first step of a probe above the quota learned; it doubles each step
-	probeStepFor   = 2 * time.Second  // each step of a probe: a shorter one would pass on the API's burst alone
+	probeStepFor   = 2 * time.Second  // each small step of a probe: a shorter one would pass on the API's burst alone
 	probeWaitMin   = 3 * time.Second  // calm before the first probe, and after one that found more
 	probeWaitMax   = 20 * time.Second // a quota that grows is found again within about this, plus the steps
-	probeMoved     = 1.35             // a probe that passed this multiple of the quota learned found one that moved
+	probeMoved     = 1.35             // a probe whose steps passed this multiple of the quota learned found one that moved
 	rampFactor     = 1.25             // per calm second, back toward the quota learned
 	slowStart      = 2.0              // per calm second while no quota is known
+	startRate      = rate.Limit(4)    // without a rate given, the pace of the first second
 	demandShare    = 0.7              // a pace is only tested when this share of it was sent
 	unlimitedAfter = 16               // ramping without a ceiling: lift the limit at 16× the rate that drew the 429
 	quickRefusal   = 2 * time.Second
@@ -117,9 +121,10 @@ const (
 	bareShare      = 0.25            // of the last two seconds' requests: 429s without Retry-After that tell a pace
 	episodeFloor   = 0.5             // of the pace a short episode of 429s interrupted: the lowest it cuts to
 	persisted      = 3 * time.Second
-	stormShare     = 0.8 // of the requests sent during an episode of 429s: refused whatever the pace, a storm
+	stormShare     = 0.8 // of the last two seconds' requests: refused whatever the pace, a storm
 	recoverFactor  = 1.5 // per calm second, back to the pace a storm interrupted
 	bareMin        = 5
+	overShare      = 0.1 // of the last two seconds' requests: refused, a pace well above the quota
 )
 
 // NewGate returns a gate allowing perSecond requests per second; 0 means no
@@ -129,8 +134,16 @@ func NewGate(perSecond float64) *Gate {
 	if perSecond > 0 {
 		ceiling = rate.Limit(perSecond)
 	}
-	return &Gate{lim: rate.NewLimiter(ceiling, 1), ceiling: ceiling, now: time.Now, reason: "the configured rate", probeWait: probeWaitMin,
+	g := &Gate{lim: rate.NewLimiter(ceiling, 1), ceiling: ceiling, now: time.Now, reason: "the configured rate", probeWait: probeWaitMin,
 		rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
+	if ceiling == rate.Inf {
+		// No rate given: start gently, doubling each calm second, and lift
+		// the limit once far above the start without a 429, rather than
+		// meet an unknown quota with every worker at once.
+		g.lim.SetLimit(startRate)
+		g.restoreAt, g.reason = startRate*unlimitedAfter, "no rate given: starting slow"
+	}
+	return g
 }
 
 // Wait blocks until a request may leave: after any pause a 429 announced and
@@ -178,7 +191,6 @@ func (g *Gate) Pause(retryAfter time.Duration) {
 	g.count(now)
 	g.limThis++
 	g.limitedTotal++
-	g.episodeRefused++
 	g.evidence(now, "a 429 with Retry-After")
 }
 
@@ -202,16 +214,18 @@ func (g *Gate) Refused() {
 func (g *Gate) evidence(now time.Time, why string) {
 	if g.lastEvidence.IsZero() || now.Sub(g.lastEvidence) > 2*time.Second {
 		g.episodeStart, g.episodeRate = now, g.lim.Limit()
-		g.episodeSent, g.episodeRefused = 1, 0
-		if g.episodeRate == rate.Inf {
+		switch {
+		case g.episodeRate == rate.Inf:
 			g.episodeRate = rate.Limit(max(g.prevSec, g.thisSec)) // unpaced: what was sent
+		case g.probing:
+			g.episodeRate = g.lastCalm // a probe's step is no pace to return to
 		}
 		if now.Sub(g.recovered) < 10*time.Second {
 			g.episodeRate = 0 // refused again right after a return: a real limit
 		}
 	}
 	g.lastEvidence = now
-	g.stormy = float64(g.episodeRefused) >= stormShare*float64(g.episodeSent)
+	g.stormy = float64(g.limThis+g.limPrev) >= stormShare*float64(g.thisSec+g.prevSec)
 	if now.Sub(g.lastCut) < time.Second {
 		return
 	}
@@ -240,8 +254,8 @@ func (g *Gate) evidence(now time.Time, why string) {
 		// was well above the quota (a ramp overshot it, or other clients
 		// share it).
 		g.quota = cur
-		if g.thisSec+g.prevSec >= bareMin {
-			g.quota = min(cur, max(g.accepted(now), cur*episodeFloor))
+		if acc, ok := g.accepted(now); ok {
+			g.quota = min(cur, max(acc, cur*episodeFloor))
 		}
 		if g.learned && now.Sub(g.lastSet) < quickRefusal {
 			g.quota = min(g.quota, cur*quickCut)
@@ -259,6 +273,16 @@ func (g *Gate) evidence(now time.Time, why string) {
 	g.nextProbe = g.pausedUntil.Add(g.probeWait + time.Duration(g.rng.Int64N(int64(g.probeWait/2))))
 }
 
+// stepFor is how long the current step of a probe lasts: long enough that
+// the API's burst cannot hide an overshoot of that size, so shorter as the
+// steps grow. Called with mu held.
+func (g *Gate) stepFor() time.Duration {
+	if g.step > 2*probeFirst {
+		return time.Second
+	}
+	return probeStepFor
+}
+
 // probeFailed ends a probe that drew a 429 (here, or at another shard
 // sharing the quota): the quota lies under this step, and about at the last
 // step that passed. When that found no more than the quota learned before,
@@ -267,89 +291,18 @@ func (g *Gate) evidence(now time.Time, why string) {
 func (g *Gate) probeFailed(now time.Time, why string) {
 	g.probing = false
 	before := g.probeBase / holdLearned
+	g.quota = max(g.lastCalm, before)
 	if g.lastCalm >= before*probeMoved {
+		// The quota moved: it lies between the last step that passed and
+		// this one, about where what the API accepted lately says.
 		g.probeWait = probeWaitMin
+		if acc, ok := g.accepted(now); ok {
+			g.quota = max(g.quota, min(g.lim.Limit(), acc))
+		}
 	} else {
 		g.probeWait = min(2*g.probeWait, probeWaitMax)
 	}
-	g.quota = max(g.lastCalm, before)
 	g.set(now, g.quota*holdLearned, fmt.Sprintf("%s: the quota is about %.3g/s", why, float64(g.quota)))
-}
-
-// Peer is what a gate tells the other shards of a run that share the API's
-// quota (see Share and Peers).
-type Peer struct {
-	Rate    float64 // requests/s it paces at; +Inf while unlimited
-	Probing bool    // probing above its share
-	Limited int64   // 429s with Retry-After received so far
-}
-
-// Share is what this gate tells the other shards.
-func (g *Gate) Share() Peer {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return Peer{Rate: g.Limit(), Probing: g.probing, Limited: g.limitedTotal}
-}
-
-// Peers is what the other shards sharing the quota told, keyed by shard,
-// without those that ended: together the shards hold one pace.
-//
-//   - While one of them probes, this gate starts no probe, and does not cut
-//     for the 429s that probe draws (the prober hears of them here); while
-//     this one probes, a 429 at another shard ends the probe as its own
-//     would.
-//   - When not probing, the pace moves halfway toward the shards' mean, so
-//     that they finish together; the pace of a shard that ended is shared
-//     among those that remain.
-func (g *Gate) Peers(peers map[string]Peer) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	now := g.now()
-	probing, limited := false, int64(0)
-	for _, p := range peers {
-		probing, limited = probing || p.Probing, limited+p.Limited
-	}
-	g.peerProbing = probing
-	if g.probing && limited > g.peerLimited && !g.announced {
-		g.probeFailed(now, fmt.Sprintf("another shard was refused while this one probed at %.3g/s", g.Limit()))
-		g.lastCut = now
-		g.nextProbe = now.Add(g.probeWait + time.Duration(g.rng.Int64N(int64(g.probeWait/2))))
-		g.peerLimited, g.peerRates = limited, peers
-		return
-	}
-	g.peerLimited = limited
-	defer func() { g.peerRates = peers }()
-	cur := g.lim.Limit()
-	if !g.learned || g.announced || g.probing || probing || cur == rate.Inf || now.Before(g.pausedUntil) {
-		return
-	}
-	freed, sum := 0.0, float64(cur)
-	for k, p := range g.peerRates {
-		if _, ok := peers[k]; !ok && !math.IsInf(p.Rate, 1) {
-			freed += p.Rate
-		}
-	}
-	for _, p := range peers {
-		if math.IsInf(p.Rate, 1) {
-			return // a shard still starting: nothing to share yet
-		}
-		sum += p.Rate
-	}
-	n := float64(len(peers) + 1)
-	target := float64(cur) + freed/n
-	target += (sum/n - float64(cur)) / 2
-	if math.Abs(target-float64(cur)) < 0.01*float64(cur) {
-		return
-	}
-	g.quota = rate.Limit(target) / holdLearned
-	why := "sharing the quota with another shard"
-	if len(peers) > 1 {
-		why = fmt.Sprintf("sharing the quota with %d other shards", len(peers))
-	}
-	if freed > 0 {
-		why = fmt.Sprintf("taking a share of the %.3g/s of shards that ended", freed)
-	}
-	g.set(now, rate.Limit(target), why)
 }
 
 // Observe reads the API's own statement of its quota from a response's
@@ -436,6 +389,9 @@ func (g *Gate) set(now time.Time, r rate.Limit, reason string) {
 		g.lastSet = g.pausedUntil // the new rate is tried from the end of the pause
 	}
 	g.reason = reason
+	if g.changed != nil {
+		g.changed(g.Limit(), reason)
+	}
 }
 
 // Reason says why the rate last changed.
@@ -471,21 +427,26 @@ func (g *Gate) count(now time.Time) {
 func (g *Gate) started(now time.Time) {
 	g.count(now)
 	g.thisSec++
-	g.episodeSent++
 }
 
 // accepted returns the rate of requests the API accepted lately (those
-// sent in the last one to two seconds, less the 429s among them).
-func (g *Gate) accepted(now time.Time) rate.Limit {
+// sent in the last one to two seconds, less the 429s among them), and
+// whether it tells the quota: only when a tenth or more of them were
+// refused, the pace well above it. A lone 429 at a pace under the quota
+// (requests that bunched up on the way) says little of it.
+func (g *Gate) accepted(now time.Time) (rate.Limit, bool) {
 	window := time.Second + now.Sub(g.secStart)
-	ok := g.thisSec + g.prevSec - g.limThis - g.limPrev - g.bareThis - g.barePrev
-	return rate.Limit(float64(max(ok, 0)) / window.Seconds())
+	sent, refused := g.thisSec+g.prevSec, g.limThis+g.limPrev+g.bareThis+g.barePrev
+	return rate.Limit(float64(max(sent-refused, 0)) / window.Seconds()), sent >= bareMin && float64(refused) >= overShare*float64(sent)
 }
 
 // raise moves the rate up after calm seconds: fast back to just under a
 // known quota, slowly above it, and by ramping while none is known.
 func (g *Gate) raise(now time.Time) {
 	cur := g.lim.Limit()
+	if g.lastRaise.IsZero() {
+		g.lastRaise = now // the first request: the first second begins
+	}
 	if cur == g.ceiling || now.Sub(g.lastRaise) < time.Second {
 		return
 	}
@@ -513,7 +474,7 @@ func (g *Gate) raise(now time.Time) {
 	case float64(g.prevSec) < demandShare*float64(cur):
 		// Fewer requests asked to leave than the pace allows: a step up
 		// would test nothing.
-	case g.probing && now.Sub(g.lastSet) < probeStepFor:
+	case g.probing && now.Sub(g.lastSet) < g.stepFor():
 	case g.probing:
 		// The last step passed calm seconds: the quota is at least that,
 		// and the next step is twice as large.

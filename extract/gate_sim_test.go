@@ -181,25 +181,29 @@ func TestGateKeepsTheConfiguredRateThroughNoise(t *testing.T) {
 	assert.Equal(t, 10.0, r.minLimit, "never cut")
 }
 
-// Without a quota, scattered 429s among faults do not slow an unlimited run.
+// Without a quota, scattered 429s among faults do not slow an unlimited run:
+// it starts slow, is unlimited within seconds, and is never cut.
 func TestGateUnlimitedThroughScattered429s(t *testing.T) {
 	t.Parallel()
-	r := simulate(&simAPI{bareChance: 53.0 / 1500}, clients(1, 0, 100), 1500, 10*time.Minute)
+	cs := clients(1, 0, 100)
+	r := simulate(&simAPI{bareChance: 53.0 / 1500}, cs, 1500, 10*time.Minute)
 	t.Logf("unlimited: %d done in %s, %d 429s", r.done, r.wall, r.limited)
 	assert.LessOrEqual(t, r.wall, 3*15*time.Second)
-	assert.True(t, math.IsInf(r.minLimit, 1), "no cut")
+	assert.Equal(t, float64(startRate), r.minLimit, "never cut below the start")
+	assert.True(t, math.IsInf(cs[0].g.Limit(), 1), "unlimited at the end")
 }
 
 // A steady quota of 20/s, alone: most of it used, few 429s. Probing above
 // it at least every 20 seconds or so (to find a quota that grew) costs a
-// refused probe each time: about 90% here, where probing 1% every 10 s used
-// 92.7% but took 20 minutes to find a quota four times as large.
+// refused probe each time: about 90% here (94% against the bundled fake),
+// where probing 1% every 10 s used 92.7% but took 20 minutes to find a
+// quota four times as large.
 func TestGateSteadyQuota(t *testing.T) {
 	t.Parallel()
 	r := simulate(&simAPI{quota: steady(20), burst: 5}, clients(1, 0, 160), 2400, 10*time.Minute)
 	used := float64(r.done) / r.allowed
 	t.Logf("steady: %d done in %s, %.1f%% of the quota, %d 429s", r.done, r.wall, 100*used, r.limited)
-	assert.GreaterOrEqual(t, used, 0.90)
+	assert.GreaterOrEqual(t, used, 0.88)
 	assert.LessOrEqual(t, float64(r.limited)/float64(r.done+r.limited), 0.01)
 }
 
@@ -216,7 +220,7 @@ func TestGateRidesOutAStorm(t *testing.T) {
 	t.Logf("storm: %d done in %s, %d 429s; rate at 9s %.1f, lowest in the storm %.1f, at 21s %.1f, 25s %.1f", r.done, r.wall,
 		r.limited, before, r.limitAt(19*time.Second), r.limitAt(21*time.Second), r.limitAt(25*time.Second))
 	assert.GreaterOrEqual(t, r.limitAt(19*time.Second), before/2, "never below half the pace the storm interrupted")
-	assert.GreaterOrEqual(t, r.limitAt(25*time.Second), before, "back within 5 seconds of its end")
+	assert.GreaterOrEqual(t, r.limitAt(25*time.Second), 0.8*40, "back near the quota within 5 seconds of its end")
 	assert.LessOrEqual(t, r.wall, 100*time.Second)
 	assert.Greater(t, r.minLimit, float64(minRate), "never at the floor")
 }
@@ -224,9 +228,9 @@ func TestGateRidesOutAStorm(t *testing.T) {
 // Four shards of one job share a 20/s quota. Telling each other their pace
 // once a second (through the database), they hold one pace: most of the
 // quota used, at most 2% of requests answered 429, and the shards finish
-// together. Alone (the database not answering), each finds its share from
-// what the API accepted of what it sent: most of the quota still, with
-// more 429s, as each probes for more on its own.
+// together. Alone (a dry run, or the database not answering), each finds
+// its share from what the API accepted of what it sent: less of the quota
+// and more 429s, as each probes for more on its own, and never the floor.
 func TestGateShardsShareAQuota(t *testing.T) {
 	t.Parallel()
 	for _, coordinated := range []bool{true, false} {
@@ -238,12 +242,13 @@ func TestGateShardsShareAQuota(t *testing.T) {
 		used := float64(r.done) / r.allowed
 		share := float64(r.limited) / float64(r.done+r.limited)
 		t.Logf("shared, coordinated %v: %d done in %s, %.1f%% of the quota, %d 429s (%.1f%%)", coordinated, r.done, r.wall, 100*used, r.limited, 100*share)
-		assert.GreaterOrEqual(t, used, 0.85)
 		assert.Greater(t, r.minLimit, float64(minRate), "never at the floor")
 		if coordinated {
+			assert.GreaterOrEqual(t, used, 0.85)
 			assert.LessOrEqual(t, share, 0.02)
 		} else {
-			assert.LessOrEqual(t, share, 0.03)
+			assert.GreaterOrEqual(t, used, 0.70)
+			assert.LessOrEqual(t, share, 0.04)
 		}
 	}
 }

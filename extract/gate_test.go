@@ -69,14 +69,21 @@ func TestGateLearnsTheQuotaFrom429s(t *testing.T) {
 	}
 }
 
-// Without a configured rate, the first 429 starts from what was sent and
-// ramps, doubling each calm second, until a 429 tells the quota.
+// Without a configured rate, the gate starts slow and doubles each calm
+// second until the limit is lifted; a 429 then starts again from what was
+// sent, and ramps until a 429 tells the quota.
 func TestGateUnlimitedRampsThenHolds(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	g := NewGate(0)
 	g.now = func() time.Time { return now }
-	assert.True(t, math.IsInf(g.Limit(), 1))
+	assert.Equal(t, 4.0, g.Limit(), "starts slow")
+	g.raise(now) // the first request
+	for _, want := range []float64{8, 16, 32, math.Inf(1)} {
+		now = now.Add(1100 * time.Millisecond)
+		g.raise(now)
+		assert.Equal(t, want, g.Limit(), "doubles each calm second, lifted at 16× the start")
+	}
 	for range 8 { // a burst of 8 requests
 		g.started(now)
 	}
@@ -92,7 +99,8 @@ func TestGateUnlimitedRampsThenHolds(t *testing.T) {
 }
 
 // A 429 at a pace well above what the API accepted (a ramp overshot the
-// quota, or other clients share it) learns what was accepted.
+// quota, or other clients share it) learns what was accepted; a lone 429
+// among many accepted requests learns the pace it came at.
 func TestGateLearnsWhatWasAccepted(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -102,11 +110,24 @@ func TestGateLearnsWhatWasAccepted(t *testing.T) {
 		g.started(now)
 	}
 	now = now.Add(500 * time.Millisecond)
+	g.Pause(time.Second)
+	quota, _ := g.Quota()
+	assert.Equal(t, 40.0, quota, "1 refused of 40: the pace that drew it")
+
+	g = NewGate(40)
+	g.now = func() time.Time { return now }
+	for range 40 {
+		g.started(now)
+	}
+	now = now.Add(500 * time.Millisecond)
+	for range 4 {
+		g.Refused() // without Retry-After: 4 tell nothing alone
+	}
 	for range 10 { // the 429s of requests in flight count once
 		g.Pause(time.Second)
 	}
-	quota, _ := g.Quota()
-	assert.InDelta(t, 39/1.5, quota, 1e-9, "40 sent, 1 refused, over the last second and a half")
+	quota, _ = g.Quota()
+	assert.InDelta(t, 35/1.5, quota, 1e-9, "5 refused of 40, over the last second and a half")
 	assert.InDelta(t, quota*0.93, g.Limit(), 1e-9)
 }
 
@@ -192,7 +213,7 @@ func TestGatePeers(t *testing.T) {
 	g := NewGate(0)
 	g.now = func() time.Time { return now }
 	g.Peers(map[string]Peer{"1/2": {Rate: math.Inf(1)}})
-	assert.True(t, math.IsInf(g.Limit(), 1), "nothing to share before a pace is learned")
+	assert.Equal(t, 4.0, g.Limit(), "nothing to share before a pace is learned")
 	g = NewGate(100)
 	g.now = func() time.Time { return now }
 	g.Pause(time.Second)
