@@ -26,7 +26,8 @@ func (g *Gate) Share() Peer {
 // Peers is what the other shards sharing the quota told, keyed by shard,
 // without those that ended: together the shards hold one pace.
 //
-//   - While one of them probes, this gate starts no probe, and does not cut
+//   - While one of them probes (for all: the next probe here waits as
+//     if this one had probed), this gate starts no probe, and does not cut
 //     for the 429s that probe draws (the prober hears of them here); while
 //     this one probes, a 429 at another shard ends the probe as its own
 //     would.
@@ -40,6 +41,12 @@ func (g *Gate) Peers(peers map[string]Peer) {
 	probing, limited := false, int64(0)
 	for _, p := range peers {
 		probing, limited = probing || p.Probing, limited+p.Limited
+	}
+	if probing && !g.peerProbing {
+		// Another shard probes for all: the next probe here waits as if
+		// this one had, so that the shards together probe as one would.
+		g.probeWait = min(2*g.probeWait, probeWaitMax)
+		g.nextProbe = now.Add(g.probeWait + time.Duration(g.rng.Int64N(int64(g.probeWait/2))))
 	}
 	g.peerProbing = probing
 	if g.probing && limited > g.peerLimited && !g.announced {
