@@ -16,8 +16,11 @@
 //   - for each pass proposals/s, messages/s, the share of the load limit,
 //     the peak memory (max RSS) of the binary and the rows it wrote;
 //
-//   - the unknown-quota scenarios: a fake allowing 20 requests/s, without
-//     and with RateLimit headers, and a --rate at the quota.
+//   - the pace with an unknown quota: a fake allowing 20 requests/s,
+//     without and with RateLimit headers, and a --rate at the quota; then
+//     the conditions real accounts meet (a quota shared by four shards,
+//     one that grows, a storm of 429s, 429s whatever the pace, faults),
+//     each into a fresh database checked against what the fake serves.
 //
 //     go run ./cmd/bench --binary bin/interview-export --database-url postgres://…/postgres
 //
@@ -71,9 +74,9 @@ func (p pass) rate() float64 { return float64(p.proposals) / p.wall.Seconds() }
 
 // options are the bench's flags.
 type options struct {
-	binary, dbURL, only, cpuProfile         string
-	proposals, concurrency, repeat, preload int
-	followFor                               time.Duration
+	binary, dbURL, only, cpuProfile, paceOnly string
+	proposals, concurrency, repeat, preload   int
+	followFor                                 time.Duration
 }
 
 func parseFlags() (options, error) {
@@ -85,6 +88,7 @@ func parseFlags() (options, error) {
 	flag.IntVar(&o.repeat, "repeat", 3, "times each measure is taken; the median is shown, with the range")
 	flag.IntVar(&o.preload, "preload", 200000, "interviews (20 messages each) preloaded with SQL before the third pass")
 	flag.StringVar(&o.only, "only", "", "run one part: passes, memory, quota or follow")
+	flag.StringVar(&o.paceOnly, "scenario", "", "in the quota part, run only the scenarios whose name contains this")
 	flag.DurationVar(&o.followFor, "follow-for", 10*time.Minute, "how long the follower part feeds new proposals")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the bench process (the fake API's side) to this file")
 	flag.Parse()
@@ -121,7 +125,7 @@ func run() error {
 		}
 	}
 	if o.only == "" || o.only == "quota" {
-		if err := quotaPart(ctx, o.binary); err != nil {
+		if err := quotaPart(ctx, o); err != nil {
 			return err
 		}
 	}
@@ -419,32 +423,4 @@ func freshDatabase(ctx context.Context, serverURL, name string) (string, error) 
 	}
 	u.Path = "/" + name
 	return u.String(), nil
-}
-
-// quotaPart prints the unknown-quota scenarios.
-func quotaPart(ctx context.Context, binary string) error {
-	dir, err := os.MkdirTemp("", "interview-export-bench")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	fmt.Printf("\nunknown quota: fake allows 20 requests/s (burst 5, whole-second Retry-After); export --concurrency 8 --dry-run;\n" +
-		"the share of the quota (of --rate when given) is over the whole process's wall time\n")
-	fmt.Printf("%-26s %9s %9s %7s %12s %10s %8s\n", "scenario", "requests", "wall", "429s", "429 share", "of quota", "early")
-	for _, sc := range []struct {
-		n       int
-		headers bool
-		rate    string
-	}{{2400, false, "0"}, {1200, true, "0"}, {600, false, "20"}} {
-		r, err := quotaScenario(ctx, binary, dir, sc.n, 20, sc.headers, 8, sc.rate)
-		if err != nil {
-			return err
-		}
-		fmt.Printf("%-26s %9d %9s %7d %11.2f%% %9.1f%% %8d\n", r.name, r.requests, r.wall.Round(time.Millisecond), r.limited,
-			100*r.share, 100*r.utilization, r.early)
-		if r.settled != "" {
-			fmt.Printf("  %s\n", r.settled)
-		}
-	}
-	return nil
 }

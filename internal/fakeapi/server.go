@@ -147,8 +147,9 @@ type Server struct {
 	// client (User-Agent): separate processes do not hear each other's.
 	retry     map[string]announcement
 	arrivals  []time.Time
-	feed      []Event // the change feed (feed.go), built at first use
-	added     int     // proposals added by AddProposals
+	refusals  []time.Time // the rate limit\'s 429s
+	feed      []Event     // the change feed (feed.go), built at first use
+	added     int         // proposals added by AddProposals
 	feedPages atomic.Int64
 	// feedOldest is Config.FeedOldestCursor, changed by ExpireFeedBefore.
 	feedOldest atomic.Int64
@@ -196,6 +197,9 @@ type Stats struct {
 	EarlyAfter429 int64
 	// Arrivals are the arrival times of interview requests, in order.
 	Arrivals []time.Time
+	// Refusals are the times of the 429s the rate limit (or a storm)
+	// answered, in order.
+	Refusals []time.Time
 }
 
 // Stats returns a snapshot of the counters.
@@ -208,7 +212,7 @@ func (s *Server) Stats() Stats {
 	}
 	s.statusMu.Unlock()
 	s.mu.Lock()
-	st.Arrivals = slices.Clone(s.arrivals)
+	st.Arrivals, st.Refusals = slices.Clone(s.arrivals), slices.Clone(s.refusals)
 	s.mu.Unlock()
 	return st
 }
@@ -395,6 +399,7 @@ func (s *Server) limited(w http.ResponseWriter, r *http.Request, now time.Time) 
 	}
 	if since := now.Sub(s.firstAt); s.cfg.StormFor > 0 && since >= s.cfg.StormFrom && since < s.cfg.StormFrom+s.cfg.StormFor {
 		s.announce(client, now, 1)
+		s.refused(now)
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusTooManyRequests, "RATE_LIMITED", "Too many requests", nil)
 		return true
@@ -422,9 +427,17 @@ func (s *Server) limited(w http.ResponseWriter, r *http.Request, now time.Time) 
 	wait := time.Duration((1 - s.bucket) / quota * float64(time.Second))
 	secs := int((wait + time.Second - 1) / time.Second)
 	s.announce(client, now, secs)
+	s.refused(now)
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	writeError(w, http.StatusTooManyRequests, "RATE_LIMITED", "Too many requests", nil)
 	return true
+}
+
+// refused records a 429 of the rate limit; called with mu held.
+func (s *Server) refused(now time.Time) {
+	if len(s.refusals) < maxArrivals {
+		s.refusals = append(s.refusals, now)
+	}
 }
 
 func (s *Server) announce(client string, now time.Time, secs int) {
