@@ -196,9 +196,7 @@ func (x *exportRun) execute(ctx context.Context) (load.Counts, error) {
 		"concurrency", o.client.Concurrency, "rate", o.client.Rate, "refresh_after", o.run.RefreshAfter.String(), "dry_run", o.dryRun)
 	stopProgress := startProgress(ctx, x.e.stderr, x.logOut, x.src, run, o.progressInterval, log)
 	defer stopProgress()
-	if o.run.Shard.Count > 1 && x.store != nil && !o.dryRun {
-		defer sharePace(ctx, x.store, x.client, o.run.Shard.String(), log)()
-	}
+	defer x.sharePace(ctx)()
 	defer context.AfterFunc(ctx, func() {
 		log.Warn(fmt.Sprintf("%v: stopping; press Ctrl-C again to quit now", context.Cause(ctx)),
 			"requests_in_flight", run.InFlight(), "drain_deadline", time.Now().Add(o.run.DrainTimeout).UTC().Format(time.RFC3339))

@@ -90,6 +90,7 @@ func (x *exportRun) follow(c *cli.Context, f followOptions) error {
 		return err
 	}
 	defer stop()
+	defer x.sharePace(ctx)()
 	x.log.Info("following the change feed", "poll_interval", f.pollInterval.String(), "webhook_listen", f.webhookListen, "listen", f.listen)
 	var outageSince time.Time
 	checked := false // the token, once: until a cycle got past it, every cycle checks it

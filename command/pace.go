@@ -18,6 +18,15 @@ const (
 	paceWithin = 3 * time.Second // a shard not heard from for this long has ended
 )
 
+// sharePace shares the pace of a sharded run that writes to the database
+// with the other shards (see sharePace), until the returned func is called.
+func (x *exportRun) sharePace(ctx context.Context) (stop func()) {
+	if x.o.run.Shard.Count < 2 || x.store == nil || x.o.dryRun {
+		return func() {}
+	}
+	return sharePace(ctx, x.store, x.client, x.o.run.Shard.String(), x.log)
+}
+
 // sharePace tells the other shards this one's pace and hands theirs to the
 // client, every paceEvery until stop is called; stop then deletes this
 // shard's row, so that the others share what it held. A database that does

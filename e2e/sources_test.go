@@ -320,3 +320,41 @@ func TestSignalDrainDeadlineAndSecondSignal(t *testing.T) {
 	assert.Less(t, time.Since(signalled), 5*time.Second, "the second signal does not wait for the 1m drain")
 	assert.Equal(t, "interrupted", e.snapshot().RunStatus, "recorded before quitting: the database answered within a second")
 }
+
+// Shards on one database share the API's quota: they tell each other their
+// pace while they run, nobody sends before its own 429's Retry-After, the
+// tables come out exact, and each shard deletes its pace row as it ends.
+func TestShardsShareTheQuota(t *testing.T) {
+	t.Parallel()
+	cfg := baseConfig()
+	cfg.Jobs, cfg.RateLimit, cfg.RateBurst = 2, 20, 5
+	e := setup(t, cfg)
+	ids := e.idsFile("ids.txt", e.fake.ProposalIDs())
+	require.Zero(t, e.run("", "migrate").code)
+	var wg sync.WaitGroup
+	runs := make([]result, 2)
+	for i := range runs {
+		wg.Go(func() {
+			runs[i] = e.run("", exportArgs(ids, "--shard", fmt.Sprintf("%d/2", i), "--concurrency", "4",
+				"--log-level", "debug", "--log-format", "json")...)
+		})
+	}
+	wg.Wait()
+	shared := false
+	for i, r := range runs {
+		assert.Contains(t, []int{0, 1}, r.code, "shard %d: %s", i, r.stderr)
+		shared = shared || strings.Contains(r.stderr, "sharing the quota with another shard")
+	}
+	assert.True(t, shared, "the shards' paces met")
+	st := e.fake.Stats()
+	assert.Positive(t, st.ByStatus[429], "the quota was reached")
+	assert.Zero(t, st.EarlyAfter429, "no shard sent before its own 429's Retry-After")
+	got := e.snapshot()
+	assert.Equal(t, expected(e.fake, e.fake.ProposalIDs()).Interviews, got.Interviews)
+	conn, err := pgx.Connect(context.Background(), e.db)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	var left int
+	require.NoError(t, conn.QueryRow(context.Background(), `SELECT count(*) FROM pace_shares`).Scan(&left))
+	assert.Zero(t, left, "each shard deleted its pace row")
+}
