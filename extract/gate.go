@@ -30,16 +30,19 @@ import (
 //     holds at 93% of it.
 //
 //   - Calm for a few seconds (3, doubling after each probe that found
-//     nothing, up to 20, jittered so that shards do not probe together),
-//     it probes above: +5%, then steps that double each time the last one
-//     passed (2 s while they are small enough for the API's burst to hide,
-//     1 s from +20% on), so that a quota four times as large is found
-//     within about 8 seconds of the probe's start. A 429 ends the probe at
-//     the last step that passed.
+//     nothing, up to 20, jittered so that shards do not probe together;
+//     back to 3 after a cut, the quota having moved), it probes above: +5%,
+//     then steps that double each time the last one passed (2 s while they
+//     are small enough for the API's burst to hide, 1 s from +20% on), so
+//     that a quota four times as large is found within about 8 seconds of
+//     the probe's start. A 429 ends the probe at the last step that passed
+//     (a step of +40% or more survives its first, which may be requests
+//     that bunched up on the way), and when that step found a quota that
+//     moved, the pace holds at it and probes again soon.
 //
-//   - A 429 before any quota is known (no --rate) starts from the rate
-//     actually sent in the last second and doubles each calm second until
-//     a 429 tells the quota.
+//   - Without --rate, a run starts at 4/s and doubles each calm second,
+//     unlimited from 64/s on; a 429 while unlimited starts again from the
+//     rate actually sent in the last second.
 //
 //   - 429s that keep coming for seconds whatever the pace, refusing nearly
 //     every request (a storm), never cut below half the pace they
@@ -69,12 +72,13 @@ type Gate struct {
 	// pace steps up, by a step that doubles each time one passes; a 429
 	// ends the probe at the last step that passed (lastCalm), and makes the
 	// next probe wait twice as long when the quota did not move.
-	probing   bool
-	step      float64
-	probeBase rate.Limit // the pace the probe started from
-	lastCalm  rate.Limit
-	probeWait time.Duration
-	nextProbe time.Time
+	probing      bool
+	step         float64
+	probeBase    rate.Limit // the pace the probe started from
+	lastCalm     rate.Limit
+	forgiveUntil time.Time // a big step's first 429: the end of its pause
+	probeWait    time.Duration
+	nextProbe    time.Time
 	// starts counted per second, to know the rate actually sent, and the
 	// 429s without Retry-After among them.
 	secStart           time.Time
@@ -109,6 +113,7 @@ const (
 	probeStepFor   = 2 * time.Second  // each small step of a probe: a shorter one would pass on the API's burst alone
 	probeWaitMin   = 3 * time.Second  // calm before the first probe, and after one that found more
 	probeWaitMax   = 20 * time.Second // a quota that grows is found again within about this, plus the steps
+	bigStep        = 0.4              // a step this large survives its first 429: the gain is worth a second look
 	probeMoved     = 1.35             // a probe whose steps passed this multiple of the quota learned found one that moved
 	rampFactor     = 1.25             // per calm second, back toward the quota learned
 	slowStart      = 2.0              // per calm second while no quota is known
@@ -239,6 +244,14 @@ func (g *Gate) evidence(now time.Time, why string) {
 		sent := rate.Limit(max(g.prevSec, g.thisSec, 1))
 		g.restoreAt = sent * unlimitedAfter
 		g.set(now, sent, fmt.Sprintf("%s before any pace was set: from the %.3g/s sent, ramping", why, float64(sent)))
+	case !g.announced && g.probing && g.step >= bigStep && (g.forgiveUntil.IsZero() || now.Before(g.forgiveUntil)):
+		// A big step's first 429 (and those of the requests in flight with
+		// it) may be requests that bunched up on the way: the pause is
+		// obeyed, and the step fails on a 429 after it.
+		if g.forgiveUntil.IsZero() {
+			g.forgiveUntil = g.pausedUntil
+		}
+		return
 	case !g.announced && g.probing:
 		g.probeFailed(now, fmt.Sprintf("%s while probing at %.3g/s", why, float64(cur)))
 	case !g.announced && g.peerProbing:
@@ -261,6 +274,9 @@ func (g *Gate) evidence(now time.Time, why string) {
 			g.quota = min(g.quota, cur*quickCut)
 		}
 		g.learned = true
+		if len(g.peerRates) == 0 {
+			g.probeWait = probeWaitMin // the quota moved (or was misread): probe again soon
+		}
 		g.set(now, max(g.quota*holdLearned, g.episodeRate*episodeFloor), fmt.Sprintf("%s at %.3g/s", why, float64(cur)))
 	default:
 		// Announced, yet refused (a quota shared with other clients): trust the 429.
@@ -293,15 +309,18 @@ func (g *Gate) probeFailed(now time.Time, why string) {
 	before := g.probeBase / holdLearned
 	g.quota = max(g.lastCalm, before)
 	if g.lastCalm >= before*probeMoved {
-		// The quota moved: it lies between the last step that passed and
-		// this one, about where what the API accepted lately says.
+		// The quota moved: it lies between the last step that passed (a
+		// big one, that the API's burst could not hide) and this one. Hold
+		// at the step that passed, and probe again soon.
 		g.probeWait = probeWaitMin
 		if acc, ok := g.accepted(now); ok {
 			g.quota = max(g.quota, min(g.lim.Limit(), acc))
 		}
-	} else {
-		g.probeWait = min(2*g.probeWait, probeWaitMax)
+		g.set(now, g.quota, fmt.Sprintf("%s: the quota is at least %.3g/s", why, float64(g.quota)))
+		g.quota /= holdLearned
+		return
 	}
+	g.probeWait = min(2*g.probeWait, probeWaitMax)
 	g.set(now, g.quota*holdLearned, fmt.Sprintf("%s: the quota is about %.3g/s", why, float64(g.quota)))
 }
 
@@ -481,11 +500,12 @@ func (g *Gate) raise(now time.Time) {
 		g.lastCalm = cur
 		g.quota = max(g.quota, cur)
 		g.step *= 2
+		g.forgiveUntil = time.Time{}
 		g.set(now, cur*rate.Limit(1+g.step), fmt.Sprintf("calm: probing above the quota learned, %.3g/s", float64(g.quota)))
 	case !now.Before(g.nextProbe) && !g.peerProbing:
 		// Calm for probeWait: the quota may have grown; find it again,
 		// faster the longer it stays calm.
-		g.probing, g.step, g.probeBase, g.lastCalm = true, probeFirst, cur, cur
+		g.probing, g.step, g.probeBase, g.lastCalm, g.forgiveUntil = true, probeFirst, cur, cur, time.Time{}
 		g.set(now, cur*rate.Limit(1+probeFirst), fmt.Sprintf("calm: probing above the quota learned, %.3g/s", float64(g.quota)))
 	}
 	g.lastRaise = now

@@ -256,3 +256,42 @@ func TestGatePeers(t *testing.T) {
 	assert.InDelta(t, pace+5, g.Limit(), 1e-9, "the shard that ended leaves its 5/s to this one")
 	assert.Contains(t, g.Reason(), "shards that ended")
 }
+
+// A probe that finds a quota that grew: big steps survive their first 429
+// (requests that bunched up on the way), the probe fails on a 429 after
+// the pause, and the pace then holds at the last step that passed.
+func TestGateProbeFindsAQuotaThatGrew(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	g := NewGate(1000)
+	g.now = func() time.Time { return now }
+	g.Pause(time.Second)
+	g.quota = 10 // learned: hold at 9.3
+	g.set(now, 9.3, "test")
+	second := func() {
+		now = now.Add(time.Second)
+		for range int(g.Limit()) {
+			g.started(now)
+		}
+		g.raise(now)
+	}
+	for i := 0; g.step < 2*bigStep; i++ {
+		require.Less(t, i, 20, "the probe reaches a big step")
+		second()
+	}
+	big, passed := g.Limit(), g.lastCalm
+	assert.Greater(t, float64(passed), 10*probeMoved, "the steps before passed well above the quota learned")
+
+	g.Pause(time.Second)
+	now = now.Add(10 * time.Millisecond)
+	g.Pause(time.Second) // in flight with it
+	assert.True(t, g.probing, "a big step survives its first 429")
+	assert.Equal(t, big, g.Limit())
+
+	now = now.Add(1500 * time.Millisecond)
+	g.Pause(time.Second)
+	assert.False(t, g.probing, "a 429 after the pause ends the probe")
+	assert.InDelta(t, float64(passed), g.Limit(), 1e-9, "held at the last step that passed")
+	assert.Contains(t, g.Reason(), "the quota is at least")
+	assert.Equal(t, probeWaitMin, g.probeWait, "and probes again soon")
+}
