@@ -170,6 +170,11 @@ func TestGateIgnoresSpurious429s(t *testing.T) {
 	used := float64(r.done) / r.allowed
 	t.Logf("spurious: %d done in %s, %.1f%% of the quota, %d 429s", r.done, r.wall, 100*used, r.limited)
 	assert.GreaterOrEqual(t, used, 0.75)
+	lowest := math.Inf(1)
+	for at := 10 * time.Second; at < r.wall; at += time.Second {
+		lowest = min(lowest, r.limitAt(at))
+	}
+	assert.Greater(t, lowest, 20*0.5, "once found, never below half the quota")
 }
 
 // The default --rate 10 with 5% spurious 429s and no quota keeps its pace.
