@@ -471,11 +471,11 @@ func (g *Gate) raise(now time.Time) {
 	}
 	switch {
 	case g.quota == 0:
-		next := cur * slowStart
+		next, why := cur*slowStart, fmt.Sprintf("calm: ramping from %.3g/s", float64(cur))
 		if g.ceiling == rate.Inf && next >= g.restoreAt {
-			next = rate.Inf
+			next, why = rate.Inf, fmt.Sprintf("calm up to %.3g/s: no limit", float64(cur))
 		}
-		g.set(now, next, fmt.Sprintf("calm: ramping from %.3g/s", float64(cur)))
+		g.set(now, next, why)
 	case g.announced:
 		return // the API said where it stands
 	case g.episodeRate > 0 && cur < g.episodeRate && g.lastEvidence.Sub(g.episodeStart) >= persisted &&
