@@ -4,13 +4,12 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	"math/rand/v2"
 
 	"golang.org/x/time/rate"
 )
@@ -260,12 +259,11 @@ func (g *Gate) evidence(now time.Time, why string) {
 		// The pause is obeyed; the pace held here stays.
 		return
 	case !g.announced:
-		// Pacing at cur drew a 429: the quota is at most cur. When holding
+		// Pacing at cur drew a 429: the quota is at most cur, and about
+		// what the API accepted when a tenth of the requests were refused
+		// (a ramp overshot it, or other clients share it). When holding
 		// under a quota learned before drew one within seconds, that quota
 		// was too high: the next guess is lower still.
-		// What the API accepted of what was sent tells more when the pace
-		// was well above the quota (a ramp overshot it, or other clients
-		// share it).
 		g.quota = cur
 		if acc, ok := g.accepted(now); ok {
 			g.quota = min(cur, max(acc, cur*episodeFloor))
@@ -459,8 +457,9 @@ func (g *Gate) accepted(now time.Time) (rate.Limit, bool) {
 	return rate.Limit(float64(max(sent-refused, 0)) / window.Seconds()), sent >= bareMin && float64(refused) >= overShare*float64(sent)
 }
 
-// raise moves the rate up after calm seconds: fast back to just under a
-// known quota, slowly above it, and by ramping while none is known.
+// raise moves the rate up after calm seconds: by doubling while no quota is
+// known, fast back to just under the quota learned (or to the pace a storm
+// interrupted), and above it by probes whose steps grow while they pass.
 func (g *Gate) raise(now time.Time) {
 	cur := g.lim.Limit()
 	if g.lastRaise.IsZero() {
