@@ -19,7 +19,8 @@ const (
 )
 
 // sharePace shares the pace of a sharded run that writes to the database
-// with the other shards (see sharePace), until the returned func is called.
+// with the other shards (see the function sharePace), until the returned
+// func is called.
 func (x *exportRun) sharePace(ctx context.Context) (stop func()) {
 	if x.o.run.Shard.Count < 2 || x.store == nil || x.o.dryRun {
 		return func() {}
