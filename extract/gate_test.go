@@ -11,6 +11,18 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// calmSeconds moves the clock of g on by n seconds without a 429, each
+// second sending what the pace allows.
+func calmSeconds(g *Gate, now *time.Time, n int) {
+	for range n {
+		*now = now.Add(time.Second)
+		for range int(g.Limit()) {
+			g.started(*now)
+		}
+		g.raise(*now)
+	}
+}
+
 // A 429 while pacing tells the quota: the gate holds at 93% of it, never
 // above the configured rate; once calm it probes above it in steps that
 // double, and a probe refused near the quota learned returns to the pace
@@ -36,15 +48,7 @@ func TestGateLearnsTheQuotaFrom429s(t *testing.T) {
 	assert.InDelta(t, held, g.Limit(), 1e-9)
 
 	// Calm seconds at the pace held (every second sends what it allows).
-	calm := func(seconds int) {
-		for range seconds {
-			now = now.Add(time.Second)
-			for range int(g.Limit()) {
-				g.started(now)
-			}
-			g.raise(now)
-		}
-	}
+	calm := func(seconds int) { calmSeconds(g, &now, seconds) }
 	calm(2)
 	assert.InDelta(t, held, g.Limit(), 1e-9, "no probe before the wait")
 	for i := 0; !g.probing; i++ {
@@ -228,23 +232,13 @@ func TestGatePeers(t *testing.T) {
 	g.Peers(map[string]Peer{"1/2": {Rate: 5, Probing: true}})
 	g.Pause(time.Second)
 	assert.Equal(t, pace, g.Limit(), "the other shard's probe drew the 429: no cut here")
-	for range 30 {
-		now = now.Add(time.Second)
-		for range int(g.Limit()) {
-			g.started(now)
-		}
-		g.raise(now)
-	}
+	calmSeconds(g, &now, 30)
 	assert.False(t, g.probing, "no probe while another shard probes")
 
 	g.Peers(map[string]Peer{"1/2": {Rate: 5}})
 	for i := 0; !g.probing; i++ {
 		require.Less(t, i, 10)
-		now = now.Add(time.Second)
-		for range int(g.Limit()) {
-			g.started(now)
-		}
-		g.raise(now)
+		calmSeconds(g, &now, 1)
 	}
 	g.Peers(map[string]Peer{"1/2": {Rate: 5, Limited: 1}})
 	assert.False(t, g.probing, "a 429 at the other shard ends the probe")
@@ -268,16 +262,9 @@ func TestGateProbeFindsAQuotaThatGrew(t *testing.T) {
 	g.Pause(time.Second)
 	g.quota = 10 // learned: hold at 9.3
 	g.set(now, 9.3, "test")
-	second := func() {
-		now = now.Add(time.Second)
-		for range int(g.Limit()) {
-			g.started(now)
-		}
-		g.raise(now)
-	}
 	for i := 0; g.step < 2*bigStep; i++ {
 		require.Less(t, i, 20, "the probe reaches a big step")
-		second()
+		calmSeconds(g, &now, 1)
 	}
 	big, passed := g.Limit(), g.lastCalm
 	assert.Greater(t, float64(passed), 10*probeMoved, "the steps before passed well above the quota learned")
