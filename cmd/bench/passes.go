@@ -49,7 +49,7 @@ func passesPart(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("bench: %d proposals, fake API without latency, --concurrency %d --rate 0, fresh databases, each measure taken %d times (median shown)\n",
+	fmt.Printf("bench: %d proposals, fake API without latency, --concurrency %d --rate 1000000 (a ceiling, no slow start), fresh databases, each measure taken %d times (median shown)\n",
 		len(b.first), o.concurrency, o.repeat)
 	if err := b.prepareDatabases(ctx); err != nil {
 		return err
