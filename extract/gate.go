@@ -283,8 +283,14 @@ func (g *Gate) evidence(now time.Time, why string) {
 	}
 	g.lastCut = now
 	g.lastRaise = g.pausedUntil
-	// Jittered, so that shards sharing a quota do not all probe at once.
-	g.nextProbe = g.pausedUntil.Add(g.probeWait + time.Duration(g.rng.Int64N(int64(g.probeWait/2))))
+	g.scheduleProbe(g.pausedUntil)
+}
+
+// scheduleProbe sets the next probe probeWait after from, and up to half as
+// much again: jittered, so that shards sharing a quota do not all probe at
+// once. Called with mu held.
+func (g *Gate) scheduleProbe(from time.Time) {
+	g.nextProbe = from.Add(g.probeWait + time.Duration(g.rng.Int64N(int64(g.probeWait/2))))
 }
 
 // stepFor is how long the current step of a probe lasts: long enough that

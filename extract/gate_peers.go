@@ -3,7 +3,6 @@ package extract
 import (
 	"fmt"
 	"math"
-	"time"
 
 	"golang.org/x/time/rate"
 )
@@ -46,24 +45,23 @@ func (g *Gate) Peers(peers map[string]Peer) {
 		// Another shard probes for all: the next probe here waits as if
 		// this one had, so that the shards together probe as one would.
 		g.probeWait = min(2*g.probeWait, probeWaitMax)
-		g.nextProbe = now.Add(g.probeWait + time.Duration(g.rng.Int64N(int64(g.probeWait/2))))
+		g.scheduleProbe(now)
 	}
-	g.peerProbing = probing
-	if g.probing && limited > g.peerLimited && !g.announced {
+	refused := limited > g.peerLimited
+	prev := g.peerRates
+	g.peerProbing, g.peerLimited, g.peerRates = probing, limited, peers
+	if g.probing && refused && !g.announced {
 		g.probeFailed(now, fmt.Sprintf("another shard was refused while this one probed at %.3g/s", g.Limit()))
 		g.lastCut = now
-		g.nextProbe = now.Add(g.probeWait + time.Duration(g.rng.Int64N(int64(g.probeWait/2))))
-		g.peerLimited, g.peerRates = limited, peers
+		g.scheduleProbe(now)
 		return
 	}
-	g.peerLimited = limited
-	defer func() { g.peerRates = peers }()
 	cur := g.lim.Limit()
 	if !g.learned || g.announced || g.probing || probing || cur == rate.Inf || now.Before(g.pausedUntil) {
 		return
 	}
 	freed, sum := 0.0, float64(cur)
-	for k, p := range g.peerRates {
+	for k, p := range prev {
 		if _, ok := peers[k]; !ok && !math.IsInf(p.Rate, 1) {
 			freed += p.Rate
 		}
