@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -16,6 +17,7 @@ import (
 	"github.com/interview-export/interview-export/exporter"
 	"github.com/interview-export/interview-export/extract"
 	"github.com/interview-export/interview-export/load"
+	"github.com/interview-export/interview-export/pace"
 )
 
 // exportRun is one export from the moment its options are valid: what it
@@ -196,7 +198,7 @@ func (x *exportRun) execute(ctx context.Context) (load.Counts, error) {
 		"concurrency", o.client.Concurrency, "rate", o.client.Rate, "refresh_after", o.run.RefreshAfter.String(), "dry_run", o.dryRun)
 	stopProgress := startProgress(ctx, x.e.stderr, x.logOut, x.src, run, o.progressInterval, log)
 	defer stopProgress()
-	defer x.sharePace(ctx)()
+	defer x.shareQuota(ctx)()
 	defer context.AfterFunc(ctx, func() {
 		log.Warn(fmt.Sprintf("%v: stopping; press Ctrl-C again to quit now", context.Cause(ctx)),
 			"requests_in_flight", run.InFlight(), "drain_deadline", time.Now().Add(o.run.DrainTimeout).UTC().Format(time.RFC3339))
@@ -399,6 +401,26 @@ func (x *exportRun) openSource(ctx context.Context) (exporter.Source, error) {
 	}
 	x.cycleClosers = append(x.cycleClosers, func() { src.Close() })
 	return src, nil
+}
+
+// shareQuota makes this process a member of its account's pace board
+// (package pace, in the database), until stop is called: every process on
+// the token, sharded or not, shares one quota. A dry run, or a run whose
+// account is not known, paces alone.
+func (x *exportRun) shareQuota(ctx context.Context) (stop func()) {
+	account := x.client.Account()
+	if x.store == nil || x.o.dryRun || account == "" {
+		return func() {}
+	}
+	host, _ := os.Hostname()
+	member := fmt.Sprintf("%s/%d/%s", host, os.Getpid(), x.o.run.Shard)
+	var warned atomic.Bool
+	return pace.Share(ctx, x.client.Pace(), x.store.PaceBoard(account), member, time.Second, func(err error) {
+		if !warned.Swap(true) && ctx.Err() == nil {
+			x.log.Warn("cannot share the pace with the other processes on the account; this one finds its share alone",
+				"error", err.Error())
+		}
+	})
 }
 
 // checkToken makes a bad token or a missing scope fail before the first

@@ -90,12 +90,18 @@ func (x *exportRun) follow(c *cli.Context, f followOptions) error {
 		return err
 	}
 	defer stop()
-	defer x.sharePace(ctx)()
+	// The follower joins its account's pace board once the token was
+	// checked: the board is keyed by the account it belongs to.
+	stopSharing := func() {}
+	defer func() { stopSharing() }()
 	x.log.Info("following the change feed", "poll_interval", f.pollInterval.String(), "webhook_listen", f.webhookListen, "listen", f.listen)
 	var outageSince time.Time
 	checked := false // the token, once: until a cycle got past it, every cycle checks it
 	for {
 		counts, err := x.cycle(ctx, !checked)
+		if !checked && x.client.Account() != "" {
+			stopSharing = x.shareQuota(ctx)
+		}
 		checked = checked || err == nil || x.run != nil
 		metrics.Observe(x.observed(counts, err))
 		var sig SignalError

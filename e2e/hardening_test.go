@@ -91,7 +91,7 @@ func TestRestrictedRoleExportsWithNoMigrate(t *testing.T) {
 	_, err = conn.Exec(ctx, `CREATE ROLE `+q+` LOGIN;
 		GRANT USAGE ON SCHEMA `+s+` TO `+q+`;
 		GRANT SELECT, INSERT, UPDATE, DELETE ON interviews, interview_messages, export_runs, export_failures, failure_ledger,
-			proposals, jobs, feed_cursors, pace_shares TO `+q+`;
+			proposals, jobs, feed_cursors, pace_board TO `+q+`;
 		GRANT SELECT ON interview_export_schema_version TO `+q)
 	require.NoError(t, err)
 	t.Cleanup(func() {

@@ -343,7 +343,7 @@ func TestShardsShareTheQuota(t *testing.T) {
 	shared := false
 	for i, r := range runs {
 		assert.Contains(t, []int{0, 1}, r.code, "shard %d: %s", i, r.stderr)
-		shared = shared || strings.Contains(r.stderr, "sharing the quota with another shard")
+		shared = shared || strings.Contains(r.stderr, "sharing the account's quota with 1 other member")
 	}
 	assert.True(t, shared, "the shards' paces met")
 	st := e.fake.Stats()
@@ -355,6 +355,6 @@ func TestShardsShareTheQuota(t *testing.T) {
 	require.NoError(t, err)
 	defer conn.Close(context.Background())
 	var left int
-	require.NoError(t, conn.QueryRow(context.Background(), `SELECT count(*) FROM pace_shares`).Scan(&left))
-	assert.Zero(t, left, "each shard deleted its pace row")
+	require.NoError(t, conn.QueryRow(context.Background(), `SELECT count(*) FROM pace_board`).Scan(&left))
+	assert.Zero(t, left, "each shard deleted its row of the pace board")
 }

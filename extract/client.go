@@ -2,6 +2,7 @@ package extract
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,12 +15,12 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/interview-export/interview-export/internal/setting"
+	"github.com/interview-export/interview-export/pace"
 )
 
 // Config configures a Client. Zero values take the documented defaults.
@@ -155,12 +156,13 @@ type Client struct {
 	cfg     Config
 	base    *url.URL
 	http    *http.Client
-	gate    *Gate
+	pace    *pace.Pace
 	slowed  atomic.Bool // the WARN that the pace halved was said
 	breaker *breaker
 	log     *slog.Logger
 
 	requests, retries, rateLimited atomic.Int64
+	account                        atomic.Pointer[string]
 }
 
 // NewClient checks cfg and returns a client.
@@ -191,22 +193,18 @@ func NewClient(cfg Config) (*Client, error) {
 		http: &http.Client{Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		}},
-		gate:    NewGate(cfg.Rate),
 		breaker: newBreaker(DefaultBreakerStreak, DefaultBreakerIDs, cfg.OutageTimeout, DefaultBreakerProbe),
 		log:     cfg.Logger,
 	}
-	c.gate.changed = func(perSecond float64, reason string) {
-		pace := slog.Float64("rate_per_s", perSecond)
-		if math.IsInf(perSecond, 1) {
-			pace = slog.Bool("unlimited", true)
-		}
-		c.log.LogAttrs(context.Background(), slog.LevelDebug, "request pace changed", pace, slog.String("reason", reason))
-	}
+	c.pace = pace.MustNew(pace.Config{Ceiling: cfg.Rate, Changed: func(st pace.Status) {
+		c.log.LogAttrs(context.Background(), slog.LevelDebug, "request pace changed", slog.Float64("rate_per_s", st.Rate),
+			slog.String("phase", st.Phase.String()), slog.String("reason", st.Reason))
+	}})
 	return c, nil
 }
 
 // Stats are the client's request counters since it was made, and the rate
-// its gate paces requests at now (0 while unlimited).
+// its pace lets requests leave at now.
 type Stats struct {
 	Requests, Retries, RateLimited int64
 	RatePerSecond                  float64
@@ -216,24 +214,30 @@ type Stats struct {
 
 // Stats returns the request counters and the current rate.
 func (c *Client) Stats() Stats {
-	st := Stats{Requests: c.requests.Load(), Retries: c.retries.Load(), RateLimited: c.rateLimited.Load(), RateReason: c.gate.Reason()}
-	if r := c.gate.Limit(); !math.IsInf(r, 1) {
-		st.RatePerSecond = r
-	}
-	return st
+	st := c.pace.Status()
+	return Stats{Requests: c.requests.Load(), Retries: c.retries.Load(), RateLimited: c.rateLimited.Load(),
+		RatePerSecond: st.Rate, RateReason: st.Reason}
 }
 
-// Quota returns the API's quota as the client's gate learned it (0 while
+// Quota returns the API's quota as the client's pace learned it (0 while
 // unknown) and whether the API announced it in its headers.
-func (c *Client) Quota() (perSecond float64, announced bool) { return c.gate.Quota() }
+func (c *Client) Quota() (perSecond float64, announced bool) {
+	st := c.pace.Status()
+	return st.Quota, st.Phase == pace.Announced
+}
 
-// Pace is what the client's gate tells the other shards of a run that
-// share the API's quota.
-func (c *Client) Pace() Peer { return c.gate.Share() }
+// Account is the account of the token as GET /auth/me last said
+// (CheckToken), "" before it was asked.
+func (c *Client) Account() string {
+	if a := c.account.Load(); a != nil {
+		return *a
+	}
+	return ""
+}
 
-// PeerPaces hands the client's gate what the other shards told, keyed by
-// shard (see Gate.Peers).
-func (c *Client) PeerPaces(peers map[string]Peer) { c.gate.Peers(peers) }
+// Pace is the client's pace, to share with the other processes on the
+// same account (pace.Share).
+func (c *Client) Pace() *pace.Pace { return c.pace }
 
 // Answer is the API's final answer about one proposal's interview.
 type Answer struct {
@@ -280,14 +284,15 @@ func (c *Client) Interview(ctx context.Context, proposalID string) (Answer, erro
 	return Answer{}, c.statusError(proposalID, r)
 }
 
-// warnIfSlowed says, once each time it happens, that the pace fell below
-// half of what it held calmly, and why.
+// warnIfSlowed says, once each time it happens, that the pace fell to half
+// or less of what the quota learned allows, and why.
 func (c *Client) warnIfSlowed(ctx context.Context) {
-	limit, good := c.gate.Limit(), c.gate.Good()
-	slowed := good > 0 && limit < good/2
+	st := c.pace.Status()
+	held := st.Quota * pace.DefaultTuning.Hold
+	slowed := held > 0 && st.Rate <= 0.55*held
 	if slowed && !c.slowed.Swap(true) {
-		c.log.LogAttrs(ctx, slog.LevelWarn, "the request rate fell below half of what it held calmly",
-			slog.Float64("rate_per_s", limit), slog.Float64("calm_rate_per_s", good), slog.String("reason", c.gate.Reason()))
+		c.log.LogAttrs(ctx, slog.LevelWarn, "the request rate fell to half or less of what the quota learned allows",
+			slog.Float64("rate_per_s", st.Rate), slog.Float64("quota_per_s", st.Quota), slog.String("reason", st.Reason))
 	} else if !slowed {
 		c.slowed.Store(false)
 	}
@@ -296,6 +301,10 @@ func (c *Client) warnIfSlowed(ctx context.Context) {
 // Identity is what GET /auth/me says of the token.
 type Identity struct {
 	Scopes []string
+	// Account is the account the token belongs to: its organization ID,
+	// or its owner's user ID for a personal account. The quota is the
+	// account's: every process on it shares one pace (pace.Board).
+	Account string
 }
 
 // CheckToken calls GET /auth/me and checks that the token carries every
@@ -312,13 +321,23 @@ func (c *Client) CheckToken(ctx context.Context, required ...string) (Identity, 
 	}
 	var me struct {
 		Token struct {
-			Scopes []string `json:"scopes"`
+			ID                  string   `json:"id"`
+			Scopes              []string `json:"scopes"`
+			OwnerOrganizationID string   `json:"ownerOrganizationId"`
 		} `json:"token"`
+		Account struct {
+			OrganizationID string `json:"organizationId"`
+			OwnerUserID    string `json:"ownerUserId"`
+		} `json:"account"`
 	}
 	if err := json.Unmarshal(r.body, &me); err != nil {
 		return Identity{}, fmt.Errorf("check token with GET /auth/me: unexpected response: %v", err)
 	}
-	id := Identity{Scopes: me.Token.Scopes}
+	id := Identity{Scopes: me.Token.Scopes, Account: cmp.Or(me.Account.OrganizationID, me.Token.OwnerOrganizationID, me.Account.OwnerUserID)}
+	if id.Account == "" && me.Token.ID != "" {
+		id.Account = "token:" + me.Token.ID // no account said: the token's own quota
+	}
+	c.account.Store(&id.Account)
 	var missing []string
 	for _, s := range required {
 		write := strings.TrimSuffix(s, ":read") + ":write"
@@ -422,9 +441,9 @@ type response struct {
 	reserved int64
 }
 
-// get performs GET u with the breaker, the gate, timeouts and retries, and
+// get performs GET u with the breaker, the pace, timeouts and retries, and
 // returns the first answer that is not worth retrying. proposalID labels
-// errors. Waits before a request leaves (the breaker, the gate, a backoff)
+// errors. Waits before a request leaves (the breaker, the pace, a backoff)
 // end with the queue context (see WithQueue); a request in flight runs
 // under ctx.
 func (c *Client) get(ctx context.Context, proposalID, u string) (response, error) {
@@ -437,7 +456,7 @@ func (c *Client) get(ctx context.Context, proposalID, u string) (response, error
 		if err != nil {
 			return response{}, err
 		}
-		if err := c.gate.Wait(queue); err != nil {
+		if err := c.pace.Wait(queue); err != nil {
 			c.breaker.released(probe)
 			return response{}, err
 		}
@@ -473,15 +492,14 @@ func (c *Client) get(ctx context.Context, proposalID, u string) (response, error
 						wait.Round(time.Second), now.Add(wait).UTC().Format(time.RFC3339), c.cfg.MaxRetryAfter)}
 			}
 			if wait > 0 {
-				c.gate.Pause(wait)
+				c.pace.Limited(now, wait)
 				c.warnIfSlowed(ctx)
 				c.log.LogAttrs(ctx, slog.LevelDebug, "rate limited by the API; pausing all requests",
-					slog.String("proposal_id", proposalID), slog.Duration("retry_after", wait),
-					slog.Float64("new_rate_per_s", c.gate.Limit()))
+					slog.String("proposal_id", proposalID), slog.Duration("retry_after", wait))
 			} else {
-				// No Retry-After: this request backs off alone; the gate
+				// No Retry-After: this request backs off alone; the pace
 				// weighs such 429s against the pace.
-				c.gate.Refused()
+				c.pace.Refused(now)
 				c.warnIfSlowed(ctx)
 				if err := sleep(queue, c.backoff(limited)); err != nil {
 					return response{}, err
@@ -585,7 +603,7 @@ func (c *Client) attempt(ctx context.Context, u string, transcript bool) (respon
 		}()
 	}
 	body, err := readBody(resp, limit)
-	c.gate.Observe(resp.Header)
+	c.pace.Announce(time.Now(), announcedQuota(resp.Header))
 	r := response{status: resp.StatusCode, contentType: c.redact(resp.Header.Get("Content-Type")),
 		location: c.redact(resp.Header.Get("Location")), retryAfter: resp.Header.Get("Retry-After"), at: time.Now()}
 	if err != nil {
@@ -704,25 +722,4 @@ func (c *Client) backoff(n int) time.Duration {
 		ceil = c.cfg.BackoffMax
 	}
 	return rand.N(ceil) + 1
-}
-
-// parseRetryAfter reads a Retry-After value: delay-seconds or an HTTP date.
-// It returns 0 when the header is absent or unreadable.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		if secs < 0 {
-			return 0
-		}
-		return time.Duration(min(secs, 1e9) * float64(time.Second))
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		// An HTTP date has one-second resolution and the server may have
-		// truncated its resume time: wait until that second is over.
-		return max(t.Add(time.Second).Sub(now), 0)
-	}
-	return 0
 }

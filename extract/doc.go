@@ -4,8 +4,9 @@
 // The Client fetches GET /proposals/{id}/interview with a per-attempt
 // timeout, a cap on response size, retries with capped exponential backoff
 // and full jitter for 5xx, connection errors, timeouts and truncated bodies,
-// and one Gate shared by every worker: an x/time/rate limiter that a 429
-// pauses until its Retry-After and slows down, recovering step by step.
+// and one pace.Pace shared by every worker: package pace decides how fast
+// requests may leave, and the Client tells it each 429 (with or without
+// Retry-After) and each quota the API announces in its RateLimit headers.
 //
 // It returns the API's answer untouched (the 200 body, or "no interview" for
 // a 404 carrying the API's error envelope); package transform decodes it. An

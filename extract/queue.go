@@ -5,7 +5,7 @@ import "context"
 type queueKey struct{}
 
 // WithQueue returns ctx carrying queue: a request made with the result waits
-// (for the breaker, the rate gate or a retry's backoff) only until queue
+// (for the breaker, the pace or a retry's backoff) only until queue
 // ends, while a request already sent runs until ctx ends. A run stopping on
 // a signal ends queue at once and ctx after its drain deadline, so requests
 // not yet sent are given up at once, and ones in flight may still answer.

@@ -10,7 +10,7 @@ import (
 // JobsSource discovers proposal IDs through the API: the proposals of the
 // given jobs, or of every job of the account (All) listed by GET /jobs/mine,
 // following nextCursor to the end. Every page goes through the client's
-// gate and retries like any other request, and IDs are yielded page by page
+// pace and retries like any other request, and IDs are yielded page by page
 // so transcripts are fetched while discovery is still paging. What the
 // listings say of each job and proposal (title, status, times) comes along
 // in the inputs' facts.
