@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/interview-export/interview-export/extract"
+	"github.com/interview-export/interview-export/idquery"
 	"github.com/interview-export/interview-export/load"
 )
 
@@ -63,7 +64,7 @@ var errSomeFailed = errors.New("some proposals failed")
 func exitStatus(err error) (code int, message string) {
 	var (
 		sig     SignalError
-		refused *extract.QueryRefusedError
+		refused *idquery.RefusedError
 		usage   usageError
 		cursor  feedCursorError
 		check   checkFailed

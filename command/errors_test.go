@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/interview-export/interview-export/extract"
+	"github.com/interview-export/interview-export/idquery"
 	"github.com/interview-export/interview-export/load"
 )
 
@@ -30,8 +31,8 @@ func TestExitStatus(t *testing.T) {
 		{"401", fmt.Errorf("fetch: %w", extract.ErrUnauthorized), ExitUsage, "OT_API_TOKEN or --token-file"},
 		{"scope", fmt.Errorf("%w: needs jobs:read", extract.ErrScopeMissing), ExitUsage, "jobs:read"},
 		{"listing refused", fmt.Errorf("%w: GET /jobs/j/proposals: forbidden", extract.ErrListingRefused), ExitUsage, "--job"},
-		{"query refused", &extract.QueryRefusedError{Reason: "returns 2 columns"}, ExitUsage, "--ids-query returns 2 columns"},
-		{"query timeout", &extract.QueryRefusedError{Reason: "slow", Timeout: true}, ExitUsage, "--ids-query-timeout"},
+		{"query refused", &idquery.RefusedError{Reason: "returns 2 columns"}, ExitUsage, "--ids-query returns 2 columns"},
+		{"query timeout", &idquery.RefusedError{Reason: "slow", Timeout: true}, ExitUsage, "--ids-query-timeout"},
 		{"client config", fmt.Errorf("%w: API base URL", extract.ErrConfig), ExitUsage, "--api-url"},
 		{"usage", usageError{errors.New("--rate -1: want 0 or more")}, ExitUsage, "--rate -1"},
 		{"outage", fmt.Errorf("fetch: %w", &extract.UnavailableError{Reason: "10 requests in a row failed"}), ExitUnavailable, "run again later"},

@@ -13,17 +13,17 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/urfave/cli/v2"
 
-	"github.com/interview-export/interview-export/exporter"
 	"github.com/interview-export/interview-export/extract"
 	"github.com/interview-export/interview-export/internal/setting"
 	"github.com/interview-export/interview-export/load"
+	"github.com/interview-export/interview-export/pipeline"
 )
 
 // exportOptions are the validated settings of an export: the library
 // packages' own configurations, and what only the command line knows.
 type exportOptions struct {
 	client extract.Config
-	run    exporter.Options
+	run    pipeline.Options
 	writer load.WriterOptions
 	source sourceOptions
 
@@ -79,7 +79,7 @@ func mapExportOptions(c *cli.Context, e *env) (exportOptions, error) {
 			MaxResponseBytes: c.Int64(flagMaxResponseBytes), MaxRetryAfter: durationOf(c, flagMaxRetryAfter),
 			OutageTimeout: durationOf(c, flagOutageTimeout), UserAgent: "interview-export/" + Version,
 		},
-		run: exporter.Options{
+		run: pipeline.Options{
 			Concurrency: c.Int(flagConcurrency), BatchSize: c.Int(flagBatchSize), DrainTimeout: durationOf(c, flagDrainTimeout),
 			RefreshAfter: durationOf(c, flagRefreshAfter), RefreshLimit: c.Int64(flagRefreshLimit), Feed: c.Bool(flagUpdates),
 		},
@@ -103,7 +103,7 @@ func mapExportOptions(c *cli.Context, e *env) (exportOptions, error) {
 	if o.maxFailed, err = parseMaxFailed(c.String(flagMaxFailed)); err != nil {
 		return o, err
 	}
-	if o.run.Shard, err = exporter.ParseShard(c.String(flagShard)); err != nil {
+	if o.run.Shard, err = pipeline.ParseShard(c.String(flagShard)); err != nil {
 		return o, fmt.Errorf("--%w", err)
 	}
 	if o.run.Shard.Count > 1 {

@@ -14,10 +14,11 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/interview-export/interview-export/exporter"
 	"github.com/interview-export/interview-export/extract"
+	"github.com/interview-export/interview-export/idquery"
 	"github.com/interview-export/interview-export/load"
 	"github.com/interview-export/interview-export/pace"
+	"github.com/interview-export/interview-export/pipeline"
 )
 
 // exportRun is one export from the moment its options are valid: what it
@@ -32,10 +33,10 @@ type exportRun struct {
 
 	client *extract.Client
 	store  *load.Store // nil for a dry run that reads nothing
-	src    exporter.Source
+	src    pipeline.Source
 	runID  int64 // 0 for a dry run
-	run    *exporter.Run
-	budget *exporter.Budget
+	run    *pipeline.Run
+	budget *pipeline.Budget
 	// closers close what the run opened; cycleClosers what one cycle did.
 	closers, cycleClosers []func()
 }
@@ -104,7 +105,7 @@ func (x *exportRun) openShared(c *cli.Context) error {
 	if o.tokenFileWarning != "" {
 		x.log.Warn(o.tokenFileWarning)
 	}
-	x.budget = exporter.NewBudget(exporter.DefaultPendingBytes)
+	x.budget = pipeline.NewBudget(pipeline.DefaultPendingBytes)
 	cfg := o.client
 	cfg.Logger, cfg.BodyBudget = x.log, x.budget
 	if x.client, err = extract.NewClient(cfg); err != nil {
@@ -130,7 +131,7 @@ func (x *exportRun) openCycle(ctx context.Context, first bool) error {
 			return err
 		}
 	}
-	var out exporter.BatchWriter = load.JSONLines{W: e.stdout}
+	var out pipeline.BatchWriter = load.JSONLines{W: e.stdout}
 	if !o.dryRun {
 		if x.runID, err = x.store.StartRun(ctx, load.RunStart{Shard: o.run.Shard.String(), Source: x.src.Describe(), Settings: o.settings()}); err != nil {
 			return err
@@ -150,7 +151,7 @@ func (x *exportRun) openCycle(ctx context.Context, first bool) error {
 	if opts.RefreshAfter > 0 {
 		opts.Recorded = x.store
 	}
-	x.run = exporter.New(x.src, x.client, out, opts)
+	x.run = pipeline.New(x.src, x.client, out, opts)
 	return nil
 }
 
@@ -366,11 +367,11 @@ func (x *exportRun) logError(msg string, err error) {
 }
 
 // openSource opens the one source of proposal IDs the options name.
-func (x *exportRun) openSource(ctx context.Context) (exporter.Source, error) {
+func (x *exportRun) openSource(ctx context.Context) (pipeline.Source, error) {
 	o, store, log := x.o.source, x.store, x.log
 	switch {
 	case o.idsQuery != "":
-		src, err := extract.OpenQuerySource(ctx, store, o.idsQuery, o.idsQueryTimeout)
+		src, err := idquery.Open(ctx, store, o.idsQuery, o.idsQueryTimeout)
 		if err != nil {
 			return nil, err
 		}

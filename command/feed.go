@@ -10,9 +10,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/interview-export/interview-export/exporter"
 	"github.com/interview-export/interview-export/extract"
 	"github.com/interview-export/interview-export/load"
+	"github.com/interview-export/interview-export/pipeline"
 )
 
 const flagTo = "to"
@@ -71,7 +71,7 @@ func runFeedStatus(c *cli.Context, e *env) error {
 	status := make([]shardStatus, len(cursors))
 	for i, cur := range cursors {
 		status[i].ShardCursor = cur
-		shard, err := exporter.ParseShard(cur.Shard)
+		shard, err := pipeline.ParseShard(cur.Shard)
 		if err != nil {
 			continue
 		}
@@ -103,7 +103,7 @@ func runFeedStatus(c *cli.Context, e *env) error {
 
 func runFeedReset(c *cli.Context, e *env) error {
 	to := strings.TrimSpace(c.String(flagTo))
-	shard, err := exporter.ParseShard(c.String(flagShard))
+	shard, err := pipeline.ParseShard(c.String(flagShard))
 	if err != nil {
 		return usageError{fmt.Errorf("--%w", err)}
 	}
@@ -149,7 +149,7 @@ func runFeedReset(c *cli.Context, e *env) error {
 
 // feedEnd reads the feed from the shard's cursor (the beginning when the API
 // refuses it or there is none) to its end.
-func feedEnd(c *cli.Context, e *env, store *load.Store, shard exporter.Shard) (cursor, skipped int64, err error) {
+func feedEnd(c *cli.Context, e *env, store *load.Store, shard pipeline.Shard) (cursor, skipped int64, err error) {
 	token, _, err := readToken(c.String(flagTokenFile), e.getenv)
 	if err != nil {
 		return 0, 0, usageError{err}

@@ -12,9 +12,9 @@ import (
 	"github.com/urfave/cli/v2"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/interview-export/interview-export/exporter"
 	"github.com/interview-export/interview-export/extract"
 	"github.com/interview-export/interview-export/load"
+	"github.com/interview-export/interview-export/pipeline"
 )
 
 // Flag names, which are also the keys of the YAML file given with --config.
@@ -99,7 +99,7 @@ func exportFlags() []cli.Flag {
 		&cli.StringFlag{Name: flagMaxFailed, Category: catSelection, Value: "0", Usage: "failures that still let the run exit 0: a count (5) or a share of the IDs sent to the API (1%); the run is recorded 'partial' either way", EnvVars: []string{envName(flagMaxFailed)}},
 		durationFlag(flagRecheckAfter, catSelection, load.DefaultRecheckAfter, "how often --updates tries a known permanent failure (403, 400, invalid_response) again"),
 		durationFlag(flagLockTimeout, catDatabase, load.DefaultLockTimeout, "longest wait for a lock another session holds on the tables; a batch is tried 5 times"),
-		&cli.IntFlag{Name: flagBatchSize, Category: catDatabase, Value: exporter.DefaultBatchSize, Usage: "proposals committed per transaction", EnvVars: []string{envName(flagBatchSize)}},
+		&cli.IntFlag{Name: flagBatchSize, Category: catDatabase, Value: pipeline.DefaultBatchSize, Usage: "proposals committed per transaction", EnvVars: []string{envName(flagBatchSize)}},
 		&cli.BoolFlag{Name: flagNoMigrate, Category: catDatabase, Usage: "do not apply pending migrations first", EnvVars: []string{envName(flagNoMigrate)}},
 		&cli.BoolFlag{Name: flagDryRun, Category: catOutput, Usage: "fetch and normalize, write nothing; print one JSON object per proposal on stdout", EnvVars: []string{envName(flagDryRun)}},
 		durationFlag(flagProgressInterval, catOutput, 10*time.Second, "interval of progress log lines (0: none)"),
@@ -144,7 +144,7 @@ func paceFlags() []cli.Flag {
 		&cli.Int64Flag{Name: flagMaxResponseBytes, Category: catPace, Value: extract.DefaultMaxResponseBytes, Usage: "largest transcript body accepted, in bytes", EnvVars: []string{envName(flagMaxResponseBytes)}},
 		durationFlag(flagMaxRetryAfter, catPace, extract.DefaultMaxRetryAfter, "a 429 asking to wait longer than this stops the run with exit status 75 (try again later)"),
 		durationFlag(flagOutageTimeout, catPace, extract.DefaultOutageTimeout, "when requests keep failing (connection refused, 5xx, 404 pages), stop with exit status 75 this long after the first failure"),
-		durationFlag(flagDrainTimeout, catPace, exporter.DefaultDrainTimeout, "on SIGINT/SIGTERM, how long requests in flight may finish before the run commits and exits"),
+		durationFlag(flagDrainTimeout, catPace, pipeline.DefaultDrainTimeout, "on SIGINT/SIGTERM, how long requests in flight may finish before the run commits and exits"),
 	}
 }
 

@@ -13,15 +13,15 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/interview-export/interview-export/exporter"
+	"github.com/interview-export/interview-export/pipeline"
 )
 
 // startProgress shows the run's progress until stop is called: a progress
 // bar when stderr is a terminal, else a log line every interval.
-func startProgress(ctx context.Context, stderr io.Writer, logOut *barSafeWriter, src exporter.Source, run *exporter.Run, every time.Duration, log *slog.Logger) (stop func()) {
+func startProgress(ctx context.Context, stderr io.Writer, logOut *barSafeWriter, src pipeline.Source, run *pipeline.Run, every time.Duration, log *slog.Logger) (stop func()) {
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) && every > 0 {
 		total := int64(-1)
-		if c, ok := src.(exporter.Counted); ok {
+		if c, ok := src.(pipeline.Counted); ok {
 			total = c.Total()
 		}
 		return progressBar(ctx, f, logOut, total, run)
@@ -30,7 +30,7 @@ func startProgress(ctx context.Context, stderr io.Writer, logOut *barSafeWriter,
 }
 
 // progressBar draws done / total, rate, ETA and failures on a terminal.
-func progressBar(ctx context.Context, w io.Writer, logOut *barSafeWriter, total int64, run *exporter.Run) (stop func()) {
+func progressBar(ctx context.Context, w io.Writer, logOut *barSafeWriter, total int64, run *pipeline.Run) (stop func()) {
 	bar := progressbar.NewOptions64(total,
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetDescription("exporting"),
@@ -49,7 +49,7 @@ func progressBar(ctx context.Context, w io.Writer, logOut *barSafeWriter, total 
 	update := func() {
 		p := run.Progress()
 		bar.Describe(fmt.Sprintf("exporting (%d failed, %d skipped)", p.Failed, p.IDsSkipped))
-		bar.Set64(exporter.Handled(p))
+		bar.Set64(pipeline.Handled(p))
 	}
 	go func() {
 		defer close(finished)
@@ -71,7 +71,7 @@ func progressBar(ctx context.Context, w io.Writer, logOut *barSafeWriter, total 
 }
 
 // reportProgress logs a progress line every interval until stop is called.
-func reportProgress(ctx context.Context, run *exporter.Run, every time.Duration, log *slog.Logger) (stop func()) {
+func reportProgress(ctx context.Context, run *pipeline.Run, every time.Duration, log *slog.Logger) (stop func()) {
 	if every <= 0 {
 		return func() {}
 	}

@@ -104,6 +104,16 @@ type Input struct {
 }
 
 // refused is the Invalid input of id, found at where.
+// NewInput is the input of a trimmed ID read at where (a source outside
+// this package's, such as package idquery): a Proposal, or Invalid with the
+// reason when ValidateID refuses it.
+func NewInput(id, where string) Input {
+	if err := ValidateID(id); err != nil {
+		return refused(id, where, err)
+	}
+	return Input{ID: id, Where: where}
+}
+
 func refused(id, where string, err error) Input {
 	return Input{Kind: Invalid, ID: refusedID(id), Where: where, Err: err}
 }

@@ -1,4 +1,4 @@
-package exporter
+package pipeline
 
 import (
 	"context"

@@ -1,4 +1,9 @@
-package extract
+// Package idquery is the --ids-query source: proposal IDs from the first
+// column of an SQL query's rows, run read-only through the database room
+// (load.Store is a ReadOnlyQuerier). It owns checking the query's shape and
+// spilling its rows; it knows nothing of the API, and package extract,
+// which does, imports no database driver.
+package idquery
 
 import (
 	"bufio"
@@ -14,22 +19,25 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/interview-export/interview-export/extract"
 )
 
-// ErrQueryRefused is wrapped by every error of an ID query that the query
+// ErrRefused is wrapped by every error of an ID query that the query
 // itself causes (columns, types, a write, the timeout, an SQL error): the
 // query must change, not the run's circumstances.
-var ErrQueryRefused = errors.New("the ID query was refused")
+var ErrRefused = errors.New("the ID query was refused")
 
-// QueryRefusedError says why an ID query was refused. It wraps ErrQueryRefused.
-type QueryRefusedError struct {
+// RefusedError says why an ID query was refused. It wraps ErrRefused.
+type RefusedError struct {
 	Reason string
 	// Timeout is true when the query ran past its statement timeout.
 	Timeout bool
 }
 
-func (e *QueryRefusedError) Error() string { return e.Reason }
-func (e *QueryRefusedError) Unwrap() error { return ErrQueryRefused }
+func (e *RefusedError) Error() string { return e.Reason }
+func (e *RefusedError) Unwrap() error { return ErrRefused }
 
 // ReadOnlyQuerier runs one SQL statement read-only, under a statement
 // timeout, and hands its rows to fn; load.Store is one.
@@ -39,31 +47,31 @@ type ReadOnlyQuerier interface {
 
 // The column types an ID query may return: text-like or integer.
 var queryColumnTypes = map[uint32]string{
-	25: "text", 1043: "varchar", 1042: "char", 19: "name",
-	20: "bigint", 23: "integer", 21: "smallint",
+	pgtype.TextOID: "text", pgtype.VarcharOID: "varchar", pgtype.BPCharOID: "char", pgtype.NameOID: "name",
+	pgtype.Int8OID: "bigint", pgtype.Int4OID: "integer", pgtype.Int2OID: "smallint",
 }
 
-// QuerySource yields the first column of an SQL query's rows as proposal
-// IDs. OpenQuerySource runs the query at once and spills the IDs to an
+// Source yields the first column of an SQL query's rows as proposal
+// IDs. Open runs the query at once and spills the IDs to an
 // unlinked temporary file: the transaction stays short however slowly the
 // export consumes them, and memory stays bounded however many rows there are.
-type QuerySource struct {
+type Source struct {
 	f      *os.File
 	rows   int64
 	nulls  int64
 	blanks int64
 }
 
-// OpenQuerySource runs query through db. It fails before any API call, with
-// a *QueryRefusedError, when the query does not return exactly one text or
+// Open runs query through db. It fails before any API call, with
+// a *RefusedError, when the query does not return exactly one text or
 // integer column, tries to write, or runs past timeout.
-func OpenQuerySource(ctx context.Context, db ReadOnlyQuerier, query string, timeout time.Duration) (*QuerySource, error) {
+func Open(ctx context.Context, db ReadOnlyQuerier, query string, timeout time.Duration) (*Source, error) {
 	f, err := os.CreateTemp("", "interview-export-ids-*")
 	if err != nil {
 		return nil, fmt.Errorf("ID query: temporary file: %w", err)
 	}
 	os.Remove(f.Name()) // gone with the process, whatever happens to it
-	s := &QuerySource{f: f}
+	s := &Source{f: f}
 	if err := db.QueryReadOnly(ctx, query, timeout, s.spill); err != nil {
 		f.Close()
 		return nil, queryError(err)
@@ -75,7 +83,7 @@ func OpenQuerySource(ctx context.Context, db ReadOnlyQuerier, query string, time
 	return s, nil
 }
 
-func (s *QuerySource) spill(rows pgx.Rows) error {
+func (s *Source) spill(rows pgx.Rows) error {
 	fields := rows.FieldDescriptions()
 	switch {
 	case len(fields) == 0:
@@ -83,16 +91,16 @@ func (s *QuerySource) spill(rows pgx.Rows) error {
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		return &QueryRefusedError{Reason: "returns no column: it must be a SELECT of one column of proposal IDs"}
+		return &RefusedError{Reason: "returns no column: it must be a SELECT of one column of proposal IDs"}
 	case len(fields) > 1:
-		return &QueryRefusedError{Reason: fmt.Sprintf("returns %d columns: select only the proposal ID column", len(fields))}
+		return &RefusedError{Reason: fmt.Sprintf("returns %d columns: select only the proposal ID column", len(fields))}
 	}
 	if _, ok := queryColumnTypes[fields[0].DataTypeOID]; !ok {
 		name := strconv.FormatUint(uint64(fields[0].DataTypeOID), 10)
 		if t, ok := rows.Conn().TypeMap().TypeForOID(fields[0].DataTypeOID); ok {
 			name = t.Name
 		}
-		return &QueryRefusedError{Reason: fmt.Sprintf("returns a column %q of type %s: want text or an integer; cast it in the query (SELECT <the expression>::text …)",
+		return &RefusedError{Reason: fmt.Sprintf("returns a column %q of type %s: want text or an integer; cast it in the query (SELECT <the expression>::text …)",
 			fields[0].Name, name)}
 	}
 	w := bufio.NewWriter(s.f)
@@ -131,7 +139,7 @@ func (s *QuerySource) spill(rows pgx.Rows) error {
 
 // queryError turns what PostgreSQL said about the query into a reason.
 func queryError(err error) error {
-	var refused *QueryRefusedError
+	var refused *RefusedError
 	if errors.As(err, &refused) {
 		return err
 	}
@@ -139,21 +147,21 @@ func queryError(err error) error {
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
 		case "25006":
-			return &QueryRefusedError{Reason: fmt.Sprintf("tried to write (%s); it runs read-only and must only SELECT: nothing was changed", pgErr.Message)}
+			return &RefusedError{Reason: fmt.Sprintf("tried to write (%s); it runs read-only and must only SELECT: nothing was changed", pgErr.Message)}
 		case "57014":
-			return &QueryRefusedError{Reason: "ran longer than its statement timeout: make it cheaper or raise the timeout", Timeout: true}
+			return &RefusedError{Reason: "ran longer than its statement timeout: make it cheaper or raise the timeout", Timeout: true}
 		}
-		return &QueryRefusedError{Reason: fmt.Sprintf("%s (SQLSTATE %s)", pgErr.Message, pgErr.Code)}
+		return &RefusedError{Reason: fmt.Sprintf("%s (SQLSTATE %s)", pgErr.Message, pgErr.Code)}
 	}
 	return fmt.Errorf("ID query: %w", err)
 }
 
 // Rows is the number of IDs the query returned; nulls and blanks count the
 // NULL and empty (or all-blank) values skipped.
-func (s *QuerySource) Rows() (rows, nulls, blanks int64) { return s.rows, s.nulls, s.blanks }
+func (s *Source) Rows() (rows, nulls, blanks int64) { return s.rows, s.nulls, s.blanks }
 
 // IDs streams the spilled IDs, trimmed and validated like lines of a file.
-func (s *QuerySource) IDs(ctx context.Context, yield func(Input) error) error {
+func (s *Source) IDs(ctx context.Context, yield func(extract.Input) error) error {
 	r := bufio.NewReader(s.f)
 	for row := int64(1); ; row++ {
 		n, err := binary.ReadUvarint(r)
@@ -170,21 +178,17 @@ func (s *QuerySource) IDs(ctx context.Context, yield func(Input) error) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		in := Input{ID: strings.TrimSpace(string(buf)), Where: fmt.Sprintf("row %d", row)}
-		if err := ValidateID(in.ID); err != nil {
-			in = refused(in.ID, in.Where, err)
-		}
-		if err := yield(in); err != nil {
+		if err := yield(extract.NewInput(strings.TrimSpace(string(buf)), fmt.Sprintf("row %d", row))); err != nil {
 			return err
 		}
 	}
 }
 
 // Describe names the source.
-func (s *QuerySource) Describe() string { return "ids-query" }
+func (s *Source) Describe() string { return "ids-query" }
 
 // Total is the number of non-NULL rows.
-func (s *QuerySource) Total() int64 { return s.rows }
+func (s *Source) Total() int64 { return s.rows }
 
 // Close removes the spilled IDs.
-func (s *QuerySource) Close() error { return s.f.Close() }
+func (s *Source) Close() error { return s.f.Close() }

@@ -1,4 +1,4 @@
-package exporter_test
+package pipeline_test
 
 import (
 	"context"
@@ -8,15 +8,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/interview-export/interview-export/exporter"
 	"github.com/interview-export/interview-export/extract"
+	"github.com/interview-export/interview-export/pipeline"
 )
 
 // budgetFetcher reserves each body from the budget before answering, as
 // extract.Client does with Config.BodyBudget.
 type budgetFetcher struct {
 	fetcher
-	budget *exporter.Budget
+	budget *pipeline.Budget
 	body   int64
 }
 
@@ -36,13 +36,13 @@ func (f *budgetFetcher) Interview(ctx context.Context, id string) (extract.Answe
 // batch size and the flush interval alone would keep all 40 in one.
 func TestBudgetBoundsWhatWaitsToBeWritten(t *testing.T) {
 	t.Parallel()
-	budget := exporter.NewBudget(1000)
+	budget := pipeline.NewBudget(1000)
 	f := &budgetFetcher{budget: budget, body: 300}
 	w := &recorder{}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	opts := exporter.Options{Concurrency: 8, BatchSize: 500, FlushInterval: time.Hour, Budget: budget}
-	sum, err := exporter.New(sliceSource(ids("ok-", 40)), f, w, opts).Execute(ctx)
+	opts := pipeline.Options{Concurrency: 8, BatchSize: 500, FlushInterval: time.Hour, Budget: budget}
+	sum, err := pipeline.New(sliceSource(ids("ok-", 40)), f, w, opts).Execute(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, int64(40), sum.Available)
 	assert.GreaterOrEqual(t, w.batches, 20, "a batch of two bodies (600 bytes) holds half the budget: committed")

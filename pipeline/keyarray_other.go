@@ -1,6 +1,6 @@
 //go:build !unix
 
-package exporter
+package pipeline
 
 // realloc moves the array to a larger one on the heap.
 func (a *keyArray) realloc(capacity int) {

@@ -1,4 +1,4 @@
-// Package exporter wires one export run: proposal IDs from a Source, through
+// Package pipeline wires one export run: proposal IDs from a Source, through
 // the workers that fetch them with package extract and normalize them with
 // package transform, to a BatchWriter (package load's Writer, or its
 // JSONLines for a dry run).
@@ -14,7 +14,7 @@
 // context ends (a signal), the run drains: no new ID is taken, requests in
 // flight get until Options.DrainTimeout to finish, and every outcome
 // received is committed before Execute returns.
-package exporter
+package pipeline
 
 import (
 	"context"

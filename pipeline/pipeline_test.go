@@ -1,4 +1,4 @@
-package exporter_test
+package pipeline_test
 
 import (
 	"context"
@@ -14,9 +14,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/interview-export/interview-export/exporter"
 	"github.com/interview-export/interview-export/extract"
 	"github.com/interview-export/interview-export/load"
+	"github.com/interview-export/interview-export/pipeline"
 )
 
 // sliceSource yields its lines through the real ID scanner.
@@ -117,7 +117,7 @@ func TestEveryIDReachesOneOutcome(t *testing.T) {
 	lines = append(lines, "ok-0000", "# comment", "", "has space", "ok-0001")
 	w := &recorder{}
 	f := &fetcher{}
-	sum, err := exporter.New(sliceSource(lines), f, w, exporter.Options{Concurrency: 7, BatchSize: 16}).Execute(context.Background())
+	sum, err := pipeline.New(sliceSource(lines), f, w, pipeline.Options{Concurrency: 7, BatchSize: 16}).Execute(context.Background())
 	require.NoError(t, err)
 
 	assert.Len(t, w.outcomes, 376, "each distinct ID exactly once")
@@ -145,7 +145,7 @@ func TestUnauthorizedStopsTheRun(t *testing.T) {
 	lines = append(lines, ids("ok-more-", 2000)...)
 	w := &recorder{}
 	f := &fetcher{}
-	_, err := exporter.New(sliceSource(lines), f, w, exporter.Options{Concurrency: 2, BatchSize: 10}).Execute(context.Background())
+	_, err := pipeline.New(sliceSource(lines), f, w, pipeline.Options{Concurrency: 2, BatchSize: 10}).Execute(context.Background())
 	require.ErrorIs(t, err, extract.ErrUnauthorized)
 	assert.Less(t, f.calls.Load(), int64(500), "the run stopped soon after the 401")
 	for id, o := range w.outcomes {
@@ -157,7 +157,7 @@ func TestWriteErrorStopsTheRun(t *testing.T) {
 	t.Parallel()
 	w := &recorder{failAt: 2}
 	f := &fetcher{}
-	_, err := exporter.New(sliceSource(ids("ok-", 5000)), f, w, exporter.Options{Concurrency: 4, BatchSize: 10}).Execute(context.Background())
+	_, err := pipeline.New(sliceSource(ids("ok-", 5000)), f, w, pipeline.Options{Concurrency: 4, BatchSize: 10}).Execute(context.Background())
 	require.ErrorContains(t, err, "database gone")
 	assert.Less(t, f.calls.Load(), int64(5000), "fetching stopped")
 	assert.Len(t, w.outcomes, 10, "only the first batch was committed")
@@ -177,7 +177,7 @@ func TestCancelCommitsWhatWasReceived(t *testing.T) {
 		cancel()
 	}()
 	start := time.Now()
-	sum, err := exporter.New(sliceSource(lines), f, w, exporter.Options{Concurrency: 4, BatchSize: 1000,
+	sum, err := pipeline.New(sliceSource(lines), f, w, pipeline.Options{Concurrency: 4, BatchSize: 1000,
 		FlushInterval: time.Hour, DrainTimeout: 200 * time.Millisecond}).Execute(ctx)
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Less(t, time.Since(start), 10*time.Second, "requests that never answer are abandoned at the drain deadline")
@@ -201,7 +201,7 @@ func TestSignalDrainsRequestsInFlight(t *testing.T) {
 		}
 		cancel() // four requests in flight, each answering 300ms after it left
 	}()
-	_, err := exporter.New(sliceSource(ids("late-", 100)), f, w, exporter.Options{Concurrency: 4, DrainTimeout: 5 * time.Second}).Execute(ctx)
+	_, err := pipeline.New(sliceSource(ids("late-", 100)), f, w, pipeline.Options{Concurrency: 4, DrainTimeout: 5 * time.Second}).Execute(ctx)
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Equal(t, int64(4), f.calls.Load(), "no new ID taken after the signal")
 	assert.Len(t, w.outcomes, 4, "the requests in flight finished and were committed")
@@ -213,12 +213,12 @@ func TestShardsCoverEveryIDOnce(t *testing.T) {
 	seen := map[string]int{}
 	for i := range uint64(3) {
 		w := &recorder{}
-		_, err := exporter.New(sliceSource(all), &fetcher{}, w, exporter.Options{Shard: exporter.Shard{Index: i, Count: 3}}).Execute(context.Background())
+		_, err := pipeline.New(sliceSource(all), &fetcher{}, w, pipeline.Options{Shard: pipeline.Shard{Index: i, Count: 3}}).Execute(context.Background())
 		require.NoError(t, err)
 		assert.InDelta(t, 333, len(w.outcomes), 60, "shard %d holds about a third", i)
 		for id := range w.outcomes {
 			seen[id]++
-			assert.True(t, exporter.Shard{Index: i, Count: 3}.Holds(id))
+			assert.True(t, pipeline.Shard{Index: i, Count: 3}.Holds(id))
 		}
 	}
 	assert.Len(t, seen, 1000)
@@ -229,15 +229,15 @@ func TestShardsCoverEveryIDOnce(t *testing.T) {
 
 func TestParseShard(t *testing.T) {
 	t.Parallel()
-	s, err := exporter.ParseShard("2/5")
+	s, err := pipeline.ParseShard("2/5")
 	require.NoError(t, err)
-	assert.Equal(t, exporter.Shard{Index: 2, Count: 5}, s)
+	assert.Equal(t, pipeline.Shard{Index: 2, Count: 5}, s)
 	assert.Equal(t, "2/5", s.String())
-	s, err = exporter.ParseShard("")
+	s, err = pipeline.ParseShard("")
 	require.NoError(t, err)
 	assert.Equal(t, "0/1", s.String())
 	for _, bad := range []string{"5/5", "1", "a/b", "0/0", "-1/3", "1/2/3"} {
-		_, err := exporter.ParseShard(bad)
+		_, err := pipeline.ParseShard(bad)
 		assert.Error(t, err, bad)
 	}
 }
@@ -263,7 +263,7 @@ func TestRefreshAfterSkipsFreshIDs(t *testing.T) {
 	}
 	w := &recorder{}
 	f := &fetcher{}
-	sum, err := exporter.New(sliceSource(ids("ok-", 700)), f, w, exporter.Options{Recorded: fresh, RefreshAfter: 20 * time.Hour}).Execute(context.Background())
+	sum, err := pipeline.New(sliceSource(ids("ok-", 700)), f, w, pipeline.Options{Recorded: fresh, RefreshAfter: 20 * time.Hour}).Execute(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, int64(100), f.calls.Load(), "only the stale and new IDs are fetched")
 	assert.Equal(t, int64(600), sum.IDsSkipped)
@@ -280,8 +280,8 @@ func TestRefreshLimitBoundsStaleRefetches(t *testing.T) {
 		recorded[id] = time.Now().Add(-48 * time.Hour) // stale
 	}
 	f := &fetcher{}
-	sum, err := exporter.New(sliceSource(ids("ok-", 700)), f, &recorder{},
-		exporter.Options{Recorded: recorded, RefreshAfter: 20 * time.Hour, RefreshLimit: 250}).Execute(context.Background())
+	sum, err := pipeline.New(sliceSource(ids("ok-", 700)), f, &recorder{},
+		pipeline.Options{Recorded: recorded, RefreshAfter: 20 * time.Hour, RefreshLimit: 250}).Execute(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, int64(100+250), f.calls.Load(), "the 100 new ones and 250 of the 600 stale ones")
 	assert.Equal(t, int64(350), sum.IDsSkipped)
