@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/interview-export/interview-export/extract"
+	"github.com/interview-export/interview-export/internal/sanitize"
 	"github.com/interview-export/interview-export/load"
 )
 
@@ -107,21 +108,21 @@ func (k *checker) api(ctx context.Context, store *load.Store) {
 	id, err := client.CheckToken(ctx, k.scopes()...)
 	switch {
 	case errors.Is(err, extract.ErrAPIUnavailable):
-		k.fail("api", fmt.Sprintf("%s cannot be reached: %v", redactURL(cfg.BaseURL), err), "check the network; try again later", true)
+		k.fail("api", fmt.Sprintf("%s cannot be reached: %v", sanitize.URL(cfg.BaseURL), err), "check the network; try again later", true)
 		return
 	case errors.Is(err, extract.ErrUnauthorized):
-		k.pass("api", redactURL(cfg.BaseURL)+" answers like the OpenTrain API")
+		k.pass("api", sanitize.URL(cfg.BaseURL)+" answers like the OpenTrain API")
 		k.fail("token", err.Error(), "create a new token (it may be expired or revoked) and set OT_API_TOKEN or --token-file", false)
 		return
 	case errors.Is(err, extract.ErrScopeMissing):
-		k.pass("api", redactURL(cfg.BaseURL)+" answers like the OpenTrain API")
+		k.pass("api", sanitize.URL(cfg.BaseURL)+" answers like the OpenTrain API")
 		k.fail("scopes", err.Error(), "create a token with the scopes "+strings.Join(k.scopes(), " "), false)
 	case err != nil:
-		k.fail("api", fmt.Sprintf("%s does not answer like the OpenTrain API: %v", redactURL(cfg.BaseURL), err),
+		k.fail("api", fmt.Sprintf("%s does not answer like the OpenTrain API: %v", sanitize.URL(cfg.BaseURL), err),
 			"check --api-url or OT_API_URL: it ends in /api/public/v1", false)
 		return
 	default:
-		k.pass("api", redactURL(cfg.BaseURL)+" answers like the OpenTrain API")
+		k.pass("api", sanitize.URL(cfg.BaseURL)+" answers like the OpenTrain API")
 		k.pass("token", fmt.Sprintf("accepted, with the scopes %s (this set-up needs %s)", strings.Join(id.Scopes, " "), strings.Join(k.scopes(), " ")))
 		if k.o.source.updates && !slices.Contains(id.Scopes, "jobs:read") && !slices.Contains(id.Scopes, "jobs:write") {
 			k.add(checkResult{Check: "scopes", Status: "info", Detail: "without jobs:read, --updates cannot list the jobs: their titles and statuses stay unknown (a warning each night)"})

@@ -16,7 +16,9 @@ import (
 
 	"github.com/interview-export/interview-export/extract"
 	"github.com/interview-export/interview-export/idquery"
+	"github.com/interview-export/interview-export/internal/sanitize"
 	"github.com/interview-export/interview-export/load"
+	"github.com/interview-export/interview-export/metrics"
 	"github.com/interview-export/interview-export/pace"
 	"github.com/interview-export/interview-export/pipeline"
 )
@@ -195,7 +197,7 @@ func (x *exportRun) openStore(ctx context.Context) error {
 // happens now; a second signal records the run as interrupted.
 func (x *exportRun) execute(ctx context.Context) (load.Counts, error) {
 	o, log, run := x.o, x.log, x.run
-	log.Info("export started", "run_id", x.runID, "source", x.src.Describe(), "shard", o.run.Shard.String(), "api_url", redactURL(o.client.BaseURL),
+	log.Info("export started", "run_id", x.runID, "source", x.src.Describe(), "shard", o.run.Shard.String(), "api_url", sanitize.URL(o.client.BaseURL),
 		"concurrency", o.client.Concurrency, "rate", o.client.Rate, "refresh_after", o.run.RefreshAfter.String(), "dry_run", o.dryRun)
 	stopProgress := startProgress(ctx, x.e.stderr, x.logOut, x.src, run, o.progressInterval, log)
 	defer stopProgress()
@@ -329,8 +331,8 @@ func (x *exportRun) report(ctx context.Context, r runOutcome) {
 	if o.metricsTextfile == "" && o.pushgatewayURL == "" {
 		return
 	}
-	target := metricsTarget{textfile: o.metricsTextfile, pushURL: o.pushgatewayURL, pushUser: o.pushgatewayUser, pushPassword: o.pushgatewayPassword}
-	if err := publishMetrics(ctx, target, r, x.lastSuccess(ctx, r)); err != nil {
+	target := metrics.Target{Textfile: o.metricsTextfile, PushURL: o.pushgatewayURL, PushUser: o.pushgatewayUser, PushPassword: o.pushgatewayPassword}
+	if err := metrics.Publish(ctx, target, r.metrics(x.lastSuccess(ctx, r))); err != nil {
 		x.logError("could not publish the metrics", err)
 	}
 }
@@ -348,7 +350,7 @@ func (x *exportRun) lastSuccess(ctx context.Context, r runOutcome) time.Time {
 		x.logError("could not read the last successful run for the metrics", err)
 	}
 	if x.o.metricsTextfile != "" {
-		last = previousLastSuccess(x.o.metricsTextfile)
+		last = metrics.PreviousLastSuccess(x.o.metricsTextfile)
 	}
 	if r.ExitStatus == ExitOK && r.FinishedAt.After(last) {
 		last = r.FinishedAt

@@ -5,9 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	"net"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -17,6 +14,7 @@ import (
 	"github.com/interview-export/interview-export/extract"
 	"github.com/interview-export/interview-export/follow"
 	"github.com/interview-export/interview-export/load"
+	"github.com/interview-export/interview-export/metrics"
 )
 
 // followOutageBound is how many --outage-timeout an outage may last before
@@ -63,12 +61,10 @@ func readSecret(path string, getenv func(string) string) ([]byte, error) {
 	return []byte(secret), nil
 }
 
-// follow keeps exporting after the feed: a cycle (read /updates from the
-// stored cursor, export what it says), then a wait for --poll-interval or a
-// webhook, and again, until a signal (exit 0), a fatal error, or an outage
-// longer than followOutageBound × --outage-timeout (exit 75). Each cycle
-// that gave a proposal an outcome keeps its row in export_runs; an idle one
-// leaves none.
+// follow keeps exporting after the feed, as a follow.Service: each cycle
+// that gave a proposal an outcome keeps its row in export_runs, an idle
+// one leaves none, and an outage longer than followOutageBound ×
+// --outage-timeout ends it (exit 75).
 func (x *exportRun) follow(c *cli.Context, f followOptions) error {
 	ctx := c.Context
 	if err := x.openShared(c); err != nil {
@@ -84,54 +80,39 @@ func (x *exportRun) follow(c *cli.Context, f followOptions) error {
 			}
 		}}
 	}
-	metrics := follow.NewMetrics(x.o.run.Shard.String(), hook)
-	stop, err := x.serve(cmp.Or(f.webhookListen, f.listen), metrics.Handler(hook))
-	if err != nil {
-		return err
+	seen := metrics.NewFollower(x.o.run.Shard.String(), time.Now)
+	if addr := cmp.Or(f.webhookListen, f.listen); addr != "" {
+		stop, err := follow.Serve(addr, follow.Handler(seen, hook), x.log)
+		if err != nil {
+			return usageError{err}
+		}
+		defer stop()
 	}
-	defer stop()
 	// The follower joins its account's pace board once the token was
 	// checked: the board is keyed by the account it belongs to.
-	stopSharing := func() {}
+	stopSharing, sharing := func() {}, false
 	defer func() { stopSharing() }()
 	x.log.Info("following the change feed", "poll_interval", f.pollInterval.String(), "webhook_listen", f.webhookListen, "listen", f.listen)
-	var outageSince time.Time
-	checked := false // the token, once: until a cycle got past it, every cycle checks it
-	for {
-		counts, err := x.cycle(ctx, !checked)
-		if !checked && x.client.Account() != "" {
-			stopSharing = x.shareQuota(ctx)
-		}
-		checked = checked || err == nil || x.run != nil
-		metrics.Observe(x.observed(counts, err))
-		var sig SignalError
-		switch {
-		case errors.As(context.Cause(ctx), &sig):
-			x.log.Info("follower stopped", "signal", sig.Error())
-			return nil // a service asked to stop
-		case err == nil:
-			outageSince = time.Time{}
-		case errors.Is(err, extract.ErrAPIUnavailable) || load.Unavailable(err):
-			if outageSince.IsZero() {
-				outageSince = time.Now()
+	svc := &follow.Service{
+		Cycle: func(ctx context.Context, checkToken bool) (metrics.Cycle, bool, error) {
+			counts, err := x.cycle(ctx, checkToken)
+			if !sharing && x.client.Account() != "" {
+				stopSharing, sharing = x.shareQuota(ctx), true
 			}
-			bound := followOutageBound * x.o.client.OutageTimeout
-			if time.Since(outageSince) > bound {
-				return fmt.Errorf("the outage lasted longer than %s (%d × --outage-timeout): %w", bound, followOutageBound, err)
-			}
-			x.log.Warn("cycle stopped by an outage: trying again at the next poll", "error", err.Error(),
-				"outage_for", time.Since(outageSince).Round(time.Second).String(), "gives_up_after", bound.String())
-		default:
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			x.log.Info("follower stopped", "signal", context.Cause(ctx).Error())
-			return nil
-		case <-wake:
-		case <-time.After(f.pollInterval):
-		}
+			return x.observed(counts, err), x.run != nil, err
+		},
+		Outage:       func(err error) bool { return errors.Is(err, extract.ErrAPIUnavailable) || load.Unavailable(err) },
+		GiveUpAfter:  followOutageBound * x.o.client.OutageTimeout,
+		PollInterval: f.pollInterval,
+		Wake:         wake,
+		Metrics:      seen,
+		Log:          x.log,
 	}
+	err := svc.Run(ctx)
+	if oe := (*follow.OutageError)(nil); errors.As(err, &oe) {
+		return fmt.Errorf("%w (%d × --outage-timeout)", err, followOutageBound)
+	}
+	return err
 }
 
 // cycle is one export of the feed from the stored cursor.
@@ -162,33 +143,13 @@ func (x *exportRun) cycle(ctx context.Context, first bool) (load.Counts, error) 
 }
 
 // observed is a cycle for the metrics.
-func (x *exportRun) observed(counts load.Counts, err error) follow.Cycle {
+func (x *exportRun) observed(counts load.Counts, err error) metrics.Cycle {
 	st := x.client.Stats()
-	cy := follow.Cycle{Available: counts.Available, NoInterview: counts.NoInterview, Failed: counts.Failed,
+	cy := metrics.Cycle{Available: counts.Available, NoInterview: counts.NoInterview, Failed: counts.Failed,
 		FailedKnown: counts.FailedKnown, Requests: st.Requests, RateLimited: st.RateLimited, Rate: st.RatePerSecond,
 		OK: err == nil, End: time.Now()}
 	if src, ok := x.src.(*extract.UpdatesSource); ok {
 		cy.Newest = src.Newest
 	}
 	return cy
-}
-
-// serve starts the HTTP listener of the follower (webhooks, metrics,
-// health) on addr, when one is given; stop closes it.
-func (x *exportRun) serve(addr string, h http.Handler) (stop func(), err error) {
-	if addr == "" {
-		return func() {}, nil
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, usageError{fmt.Errorf("listen on %s: %w", addr, err)}
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	x.log.Info("listening", "addr", ln.Addr().String(), "paths", "/webhooks/opentrain /metrics /healthz /readyz")
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	}, nil
 }

@@ -3,23 +3,18 @@ package command
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/push"
-
 	"github.com/interview-export/interview-export/load"
+	"github.com/interview-export/interview-export/metrics"
 )
 
 // maxFailed is --max-failed: how many failures (a count, or a share of the
@@ -192,123 +187,18 @@ func writeSummaryFile(path string, r runOutcome) error {
 	return nil
 }
 
-// runMetrics are the run's Prometheus metrics: every series on every run,
-// whatever its outcome. lastSuccess is when the last run that exited 0
-// finished (this one if it did), zero when none did.
-func runMetrics(r runOutcome, lastSuccess time.Time, constLabels prometheus.Labels) *prometheus.Registry {
-	reg := prometheus.NewRegistry()
-	gauge := func(name, help string, v float64) {
-		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: constLabels})
-		g.Set(v)
-		reg.MustRegister(g)
-	}
-	vec := func(name, help, label string, values map[string]float64) {
-		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: constLabels}, []string{label})
-		keys := make([]string, 0, len(values))
-		for k := range values {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			g.WithLabelValues(k).Set(values[k])
-		}
-		reg.MustRegister(g)
-	}
+// metrics is the run's outcome in the metrics' vocabulary.
+func (r runOutcome) metrics(lastSuccess time.Time) metrics.Run {
 	c := r.Counts
-	success := 0.0
-	if !lastSuccess.IsZero() {
-		success = float64(lastSuccess.UnixMilli()) / 1000
-	}
-	gauge("interview_export_last_success_timestamp_seconds", "When the last run that exited 0 finished (0: none yet).", success)
-	gauge("interview_export_last_run_timestamp_seconds", "When this run finished.", float64(r.FinishedAt.UnixMilli())/1000)
-	gauge("interview_export_duration_seconds", "How long this run took.", c.DurationSeconds)
-	gauge("interview_export_exit_status", "The exit status of this run.", float64(r.ExitStatus))
-	vec("interview_export_proposals", "Proposals of this run by outcome.", "outcome", map[string]float64{
-		"available": float64(c.Available), "no_interview": float64(c.NoInterview), "failed": float64(c.Failed),
-		"failed_known": float64(c.FailedKnown),
-		"skipped":      float64(c.IDsSkipped), "duplicate": float64(c.IDsDuplicate)})
-	failures := map[string]float64{}
+	failures := map[string]int64{}
 	for _, code := range load.Codes {
 		failures[code] = 0 // every series on every run
 	}
-	for code, n := range c.FailedByCode {
-		failures[code] = float64(n)
-	}
-	vec("interview_export_failures", "Failures of this run by error code.", "code", failures)
-	gauge("interview_export_requests", "API requests this run sent.", float64(c.Requests))
-	gauge("interview_export_retries", "Retries among them.", float64(c.Retries))
-	gauge("interview_export_rate_limited", "429 answers this run received.", float64(c.RateLimited))
-	gauge("interview_export_messages_written", "Message rows inserted or changed by this run.", float64(c.MessagesWritten))
-	if c.RequestRate > 0 {
-		gauge("interview_export_request_rate", "The request rate this run settled on, per second.", c.RequestRate)
-	}
-	return reg
-}
-
-// metricsTarget is where a run's metrics go.
-type metricsTarget struct {
-	textfile                        string
-	pushURL, pushUser, pushPassword string
-}
-
-// pushTimeout bounds a push: a Pushgateway that hangs costs at most this.
-const pushTimeout = 10 * time.Second
-
-// publishMetrics writes the node_exporter textfile and pushes to the
-// Pushgateway, as configured.
-func publishMetrics(ctx context.Context, t metricsTarget, r runOutcome, lastSuccess time.Time) error {
-	var errs []error
-	if t.textfile != "" {
-		reg := runMetrics(r, lastSuccess, prometheus.Labels{"shard": r.Shard})
-		if err := prometheus.WriteToTextfile(t.textfile, reg); err != nil {
-			errs = append(errs, fmt.Errorf("write --metrics-textfile %s: %w", t.textfile, err))
-		}
-	}
-	if t.pushURL != "" {
-		reg := runMetrics(r, lastSuccess, nil)
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pushTimeout)
-		defer cancel()
-		p := push.New(t.pushURL, "interview_export").Grouping("shard", r.Shard).Gatherer(reg).
-			Client(&http.Client{Timeout: pushTimeout})
-		if t.pushUser != "" || t.pushPassword != "" {
-			p = p.BasicAuth(t.pushUser, t.pushPassword)
-		}
-		if err := p.PushContext(ctx); err != nil {
-			// The error quotes the URL: never its credentials.
-			msg := strings.ReplaceAll(err.Error(), t.pushURL, redactURL(t.pushURL))
-			errs = append(errs, fmt.Errorf("push metrics to --pushgateway-url %s: %s", redactURL(t.pushURL), msg))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// previousLastSuccess reads interview_export_last_success_timestamp_seconds
-// from the textfile an earlier run wrote; zero when there is none.
-func previousLastSuccess(textfile string) time.Time {
-	raw, err := os.ReadFile(textfile)
-	if err != nil {
-		return time.Time{}
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if !strings.HasPrefix(line, "interview_export_last_success_timestamp_seconds") {
-			continue
-		}
-		fields := strings.Fields(line)
-		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
-		if err != nil || v <= 0 {
-			return time.Time{}
-		}
-		return time.UnixMilli(int64(v * 1000))
-	}
-	return time.Time{}
-}
-
-// redactURL is u with the password of its userinfo replaced, as every URL
-// the program prints.
-func redactURL(u string) string {
-	parsed, err := url.Parse(u)
-	if err != nil || parsed.User == nil {
-		return u
-	}
-	return parsed.Redacted()
+	maps.Copy(failures, c.FailedByCode)
+	return metrics.Run{Shard: r.Shard, FinishedAt: r.FinishedAt, LastSuccess: lastSuccess,
+		Duration: time.Duration(c.DurationSeconds * float64(time.Second)), ExitStatus: r.ExitStatus,
+		Proposals: map[string]int64{"available": c.Available, "no_interview": c.NoInterview, "failed": c.Failed,
+			"failed_known": c.FailedKnown, "skipped": c.IDsSkipped, "duplicate": c.IDsDuplicate},
+		Failures: failures, Requests: c.Requests, Retries: c.Retries, RateLimited: c.RateLimited, Messages: c.MessagesWritten,
+		RequestRate: c.RequestRate}
 }

@@ -1,7 +1,9 @@
-// Package follow keeps an export going after the change feed: a follower
-// reads /updates, exports what it says, then waits for the next poll or for
-// a signed webhook delivery that wakes it. It serves the webhook endpoint,
-// the Prometheus metrics of the running follower and its health checks.
+// Package follow keeps an export going after the change feed: its Service
+// runs a cycle (read /updates, export what it says), then waits for the
+// next poll or for a signed webhook delivery that wakes it, with its outage
+// policy in one place. It serves the webhook endpoint, the follower's
+// metrics (package metrics' vocabulary) and its health checks. It names no
+// flag: the command gives it a cycle to run and the numbers.
 //
 // A webhook delivery is only a trigger: what is fetched always comes from
 // /updates, so a forged or replayed delivery can never make the follower

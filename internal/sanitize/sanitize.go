@@ -1,9 +1,11 @@
 // Package sanitize makes text storable in PostgreSQL following the contract:
 // NUL characters are removed and each byte of invalid UTF-8 becomes U+FFFD;
 // everything else is kept byte for byte (no trimming, no normalization).
+// URL makes a URL printable: never its password.
 package sanitize
 
 import (
+	"net/url"
 	"strings"
 	"unicode/utf8"
 )
@@ -29,4 +31,14 @@ func Text(s string) string {
 		i += size
 	}
 	return b.String()
+}
+
+// URL is u with the password of its userinfo replaced, as every URL the
+// program prints.
+func URL(u string) string {
+	parsed, err := url.Parse(u)
+	if err != nil || parsed.User == nil {
+		return u
+	}
+	return parsed.Redacted()
 }
