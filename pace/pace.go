@@ -234,8 +234,8 @@ func (p *Pace) Refused(now time.Time) {
 }
 
 // Announce is the API's statement of its quota in requests per second
-// (from RateLimit-Policy or RateLimit-Limit), read at now; the next step
-// holds just under it. A statement of 0 or less says nothing.
+// (from RateLimit-Policy or RateLimit-Limit), read at now; a new one
+// steps at once to just under it. A statement of 0 or less says nothing.
 func (p *Pace) Announce(now time.Time, perSecond float64) {
 	if perSecond <= 0 || math.IsInf(perSecond, 0) || math.IsNaN(perSecond) {
 		return
@@ -243,7 +243,13 @@ func (p *Pace) Announce(now time.Time, perSecond float64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.advance(now)
+	if p.phase == Announced && p.quota == rate.Limit(perSecond) {
+		return
+	}
+	// A new statement: the step runs now rather than at the second's end,
+	// so that not one more second is paced by a guess.
 	p.quota, p.phase = rate.Limit(perSecond), Announced
+	p.roll(now)
 }
 
 // Status returns the pace as it stands.
@@ -275,6 +281,13 @@ func (p *Pace) advance(now time.Time) {
 	if gone < time.Second {
 		return
 	}
+	p.roll(now)
+}
+
+// roll runs the step of the second that began at secAt and begins the next
+// at now; called with mu held.
+func (p *Pace) roll(now time.Time) {
+	gone := now.Sub(p.secAt)
 	p.step(now)
 	p.prev, p.cur, p.secAt = p.cur, second{}, now
 	if gone >= 2*time.Second {
