@@ -13,6 +13,7 @@ import (
 	"github.com/interview-export/interview-export/extract"
 	"github.com/interview-export/interview-export/load"
 	"github.com/interview-export/interview-export/pipeline"
+	"github.com/interview-export/interview-export/report"
 )
 
 const flagTo = "to"
@@ -86,7 +87,7 @@ func runFeedStatus(c *cli.Context, e *env) error {
 		}
 	}
 	if c.String(flagFormat) == "json" {
-		return writeJSON(e.stdout, status)
+		return report.JSON(e.stdout, status)
 	}
 	if len(status) == 0 {
 		fmt.Fprintln(e.stdout, "no shard has read the change feed yet: the first export --updates reads the whole history")
@@ -96,7 +97,7 @@ func runFeedStatus(c *cli.Context, e *env) error {
 	fmt.Fprintln(tw, "SHARD\tCURSOR\tMOVED (UTC)\tAGO\tFAILURES DUE\tWAITING FOR RE-CHECK\t")
 	for _, s := range status {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%d\t\n", s.Shard, s.Cursor, s.UpdatedAt.UTC().Format("2006-01-02 15:04:05"),
-			took(now.Sub(s.UpdatedAt)), s.FailuresDue, s.FailuresWaiting)
+			report.Took(now.Sub(s.UpdatedAt)), s.FailuresDue, s.FailuresWaiting)
 	}
 	return tw.Flush()
 }

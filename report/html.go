@@ -1,4 +1,9 @@
-package command
+// Package report renders what package load reads of the warehouse (the
+// report, the run history, the scores by job or status) for people and
+// machines: a terminal's text, JSON, CSV, and one self-contained HTML page.
+// It reads through load's queries and writes to an io.Writer; it knows no
+// flag and runs no query of its own.
+package report
 
 import (
 	"context"
@@ -55,10 +60,17 @@ type htmlReport struct {
 	StatusTable []load.GroupScores
 }
 
-// writeHTMLReport writes one self-contained page (inline SVG, no script, no
+// Store is what the HTML page reads: load.Store is one.
+type Store interface {
+	Report(ctx context.Context, runs int) (load.Report, error)
+	ScoresBy(ctx context.Context, by string) ([]load.GroupScores, error)
+	JobHistograms(ctx context.Context, lo, hi float64, n int) ([]load.JobHistogram, error)
+}
+
+// HTML writes one self-contained page (inline SVG, no script, no
 // file from elsewhere): the score distribution overall and per job, the
 // average score by hiring status, and the last runs with their failures.
-func writeHTMLReport(ctx context.Context, w io.Writer, store *load.Store, runs int, now time.Time) error {
+func HTML(ctx context.Context, w io.Writer, store Store, runs int, now time.Time) error {
 	r, err := store.Report(ctx, runs)
 	if err != nil {
 		return err
