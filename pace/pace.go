@@ -315,6 +315,12 @@ func (p *Pace) step(now time.Time) {
 		// the pace held here stays.
 	case refused > 0:
 		p.cut(now, cur)
+	case p.phase == Starting && last.peersLimited > 0:
+		// Another member of the account was refused: the account's
+		// quota is reached, and this slow start stops where it stands.
+		p.phase, p.quota, p.probeWait = Holding, cur, p.t.ProbeAfter
+		p.set(now, cur*rate.Limit(p.t.Hold), fmt.Sprintf("another member of the account was refused: holding under %.3g/s", float64(cur)))
+		p.scheduleProbe(now)
 	default:
 		p.calm(now, cur, last, last.freed, peersProbing)
 	}
