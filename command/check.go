@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -89,10 +88,7 @@ func (k *checker) token(tokenFile string) (string, bool) {
 // scopes are what the configured source needs; with none, what any needs.
 func (k *checker) scopes() []string {
 	s := k.o.source
-	if s.allJobs || (s.idsFile == "" && s.idsQuery == "" && len(s.jobs) == 0 && !s.updates) {
-		return []string{"proposals:read", "jobs:read"}
-	}
-	return []string{"proposals:read"}
+	return extract.ScopesFor(s.allJobs || (s.idsFile == "" && s.idsQuery == "" && len(s.jobs) == 0 && !s.updates))
 }
 
 // api checks the base URL, the token and its scopes, the rate limit
@@ -124,7 +120,7 @@ func (k *checker) api(ctx context.Context, store *load.Store) {
 	default:
 		k.pass("api", sanitize.URL(cfg.BaseURL)+" answers like the OpenTrain API")
 		k.pass("token", fmt.Sprintf("accepted, with the scopes %s (this set-up needs %s)", strings.Join(id.Scopes, " "), strings.Join(k.scopes(), " ")))
-		if k.o.source.updates && !slices.Contains(id.Scopes, "jobs:read") && !slices.Contains(id.Scopes, "jobs:write") {
+		if k.o.source.updates && !id.Has(extract.ScopeJobs) {
 			k.add(checkResult{Check: "scopes", Status: "info", Detail: "without jobs:read, --updates cannot list the jobs: their titles and statuses stay unknown (a warning each night)"})
 		}
 	}

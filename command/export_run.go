@@ -125,11 +125,7 @@ func (x *exportRun) openCycle(ctx context.Context, first bool) error {
 		return err
 	}
 	if first {
-		scopes := []string{"proposals:read"}
-		if o.source.allJobs {
-			scopes = append(scopes, "jobs:read")
-		}
-		if err := checkToken(ctx, x.client, o.client.BaseURL, scopes); err != nil {
+		if err := checkToken(ctx, x.client, o.client.BaseURL, extract.ScopesFor(o.source.allJobs)); err != nil {
 			return err
 		}
 	}

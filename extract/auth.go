@@ -21,6 +21,28 @@ type Identity struct {
 	Account string
 }
 
+// The scopes an export may need.
+const (
+	ScopeProposals = "proposals:read" // every export: the interview endpoint and the change feed
+	ScopeJobs      = "jobs:read"      // listing the account's jobs (--all-jobs)
+)
+
+// ScopesFor is what a run needs: ScopeProposals always, and ScopeJobs when
+// it lists the account's jobs. The one home of that fact, for export and
+// check alike.
+func ScopesFor(listsJobs bool) []string {
+	if listsJobs {
+		return []string{ScopeProposals, ScopeJobs}
+	}
+	return []string{ScopeProposals}
+}
+
+// Has says whether the token carries scope s; a :write scope implies its
+// :read.
+func (id Identity) Has(s string) bool {
+	return slices.Contains(id.Scopes, s) || slices.Contains(id.Scopes, strings.TrimSuffix(s, ":read")+":write")
+}
+
 // CheckToken calls GET /auth/me and checks that the token carries every
 // scope in required (a :write scope implies its :read). It returns
 // ErrUnauthorized for a rejected token and an error wrapping ErrScopeMissing
@@ -54,8 +76,7 @@ func (c *Client) CheckToken(ctx context.Context, required ...string) (Identity, 
 	c.account.Store(&id.Account)
 	var missing []string
 	for _, s := range required {
-		write := strings.TrimSuffix(s, ":read") + ":write"
-		if !slices.Contains(id.Scopes, s) && !slices.Contains(id.Scopes, write) {
+		if !id.Has(s) {
 			missing = append(missing, s)
 		}
 	}
