@@ -42,13 +42,15 @@ func (r *Run) ExtraFields() []string {
 	return slices.Sorted(maps.Keys(r.extra))
 }
 
-// fetchAll is one worker: it fetches IDs until the intake closes and
+// fetchAll is one worker: it fetches IDs until the intake closes or the
+// run's context ends (checked too, since the intake closes on it a moment
+// later, from another goroutine: no new ID may leave in between), and
 // finishes the fetch in hand under inflight, which ends only on a fatal
 // error or the drain deadline.
-func (r *Run) fetchAll(intake, inflight context.Context, ids <-chan fetchJob, out outbox) error {
+func (r *Run) fetchAll(ctx, intake, inflight context.Context, ids <-chan fetchJob, out outbox) error {
 	for job := range ids {
 		id := job.id
-		if intake.Err() != nil {
+		if intake.Err() != nil || ctx.Err() != nil {
 			return nil
 		}
 		// Waits before the request leaves end with the intake: a request

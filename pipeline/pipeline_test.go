@@ -33,13 +33,21 @@ func (s sliceSource) IDs(ctx context.Context, yield func(extract.Input) error) e
 func (s sliceSource) Describe() string { return "test" }
 
 // fetcher answers by the ID's prefix: "ok-", "none-", "fail-", "bad-",
-// "auth-" (a 401) and "slow-" (waits for the context).
+// "auth-" (a 401), "slow-" (waits for the context: abandoned counts them)
+// and "late-" (answers once release is closed, whatever happens).
 type fetcher struct {
-	calls atomic.Int64
+	calls     atomic.Int64
+	abandoned atomic.Int64
+	release   chan struct{}
+	// at, when set, runs once, when the call numbered atCall arrives.
+	at     func()
+	atCall int64
 }
 
 func (f *fetcher) Interview(ctx context.Context, id string) (extract.Answer, error) {
-	f.calls.Add(1)
+	if n := f.calls.Add(1); f.at != nil && n == f.atCall {
+		f.at()
+	}
 	now := time.Now()
 	switch {
 	case strings.HasPrefix(id, "ok-"):
@@ -53,9 +61,10 @@ func (f *fetcher) Interview(ctx context.Context, id string) (extract.Answer, err
 		return extract.Answer{}, fmt.Errorf("%w: test", extract.ErrUnauthorized)
 	case strings.HasPrefix(id, "slow-"):
 		<-ctx.Done()
+		f.abandoned.Add(1)
 		return extract.Answer{}, ctx.Err()
-	case strings.HasPrefix(id, "late-"): // answers after 300ms, whatever happens
-		time.Sleep(300 * time.Millisecond)
+	case strings.HasPrefix(id, "late-"):
+		<-f.release
 		return extract.Answer{ProposalID: id, NoInterview: true, Attempts: 1, ReceivedAt: now}, nil
 	}
 	return extract.Answer{}, &extract.FetchError{ProposalID: id, Reason: extract.ReasonForbidden, HTTPStatus: 403, Attempts: 1}
@@ -167,20 +176,14 @@ func TestCancelCommitsWhatWasReceived(t *testing.T) {
 	t.Parallel()
 	lines := append(ids("ok-", 100), ids("slow-", 4)...)
 	w := &recorder{}
-	f := &fetcher{}
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		for f.calls.Load() < 104 {
-			time.Sleep(time.Millisecond)
-		}
-		time.Sleep(20 * time.Millisecond)
-		cancel()
-	}()
-	start := time.Now()
+	// The signal comes once the four slow requests are in flight: every ok-
+	// answer has been received by then.
+	f := &fetcher{at: cancel, atCall: 104}
 	sum, err := pipeline.New(sliceSource(lines), f, w, pipeline.Options{Concurrency: 4, BatchSize: 1000,
 		FlushInterval: time.Hour, DrainTimeout: 200 * time.Millisecond}).Execute(ctx)
 	require.ErrorIs(t, err, context.Canceled)
-	assert.Less(t, time.Since(start), 10*time.Second, "requests that never answer are abandoned at the drain deadline")
+	assert.Equal(t, int64(4), f.abandoned.Load(), "the requests that never answer are abandoned at the drain deadline")
 	var got []string
 	for id := range w.outcomes {
 		got = append(got, id)
@@ -193,14 +196,10 @@ func TestCancelCommitsWhatWasReceived(t *testing.T) {
 func TestSignalDrainsRequestsInFlight(t *testing.T) {
 	t.Parallel()
 	w := &recorder{}
-	f := &fetcher{}
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		for f.calls.Load() < 4 {
-			time.Sleep(time.Millisecond)
-		}
-		cancel() // four requests in flight, each answering 300ms after it left
-	}()
+	// Four requests in flight, then the signal, then their answers.
+	f := &fetcher{release: make(chan struct{})}
+	f.at, f.atCall = func() { cancel(); close(f.release) }, 4
 	_, err := pipeline.New(sliceSource(ids("late-", 100)), f, w, pipeline.Options{Concurrency: 4, DrainTimeout: 5 * time.Second}).Execute(ctx)
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Equal(t, int64(4), f.calls.Load(), "no new ID taken after the signal")

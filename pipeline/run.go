@@ -14,6 +14,10 @@
 // context ends (a signal), the run drains: no new ID is taken, requests in
 // flight get until Options.DrainTimeout to finish, and every outcome
 // received is committed before Execute returns.
+//
+// It owns the stages and the order of outcomes; it opens nothing (its
+// caller, package export, gives it the source, the client and the writer),
+// runs no SQL of its own and names no flag.
 package pipeline
 
 import (
@@ -268,7 +272,7 @@ func (r *Run) Execute(ctx context.Context) (load.Counts, error) {
 	var workers errgroup.Group
 	for range r.opts.Concurrency {
 		workers.Go(func() error {
-			err := r.fetchAll(intake, inflight, ids, out)
+			err := r.fetchAll(ctx, intake, inflight, ids, out)
 			if err != nil && !errors.Is(err, errBatcherStopped) {
 				abort(err) // a 401 stops the other workers at once
 			}
