@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/interview-export/interview-export/command"
+	"github.com/interview-export/interview-export/exit"
 )
 
 func main() {
@@ -19,12 +20,12 @@ func main() {
 	go func() {
 		sig := <-sigs
 		first := time.Now()
-		cancel(command.SignalError{Signal: sig})
+		cancel(exit.SignalError{Signal: sig})
 		for sig := range sigs {
 			// timeout(1) and some supervisors send SIGTERM twice within
 			// milliseconds: that is still the first request to stop.
 			if time.Since(first) >= time.Second {
-				command.Abort(sig) // a second signal: record the run as interrupted, and stop now
+				exit.Abort(sig) // a second signal: record the run as interrupted, and stop now
 				os.Exit(128 + int(sig.(syscall.Signal)))
 			}
 		}

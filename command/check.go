@@ -9,6 +9,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/interview-export/interview-export/exit"
+	"github.com/interview-export/interview-export/export"
 	"github.com/interview-export/interview-export/extract"
 	"github.com/interview-export/interview-export/internal/sanitize"
 	"github.com/interview-export/interview-export/load"
@@ -27,12 +29,12 @@ type checkResult struct {
 	Later bool `json:"may_pass_later,omitempty"`
 }
 
-func checkFlags() []cli.Flag { return append(exportFlags(), formatFlag()) }
+func checkFlags(a *exportArgs) []cli.Flag { return append(exportFlags(a), formatFlag()) }
 
 // checker runs the checks of a set-up, in order, and keeps their results.
 type checker struct {
 	e       *env
-	o       exportOptions
+	o       export.Options
 	results []checkResult
 }
 
@@ -43,24 +45,24 @@ func (k *checker) pass(check, detail string) {
 }
 
 func (k *checker) fail(check, detail, fix string, later bool) {
-	k.add(checkResult{Check: check, Status: "fail", Detail: redact(detail, k.e.secrets), Fix: fix, Later: later})
+	k.add(checkResult{Check: check, Status: "fail", Detail: sanitize.Secrets(detail, k.e.secrets), Fix: fix, Later: later})
 }
 
 // runCheck verifies a set-up without exporting: the token and its scopes,
 // the API's base URL, the database (connection, migrations, grants), the
 // feed, and whether the API announces its rate limit. It reads the same
 // flags, environment and config file as export.
-func runCheck(c *cli.Context, e *env) error {
-	o, err := mapExportOptions(c, e)
+func runCheck(c *cli.Context, e *env, a *exportArgs) error {
+	o, err := a.mapped(c, e)
 	if err != nil {
-		return usageError{err}
+		return exit.UsageError{Err: err}
 	}
 	if err := checkFormat(c, "text", "json"); err != nil {
 		return err
 	}
 	k := &checker{e: e, o: o}
 	var ok bool
-	k.o.client.Token, ok = k.token(c.String(flagTokenFile))
+	k.o.Client.Token, ok = k.token(a.tokenFile)
 	store := k.database(c.Context)
 	if store != nil {
 		defer store.Close()
@@ -78,7 +80,7 @@ func (k *checker) token(tokenFile string) (string, bool) {
 		k.fail("token", err.Error(), "set OT_API_TOKEN or pass --token-file FILE", false)
 		return "", false
 	}
-	k.e.secrets = append(k.e.secrets, token, databasePassword(k.o.databaseURL))
+	k.e.secrets = append(k.e.secrets, token, databasePassword(k.o.DatabaseURL))
 	if warning != "" {
 		k.add(checkResult{Check: "token file", Status: "info", Detail: warning})
 	}
@@ -87,14 +89,14 @@ func (k *checker) token(tokenFile string) (string, bool) {
 
 // scopes are what the configured source needs; with none, what any needs.
 func (k *checker) scopes() []string {
-	s := k.o.source
-	return extract.ScopesFor(s.allJobs || (s.idsFile == "" && s.idsQuery == "" && len(s.jobs) == 0 && !s.updates))
+	s := k.o.Source
+	return extract.ScopesFor(s.AllJobs || (s.IDsFile == "" && s.IDsQuery == "" && len(s.Jobs) == 0 && !s.Updates))
 }
 
 // api checks the base URL, the token and its scopes, the rate limit
 // headers and, for --updates (or no source), one page of the feed.
 func (k *checker) api(ctx context.Context, store *load.Store) {
-	cfg := k.o.client
+	cfg := k.o.Client
 	cfg.MaxAttempts, cfg.UserAgent = 2, "interview-export/"+Version+" (check)"
 	client, err := extract.NewClient(cfg)
 	if err != nil {
@@ -120,7 +122,7 @@ func (k *checker) api(ctx context.Context, store *load.Store) {
 	default:
 		k.pass("api", sanitize.URL(cfg.BaseURL)+" answers like the OpenTrain API")
 		k.pass("token", fmt.Sprintf("accepted, with the scopes %s (this set-up needs %s)", strings.Join(id.Scopes, " "), strings.Join(k.scopes(), " ")))
-		if k.o.source.updates && !id.Has(extract.ScopeJobs) {
+		if k.o.Source.Updates && !id.Has(extract.ScopeJobs) {
 			k.add(checkResult{Check: "scopes", Status: "info", Detail: "without jobs:read, --updates cannot list the jobs: their titles and statuses stay unknown (a warning each night)"})
 		}
 	}
@@ -134,11 +136,11 @@ func (k *checker) api(ctx context.Context, store *load.Store) {
 
 // feed reads one page of /updates from the shard's stored cursor.
 func (k *checker) feed(ctx context.Context, client *extract.Client, store *load.Store) {
-	s := k.o.source
-	if !s.updates && (s.idsFile != "" || s.idsQuery != "" || len(s.jobs) > 0 || s.allJobs) {
+	s := k.o.Source
+	if !s.Updates && (s.IDsFile != "" || s.IDsQuery != "" || len(s.Jobs) > 0 || s.AllJobs) {
 		return
 	}
-	shard := k.o.run.Shard.String()
+	shard := k.o.Run.Shard.String()
 	var after int64
 	var stored bool
 	if store != nil {
@@ -164,14 +166,14 @@ func (k *checker) feed(ctx context.Context, client *extract.Client, store *load.
 // database checks the connection, the migrations and the grants, and
 // returns the open store (nil when it cannot be had).
 func (k *checker) database(ctx context.Context) *load.Store {
-	if k.o.databaseURL == "" {
-		if k.o.dryRun && !k.o.source.updates && k.o.source.idsQuery == "" {
+	if k.o.DatabaseURL == "" {
+		if k.o.DryRun && !k.o.Source.Updates && k.o.Source.IDsQuery == "" {
 			return nil
 		}
 		k.fail("database", "no database configured", "set DATABASE_URL (or the libpq PG* variables) or pass --database-url", false)
 		return nil
 	}
-	store, err := connect(ctx, k.o.databaseURL, 2)
+	store, err := export.Connect(ctx, k.o.DatabaseURL, 2)
 	if err != nil {
 		k.fail("database", err.Error(), "check DATABASE_URL: the host, the database name, the user and its password", load.Unavailable(err))
 		return nil
@@ -181,7 +183,7 @@ func (k *checker) database(ctx context.Context) *load.Store {
 	switch {
 	case err != nil:
 		k.fail("migrations", err.Error(), "check the role's grants on the schema", load.Unavailable(err))
-	case cur < latest && k.o.noMigrate:
+	case cur < latest && k.o.NoMigrate:
 		k.fail("migrations", fmt.Sprintf("the schema is at version %d, this binary needs %d", cur, latest),
 			"run 'interview-export migrate' as the tables' owner, or drop --no-migrate", false)
 	case cur < latest:
@@ -223,17 +225,12 @@ func (k *checker) report(format string) error {
 	later := false
 	for _, r := range k.results {
 		if r.Status == "fail" && !r.Later {
-			return checkFailed{code: ExitUsage}
+			return exit.Reported{Code: exit.Usage}
 		}
 		later = later || r.Status == "fail"
 	}
 	if later {
-		return checkFailed{code: ExitUnavailable}
+		return exit.Reported{Code: exit.Unavailable}
 	}
 	return nil
 }
-
-// checkFailed ends a check that found a problem; the lines said which.
-type checkFailed struct{ code int }
-
-func (e checkFailed) Error() string { return "" }

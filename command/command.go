@@ -1,6 +1,8 @@
 // Package command is the command line of interview-export: it parses flags,
-// environment and the YAML config, wires packages extract, transform, load
-// and exporter, and turns the outcome into an exit status. Everything is
+// environment and the YAML config into the options of package export (and
+// of check, feed, report, runs and migrate), makes one call, and turns the
+// error into an exit status through package exit. It owns no loop and no
+// goroutine: the run's lifecycle is package export's. Everything is
 // injected (arguments, standard streams, a context that ends on a signal), so
 // the whole CLI runs in-process in tests.
 package command
@@ -17,7 +19,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/interview-export/interview-export/extract"
+	"github.com/interview-export/interview-export/exit"
+	"github.com/interview-export/interview-export/internal/logging"
+	"github.com/interview-export/interview-export/internal/sanitize"
 )
 
 // Version, Commit and BuildDate describe the binary. make build and make
@@ -110,19 +114,19 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil && !errors.As(err, &ran) {
 		// urfave/cli's own: an unknown flag or command, a bad value.
 		if e.jsonLog {
-			errorRecord(stderr, fmt.Sprintf("%v: run 'interview-export --help' for usage", err), ExitUsage)
+			logging.ErrorRecord(stderr, fmt.Sprintf("%v: run 'interview-export --help' for usage", err), exit.Usage)
 		} else {
 			fmt.Fprintf(stderr, "interview-export: %v\nRun 'interview-export --help' for usage.\n", err)
 		}
-		return ExitUsage
+		return exit.Usage
 	}
-	code, msg := exitStatus(err)
+	code, msg := exit.Status(err)
 	switch {
 	case msg == "":
 	case e.jsonLog:
-		errorRecord(stderr, redact(msg, e.secrets), code)
+		logging.ErrorRecord(stderr, sanitize.Secrets(msg, e.secrets), code)
 	default:
-		fmt.Fprintf(stderr, "interview-export: %s\n", redact(msg, e.secrets))
+		fmt.Fprintf(stderr, "interview-export: %s\n", sanitize.Secrets(msg, e.secrets))
 	}
 	return code
 }
@@ -150,7 +154,9 @@ given with --config (its keys are the flag names), then the defaults shown. The 
 OT_API_TOKEN or from the file named by --token-file, never from a flag value.`
 
 // onUsageError makes urfave/cli's parse errors the command's usage errors.
-func onUsageError(_ *cli.Context, err error, _ bool) error { return ranError{usageError{err}} }
+func onUsageError(_ *cli.Context, err error, _ bool) error {
+	return ranError{exit.UsageError{Err: err}}
+}
 
 // command is one of the commands that read the config file.
 func (e *env) command(name, usage string, flags []cli.Flag, action func(*cli.Context, *env) error) *cli.Command {
@@ -169,7 +175,9 @@ func (e *env) command(name, usage string, flags []cli.Flag, action func(*cli.Con
 }
 
 func newApp(e *env) *cli.App {
-	export := e.command("export", "fetch interviews and upsert them into PostgreSQL (applies pending migrations first)", exportFlags(), runExport)
+	var exportArgs, checkArgs exportArgs
+	export := e.command("export", "fetch interviews and upsert them into PostgreSQL (applies pending migrations first)", exportFlags(&exportArgs),
+		func(c *cli.Context, e *env) error { return runExport(c, e, &exportArgs) })
 	export.UsageText = "interview-export export --ids-file PATH [options]"
 	return &cli.App{
 		Name:  "interview-export",
@@ -193,10 +201,10 @@ func newApp(e *env) *cli.App {
 				if near := nearestKey(c.Args().First(), map[string]bool{"export": true, "migrate": true, "report": true, "runs": true, "feed": true, "check": true, "version": true, "help": true}); near != "" {
 					hint = fmt.Sprintf(" (did you mean %s?)", near)
 				}
-				return usageError{fmt.Errorf("unknown command %q%s: use export, check, migrate, report, runs, feed or version", c.Args().First(), hint)}
+				return exit.UsageError{Err: fmt.Errorf("unknown command %q%s: use export, check, migrate, report, runs, feed or version", c.Args().First(), hint)}
 			}
 			cli.ShowAppHelp(c)
-			return usageError{errors.New("no command given: use export, check, migrate, report, runs, feed or version")}
+			return exit.UsageError{Err: errors.New("no command given: use export, check, migrate, report, runs, feed or version")}
 		}),
 		Commands: []*cli.Command{
 			export,
@@ -204,7 +212,8 @@ func newApp(e *env) *cli.App {
 			e.command("report", "outcome counts, a score histogram, transcript lengths, recent runs and the last run's failures", reportFlags(), runReport),
 			e.command("runs", "the run history from export_runs", runsFlags(), runRuns),
 			e.feedCommand(),
-			e.command("check", "verify the token, scopes, API, database, grants and feed without exporting (exit 0, 2 or 75)", checkFlags(), runCheck),
+			e.command("check", "verify the token, scopes, API, database, grants and feed without exporting (exit 0, 2 or 75)", checkFlags(&checkArgs),
+				func(c *cli.Context, e *env) error { return runCheck(c, e, &checkArgs) }),
 			{
 				Name:  "version",
 				Usage: "print the version",
@@ -217,12 +226,20 @@ func newApp(e *env) *cli.App {
 	}
 }
 
-// redact replaces every secret (the token, the database password) in s.
-func redact(s string, secrets []string) string {
-	for _, secret := range secrets {
-		if secret != "" {
-			s = strings.ReplaceAll(s, secret, extract.Redacted)
+// libpqEnv are the libpq environment variables that name a database.
+var libpqEnv = []string{"PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE"}
+
+// databaseURL is --database-url (or DATABASE_URL); without it, when the
+// libpq PG* variables are set, as for psql, the URL that means "every
+// setting from the environment".
+func (e *env) databaseURL(c *cli.Context) string {
+	if u := c.String(flagDatabaseURL); u != "" {
+		return u
+	}
+	for _, name := range libpqEnv {
+		if e.getenv(name) != "" {
+			return "postgres://"
 		}
 	}
-	return s
+	return ""
 }

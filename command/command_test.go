@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/interview-export/interview-export/command"
+	"github.com/interview-export/interview-export/exit"
 	"github.com/interview-export/interview-export/internal/fakeapi"
 	"github.com/interview-export/interview-export/internal/pgtest"
 )
@@ -169,17 +170,17 @@ func TestDatabaseOutageExits75(t *testing.T) {
 	ids := writeFile(t, "ids.txt", "p-1\n")
 	tokenFile := writeFile(t, "token", token)
 	r := run(context.Background(), "", "export", "--ids-file", ids, "--token-file", tokenFile, "--database-url", "postgres://nobody:secretpw@127.0.0.1:1/db?connect_timeout=2")
-	assert.Equal(t, command.ExitUnavailable, r.code, r.stderr)
+	assert.Equal(t, exit.Unavailable, r.code, r.stderr)
 	assert.Contains(t, r.stderr, "try again later")
 	assert.NotContains(t, r.stderr, "secretpw")
 	r = run(context.Background(), "", "migrate", "--database-url", "postgres://nobody@127.0.0.1:1/db?connect_timeout=2")
-	assert.Equal(t, command.ExitUnavailable, r.code, r.stderr)
+	assert.Equal(t, exit.Unavailable, r.code, r.stderr)
 
 	u, err := url.Parse(pgtest.Schema(t))
 	require.NoError(t, err)
 	u.Path = "/no_such_database_here"
 	r = run(context.Background(), "", "export", "--ids-file", ids, "--token-file", tokenFile, "--database-url", u.String())
-	assert.Equal(t, command.ExitUsage, r.code, r.stderr)
+	assert.Equal(t, exit.Usage, r.code, r.stderr)
 	assert.Contains(t, r.stderr, "check DATABASE_URL")
 }
 
@@ -193,10 +194,8 @@ func TestSignalInterruptsAndCommits(t *testing.T) {
 
 	ctx, cancel := context.WithCancelCause(context.Background())
 	go func() {
-		for fake.Stats().InterviewRequests < 200 {
-			time.Sleep(5 * time.Millisecond)
-		}
-		cancel(command.SignalError{Signal: syscall.SIGTERM})
+		<-fake.Reached(200)
+		cancel(exit.SignalError{Signal: syscall.SIGTERM})
 	}()
 	r := run(ctx, "", "export", "--ids-file", ids, "--api-url", url, "--database-url", db, "--rate", "0",
 		"--concurrency", "4", "--batch-size", "1000", "--progress-interval", "0")
@@ -346,11 +345,11 @@ func TestJSONErrorsAreJSON(t *testing.T) {
 		{"export", "--log-format", "json", "--ids-file", "x", "--config", "/nonexistent.yaml"},
 	} {
 		r := run(context.Background(), "", args...)
-		assert.Equal(t, command.ExitUsage, r.code, "%v: %s", args, r.stderr)
+		assert.Equal(t, exit.Usage, r.code, "%v: %s", args, r.stderr)
 		for _, line := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
 			var rec map[string]any
 			require.NoError(t, json.Unmarshal([]byte(line), &rec), "%v: not JSON: %s", args, line)
-			assert.Equal(t, float64(command.ExitUsage), rec["exit_status"], "%v", args)
+			assert.Equal(t, float64(exit.Usage), rec["exit_status"], "%v", args)
 		}
 	}
 }

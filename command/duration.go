@@ -11,7 +11,7 @@ import (
 
 // duration is the value of a duration flag: Go's durations (90s, 20h,
 // 1h30m) and, as operators write them, days (30d, 1d12h).
-type duration struct{ d time.Duration }
+type duration struct{ d *time.Duration }
 
 // parseDuration reads a duration with an optional leading number of days.
 func parseDuration(s string) (time.Duration, error) {
@@ -39,28 +39,25 @@ func (v *duration) Set(s string) error {
 	if err != nil {
 		return err
 	}
-	v.d = d
+	*v.d = d
 	return nil
 }
 
 func (v *duration) String() string {
-	if v == nil {
+	if v == nil || v.d == nil {
 		return ""
 	}
 	return v.d.String()
 }
 
-// durationFlag is a duration flag of category, set also by its environment
-// variable and the YAML file.
-func durationFlag(name, category string, value time.Duration, usage string) cli.Flag {
-	return &cli.GenericFlag{Name: name, Category: category, Value: &duration{value}, Usage: usage + " (a duration such as 20h, 90s or 30d)",
+// durationFlag is a duration flag of category that sets *dst (to value
+// unless the command line, its environment variable or the YAML file says
+// otherwise).
+func durationFlag(name, category string, dst *time.Duration, value time.Duration, usage string) cli.Flag {
+	*dst = value
+	return &cli.GenericFlag{Name: name, Category: category, Value: &duration{dst}, Usage: usage + " (a duration such as 20h, 90s or 30d)",
 		EnvVars: []string{envName(name)}}
 }
 
-// durationOf returns the value of the duration flag name.
-func durationOf(c *cli.Context, name string) time.Duration {
-	if v, ok := c.Generic(name).(*duration); ok {
-		return v.d
-	}
-	return 0
-}
+// Get is the duration, as flag.Getter wants.
+func (v *duration) Get() any { return *v.d }

@@ -7,109 +7,114 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 	"unicode"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/urfave/cli/v2"
 
-	"github.com/interview-export/interview-export/extract"
+	"github.com/interview-export/interview-export/exit"
+	"github.com/interview-export/interview-export/export"
+	"github.com/interview-export/interview-export/internal/logging"
 	"github.com/interview-export/interview-export/internal/setting"
-	"github.com/interview-export/interview-export/load"
 	"github.com/interview-export/interview-export/pipeline"
 )
 
-// exportOptions are the validated settings of an export: the library
-// packages' own configurations, and what only the command line knows.
-type exportOptions struct {
-	client extract.Config
-	run    pipeline.Options
-	writer load.WriterOptions
-	source sourceOptions
-
-	databaseURL      string
-	noMigrate        bool
-	dryRun           bool
-	progressInterval time.Duration
-	maxFailed        maxFailed
-	summaryFile      string
-	metricsTextfile  string
-	pushgatewayURL   string
-	// The Pushgateway's basic auth, from --pushgateway-credentials-file.
-	pushgatewayUser, pushgatewayPassword string
-	// tokenFileWarning is set when the token file is readable by others.
-	tokenFileWarning string
+// exportArgs are where export's flags land: export.Options itself, and
+// what a flag holds in another shape until options reads it.
+type exportArgs struct {
+	o         export.Options
+	follow    export.Follow
+	following bool
+	jobs      cli.StringSlice
+	shard     string
+	maxFailed string
+	// Files that hold secrets.
+	tokenFile, pushCredentials, secretFile string
 }
 
-// sourceOptions name the one source of proposal IDs.
-type sourceOptions struct {
-	idsFile         string
-	idsQuery        string
-	idsQueryTimeout time.Duration
-	jobs            []string
-	allJobs         bool
-	updates         bool
+// runExport validates the options and runs the export.
+func runExport(c *cli.Context, e *env, a *exportArgs) error {
+	o, err := a.options(c, e)
+	if err != nil {
+		return exit.UsageError{Err: err}
+	}
+	return export.Run(c.Context, o, export.Env{Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr, Secrets: e.secrets})
 }
 
-// exportOptionsFrom maps the flags onto the options, reads the secrets and
-// validates the whole; each library configuration checks its own ranges.
-func exportOptionsFrom(c *cli.Context, e *env) (exportOptions, error) {
-	o, err := mapExportOptions(c, e)
+// options completes the options with the secrets and validates the whole;
+// each library configuration checks its own ranges.
+func (a *exportArgs) options(c *cli.Context, e *env) (export.Options, error) {
+	o, err := a.mapped(c, e)
 	if err != nil {
 		return o, err
 	}
-	if o.client.Token, o.tokenFileWarning, err = readToken(c.String(flagTokenFile), e.getenv); err != nil {
+	var warning string
+	if o.Client.Token, warning, err = readToken(a.tokenFile, e.getenv); err != nil {
 		return o, err
 	}
-	if o.pushgatewayUser, o.pushgatewayPassword, err = readCredentials(c.String(flagPushgatewayCredentials)); err != nil {
+	if warning != "" {
+		o.Warnings = append(o.Warnings, warning)
+	}
+	if o.Metrics.PushUser, o.Metrics.PushPassword, err = readCredentials(a.pushCredentials); err != nil {
 		return o, err
 	}
-	e.secrets = append(e.secrets, o.client.Token, databasePassword(o.databaseURL), o.pushgatewayPassword, urlPassword(o.pushgatewayURL))
-	return o, o.validate()
+	e.secrets = append(e.secrets, o.Client.Token, databasePassword(o.DatabaseURL), o.Metrics.PushPassword, urlPassword(o.Metrics.PushURL))
+	if a.following {
+		f := a.follow
+		if f.Secret, err = readSecret(a.secretFile, e.getenv); err != nil {
+			return o, err
+		}
+		e.secrets = append(e.secrets, string(f.Secret))
+		if err := validateFollow(f, o); err != nil {
+			return o, err
+		}
+		o.Follow = &f
+	}
+	return o, validate(o)
 }
 
-// mapExportOptions maps the flags onto the options, without the secrets
-// and without validating them.
-func mapExportOptions(c *cli.Context, e *env) (exportOptions, error) {
-	o := exportOptions{
-		client: extract.Config{
-			BaseURL: c.String(flagAPIURL), Concurrency: c.Int(flagConcurrency), Rate: c.Float64(flagRate),
-			MaxAttempts: c.Int(flagMaxAttempts), RequestTimeout: durationOf(c, flagRequestTimeout),
-			BackoffBase: durationOf(c, flagBackoffBase), BackoffMax: durationOf(c, flagBackoffMax),
-			MaxResponseBytes: c.Int64(flagMaxResponseBytes), MaxRetryAfter: durationOf(c, flagMaxRetryAfter),
-			OutageTimeout: durationOf(c, flagOutageTimeout), UserAgent: "interview-export/" + Version,
-		},
-		run: pipeline.Options{
-			Concurrency: c.Int(flagConcurrency), BatchSize: c.Int(flagBatchSize), DrainTimeout: durationOf(c, flagDrainTimeout),
-			RefreshAfter: durationOf(c, flagRefreshAfter), RefreshLimit: c.Int64(flagRefreshLimit), Feed: c.Bool(flagUpdates),
-		},
-		writer: load.WriterOptions{LockTimeout: durationOf(c, flagLockTimeout), RecheckAfter: durationOf(c, flagRecheckAfter)},
-		source: sourceOptions{
-			idsFile: c.String(flagIDsFile), idsQuery: c.String(flagIDsQuery), idsQueryTimeout: durationOf(c, flagIDsQueryTimeout),
-			jobs: c.StringSlice(flagJob), allJobs: c.Bool(flagAllJobs), updates: c.Bool(flagUpdates),
-		},
-		databaseURL:      e.databaseURL(c),
-		noMigrate:        c.Bool(flagNoMigrate),
-		dryRun:           c.Bool(flagDryRun),
-		progressInterval: durationOf(c, flagProgressInterval),
-		summaryFile:      c.String(flagSummaryFile),
-		metricsTextfile:  c.String(flagMetricsTextfile),
-		pushgatewayURL:   c.String(flagPushgatewayURL),
-	}
+// mapped completes what the flags set, without the secrets and without
+// validating.
+func (a *exportArgs) mapped(c *cli.Context, e *env) (export.Options, error) {
+	o := a.o
+	o.Client.UserAgent, o.Version = "interview-export/"+Version, versionLine()
+	o.Run.Concurrency, o.Run.Feed = o.Client.Concurrency, o.Source.Updates
+	o.Source.Jobs = a.jobs.Value()
+	o.DatabaseURL = e.databaseURL(c)
+	o.Settings = settings(c)
 	if c.Args().Len() > 0 {
 		return o, fmt.Errorf("unexpected argument %q: proposal IDs come from --ids-file, --ids-query, --job, --all-jobs or --updates", c.Args().First())
 	}
 	var err error
-	if o.maxFailed, err = parseMaxFailed(c.String(flagMaxFailed)); err != nil {
+	if o.Log, err = logOptions(c); err != nil {
 		return o, err
 	}
-	if o.run.Shard, err = pipeline.ParseShard(c.String(flagShard)); err != nil {
+	if o.MaxFailed, err = export.ParseMaxFailed(a.maxFailed); err != nil {
+		return o, fmt.Errorf("--max-failed %w", err)
+	}
+	if o.Run.Shard, err = pipeline.ParseShard(a.shard); err != nil {
 		return o, fmt.Errorf("--%w", err)
 	}
-	if o.run.Shard.Count > 1 {
+	if o.Run.Shard.Count > 1 {
 		// The API's operators (and the fake's Retry-After check) can tell
 		// the shards of one run apart.
-		o.client.UserAgent += " (shard " + o.run.Shard.String() + ")"
+		o.Client.UserAgent += " (shard " + o.Run.Shard.String() + ")"
+	}
+	return o, nil
+}
+
+// logOptions are --log-level and --log-format.
+func logOptions(c *cli.Context) (logging.Options, error) {
+	var o logging.Options
+	if err := o.Level.UnmarshalText([]byte(c.String(flagLogLevel))); err != nil {
+		return o, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.String(flagLogLevel))
+	}
+	switch c.String(flagLogFormat) {
+	case "text":
+	case "json":
+		o.JSON = true
+	default:
+		return o, fmt.Errorf("--log-format %q: want text or json", c.String(flagLogFormat))
 	}
 	return o, nil
 }
@@ -151,26 +156,26 @@ func databasePassword(url string) string {
 	return cfg.Password
 }
 
-func (o exportOptions) validate() error {
-	if err := o.source.validate(o.databaseURL); err != nil {
+func validate(o export.Options) error {
+	if err := validateSource(o.Source, o.DatabaseURL); err != nil {
 		return err
 	}
 	switch {
-	case o.run.RefreshLimit > 0 && o.run.RefreshAfter == 0:
+	case o.Run.RefreshLimit > 0 && o.Run.RefreshAfter == 0:
 		return errors.New("--refresh-limit bounds the refetches of --refresh-after: pass --refresh-after too, e.g. --refresh-after 7d --refresh-limit 10000")
-	case o.run.RefreshAfter > 0 && o.databaseURL == "":
+	case o.Run.RefreshAfter > 0 && o.DatabaseURL == "":
 		return errors.New("--refresh-after reads the recorded outcomes: set DATABASE_URL or pass --database-url")
-	case o.progressInterval < 0:
-		return fmt.Errorf("--progress-interval %s: want 0 (off) or a positive duration", o.progressInterval)
-	case !o.dryRun && o.databaseURL == "":
+	case o.ProgressInterval < 0:
+		return fmt.Errorf("--progress-interval %s: want 0 (off) or a positive duration", o.ProgressInterval)
+	case !o.DryRun && o.DatabaseURL == "":
 		return errors.New("no database: set DATABASE_URL or pass --database-url (or use --dry-run to write nothing)")
 	}
-	for flag, path := range map[string]string{flagSummaryFile: o.summaryFile, flagMetricsTextfile: o.metricsTextfile} {
+	for flag, path := range map[string]string{"summary-file": o.SummaryFile, "metrics-textfile": o.Metrics.Textfile} {
 		if err := checkOutputPath(flag, path); err != nil {
 			return err
 		}
 	}
-	for _, err := range []error{o.client.Validate(), o.run.Validate(), o.writer.Validate()} {
+	for _, err := range []error{o.Client.Validate(), o.Run.Validate(), o.Writer.Validate()} {
 		if err != nil {
 			return flagError(err)
 		}
@@ -178,9 +183,9 @@ func (o exportOptions) validate() error {
 	return nil
 }
 
-func (s sourceOptions) validate(databaseURL string) error {
+func validateSource(s export.Source, databaseURL string) error {
 	sources := 0
-	for _, set := range []bool{s.idsFile != "", s.idsQuery != "", len(s.jobs) > 0, s.allJobs, s.updates} {
+	for _, set := range []bool{s.IDsFile != "", s.IDsQuery != "", len(s.Jobs) > 0, s.AllJobs, s.Updates} {
 		if set {
 			sources++
 		}
@@ -190,12 +195,12 @@ func (s sourceOptions) validate(databaseURL string) error {
 		return errors.New("no proposal IDs: pass one of --ids-file PATH (- for standard input), --ids-query SQL, --job ID, --all-jobs or --updates")
 	case sources > 1:
 		return errors.New("proposal IDs come from exactly one source: pass only one of --ids-file, --ids-query, --job (repeatable), --all-jobs or --updates")
-	case s.updates && databaseURL == "":
+	case s.Updates && databaseURL == "":
 		return errors.New("--updates keeps its cursor in the database: set DATABASE_URL or pass --database-url")
-	case s.idsQuery != "" && databaseURL == "":
+	case s.IDsQuery != "" && databaseURL == "":
 		return errors.New("--ids-query runs against the database: set DATABASE_URL or pass --database-url")
-	case s.idsQueryTimeout <= 0:
-		return fmt.Errorf("--ids-query-timeout %s: want a positive duration", s.idsQueryTimeout)
+	case s.IDsQueryTimeout <= 0:
+		return fmt.Errorf("--ids-query-timeout %s: want a positive duration", s.IDsQueryTimeout)
 	}
 	return nil
 }
@@ -256,16 +261,4 @@ func flagError(err error) error {
 		flag.WriteRune(unicode.ToLower(r))
 	}
 	return fmt.Errorf("--%s %v: want %s", flag.String(), se.Value, se.Want)
-}
-
-// settings are the run's settings stored in export_runs (never the token).
-func (o exportOptions) settings() map[string]any {
-	return map[string]any{
-		"api_url": o.client.BaseURL, "concurrency": o.client.Concurrency, "rate": o.client.Rate, "max_attempts": o.client.MaxAttempts,
-		"request_timeout": o.client.RequestTimeout.String(), "batch_size": o.run.BatchSize, "version": Version,
-		"refresh_after": o.run.RefreshAfter.String(), "refresh_limit": o.run.RefreshLimit, "shard": o.run.Shard.String(), "dry_run": o.dryRun,
-		"max_retry_after": o.client.MaxRetryAfter.String(), "max_failed": o.maxFailed.String(),
-		"outage_timeout": o.client.OutageTimeout.String(), "lock_timeout": o.writer.LockTimeout.String(),
-		"recheck_after": o.writer.RecheckAfter.String(),
-	}
 }

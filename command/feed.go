@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/interview-export/interview-export/exit"
 	"github.com/interview-export/interview-export/extract"
 	"github.com/interview-export/interview-export/load"
 	"github.com/interview-export/interview-export/pipeline"
@@ -106,16 +107,16 @@ func runFeedReset(c *cli.Context, e *env) error {
 	to := strings.TrimSpace(c.String(flagTo))
 	shard, err := pipeline.ParseShard(c.String(flagShard))
 	if err != nil {
-		return usageError{fmt.Errorf("--%w", err)}
+		return exit.UsageError{Err: fmt.Errorf("--%w", err)}
 	}
 	var eventID int64
 	switch to {
 	case "beginning", "latest":
 	case "":
-		return usageError{errors.New("--to is required: beginning, latest or an event ID")}
+		return exit.UsageError{Err: errors.New("--to is required: beginning, latest or an event ID")}
 	default:
 		if eventID, err = strconv.ParseInt(to, 10, 64); err != nil || eventID < 0 {
-			return usageError{fmt.Errorf("--to %q: want beginning, latest or an event ID (a number)", to)}
+			return exit.UsageError{Err: fmt.Errorf("--to %q: want beginning, latest or an event ID (a number)", to)}
 		}
 	}
 	store, err := openForReading(c, e)
@@ -153,7 +154,7 @@ func runFeedReset(c *cli.Context, e *env) error {
 func feedEnd(c *cli.Context, e *env, store *load.Store, shard pipeline.Shard) (cursor, skipped int64, err error) {
 	token, _, err := readToken(c.String(flagTokenFile), e.getenv)
 	if err != nil {
-		return 0, 0, usageError{err}
+		return 0, 0, exit.UsageError{Err: err}
 	}
 	e.secrets = append(e.secrets, token)
 	client, err := extract.NewClient(extract.Config{BaseURL: c.String(flagAPIURL), Token: token, UserAgent: "interview-export/" + Version})

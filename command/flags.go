@@ -12,56 +12,23 @@ import (
 	"github.com/urfave/cli/v2"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/interview-export/interview-export/exit"
 	"github.com/interview-export/interview-export/extract"
 	"github.com/interview-export/interview-export/load"
 	"github.com/interview-export/interview-export/pipeline"
 )
 
-// Flag names, which are also the keys of the YAML file given with --config.
+// Flag names used in more than one place; the YAML file given with
+// --config takes every flag name as a key. The export flags are each
+// declared once, in exportFlags, bound to where their value goes.
 const (
-	flagConfig           = "config"
-	flagDatabaseURL      = "database-url"
-	flagLogLevel         = "log-level"
-	flagLogFormat        = "log-format"
-	flagAPIURL           = "api-url"
-	flagTokenFile        = "token-file"
-	flagIDsFile          = "ids-file"
-	flagConcurrency      = "concurrency"
-	flagRate             = "rate"
-	flagMaxAttempts      = "max-attempts"
-	flagRequestTimeout   = "request-timeout"
-	flagBackoffBase      = "backoff-base"
-	flagBackoffMax       = "backoff-max"
-	flagMaxResponseBytes = "max-response-bytes"
-	flagBatchSize        = "batch-size"
-	flagProgressInterval = "progress-interval"
-	flagNoMigrate        = "no-migrate"
-	flagDryRun           = "dry-run"
-	flagIDsQuery         = "ids-query"
-	flagIDsQueryTimeout  = "ids-query-timeout"
-	flagJob              = "job"
-	flagAllJobs          = "all-jobs"
-	flagRefreshAfter     = "refresh-after"
-	flagShard            = "shard"
-	flagDrainTimeout     = "drain-timeout"
-	flagMaxRetryAfter    = "max-retry-after"
-	flagOutageTimeout    = "outage-timeout"
-	flagLockTimeout      = "lock-timeout"
-	flagUpdates          = "updates"
-	flagMaxFailed        = "max-failed"
-	flagSummaryFile      = "summary-file"
-	flagMetricsTextfile  = "metrics-textfile"
-	flagPushgatewayURL   = "pushgateway-url"
-	flagRefreshLimit     = "refresh-limit"
-	flagRecheckAfter     = "recheck-after"
-
-	flagPushgatewayCredentials = "pushgateway-credentials-file"
-
-	flagFollow            = "follow"
-	flagPollInterval      = "poll-interval"
-	flagWebhookListen     = "webhook-listen"
-	flagWebhookSecretFile = "webhook-secret-file"
-	flagListen            = "listen"
+	flagConfig      = "config"
+	flagDatabaseURL = "database-url"
+	flagLogLevel    = "log-level"
+	flagLogFormat   = "log-format"
+	flagAPIURL      = "api-url"
+	flagTokenFile   = "token-file"
+	flagShard       = "shard"
 )
 
 // DefaultAPIURL is the OpenTrain public API base.
@@ -91,61 +58,76 @@ func commonFlags() []cli.Flag {
 	}
 }
 
-func exportFlags() []cli.Flag {
-	return slices.Concat(commonFlags(), sourceFlags(), paceFlags(), followFlags(), []cli.Flag{
-		durationFlag(flagRefreshAfter, catSelection, 0, "skip IDs whose last recorded outcome is younger than this `DURATION` (0: fetch all)"),
-		&cli.Int64Flag{Name: flagRefreshLimit, Category: catSelection, Usage: "with --refresh-after: refetch at most `N` stale IDs (recorded longer ago) in this run, so a re-check is spread over runs (0: no limit)", EnvVars: []string{envName(flagRefreshLimit)}},
-		&cli.StringFlag{Name: flagShard, Category: catSelection, Usage: "only the IDs of shard `I/N` (stable hash); N processes with I = 0..N-1 cover every ID once", EnvVars: []string{envName(flagShard)}},
-		&cli.StringFlag{Name: flagMaxFailed, Category: catSelection, Value: "0", Usage: "failures that still let the run exit 0: a count (5) or a share of the IDs sent to the API (1%); the run is recorded 'partial' either way", EnvVars: []string{envName(flagMaxFailed)}},
-		durationFlag(flagRecheckAfter, catSelection, load.DefaultRecheckAfter, "how often --updates tries a known permanent failure (403, 400, invalid_response) again"),
-		durationFlag(flagLockTimeout, catDatabase, load.DefaultLockTimeout, "longest wait for a lock another session holds on the tables; a batch is tried 5 times"),
-		&cli.IntFlag{Name: flagBatchSize, Category: catDatabase, Value: pipeline.DefaultBatchSize, Usage: "proposals committed per transaction", EnvVars: []string{envName(flagBatchSize)}},
-		&cli.BoolFlag{Name: flagNoMigrate, Category: catDatabase, Usage: "do not apply pending migrations first", EnvVars: []string{envName(flagNoMigrate)}},
-		&cli.BoolFlag{Name: flagDryRun, Category: catOutput, Usage: "fetch and normalize, write nothing; print one JSON object per proposal on stdout", EnvVars: []string{envName(flagDryRun)}},
-		durationFlag(flagProgressInterval, catOutput, 10*time.Second, "interval of progress log lines (0: none)"),
-		&cli.PathFlag{Name: flagSummaryFile, Category: catOutput, Usage: "write the run's summary as a JSON document to `PATH` (atomically, also on failure and interruption)", EnvVars: []string{envName(flagSummaryFile)}},
-		&cli.PathFlag{Name: flagMetricsTextfile, Category: catOutput, Usage: "write the run's Prometheus metrics to `PATH` in the node_exporter textfile format (atomically, at the end of every run)", EnvVars: []string{envName(flagMetricsTextfile)}},
-		&cli.PathFlag{Name: flagPushgatewayCredentials, Category: catOutput, Usage: "read the Pushgateway's basic auth from `FILE` (user:password), so that it is never in the URL", EnvVars: []string{envName(flagPushgatewayCredentials)}},
-		&cli.StringFlag{Name: flagPushgatewayURL, Category: catOutput, Usage: "push the run's Prometheus metrics to this Pushgateway `URL` at the end of every run (job interview_export, grouped by shard)", EnvVars: []string{envName(flagPushgatewayURL)}},
+// exportFlags are export's flags (and check's), each bound to the field of
+// a that it sets: the one place a flag is declared.
+func exportFlags(a *exportArgs) []cli.Flag {
+	o, cl, run := &a.o, &a.o.Client, &a.o.Run
+	return slices.Concat(commonFlags(), []cli.Flag{
+		&cli.StringFlag{Name: "ids-file", Category: catSource, Destination: &o.Source.IDsFile, Usage: "source: proposal IDs, one per line, from `PATH` (- for standard input)", EnvVars: []string{envName("ids-file")}},
+		&cli.StringFlag{Name: "ids-query", Category: catSource, Destination: &o.Source.IDsQuery, Usage: "source: the first column of this `SQL` query, run read-only against the database", EnvVars: []string{envName("ids-query")}},
+		durationFlag("ids-query-timeout", catSource, &o.Source.IDsQueryTimeout, 5*time.Minute, "statement timeout of --ids-query"),
+		&cli.StringSliceFlag{Name: "job", Category: catSource, Destination: &a.jobs, Usage: "source: the proposals of job `ID` (repeatable), listed through the API", EnvVars: []string{envName("job")}},
+		&cli.BoolFlag{Name: "all-jobs", Category: catSource, Destination: &o.Source.AllJobs, Usage: "source: the proposals of every job of the account (GET /jobs/mine; needs jobs:read)", EnvVars: []string{envName("all-jobs")}},
+		&cli.BoolFlag{Name: "updates", Category: catSource, Destination: &o.Source.Updates, Usage: "source: the change feed (GET /updates) from the cursor stored for this shard, and the IDs that failed before; the first run reads the whole history", EnvVars: []string{envName("updates")}},
+
+		&cli.StringFlag{Name: flagAPIURL, Category: catPace, Destination: &cl.BaseURL, Value: DefaultAPIURL, Usage: "OpenTrain public API base `URL`", EnvVars: []string{"OT_API_URL"}},
+		&cli.PathFlag{Name: flagTokenFile, Category: catPace, Destination: &a.tokenFile, Usage: "read the API token from `FILE` (else from OT_API_TOKEN; never a flag value)", EnvVars: []string{envName(flagTokenFile)}},
+		&cli.IntFlag{Name: "concurrency", Category: catPace, Destination: &cl.Concurrency, Value: extract.DefaultConcurrency, Usage: fmt.Sprintf("requests in flight at most (1 to %d; 0: the default)", extract.MaxConcurrency), EnvVars: []string{envName("concurrency")}},
+		&cli.Float64Flag{Name: "rate", Category: catPace, Destination: &cl.Rate, Value: extract.DefaultRate, Usage: "requests per second across the run (0: no limit until the API answers 429)", EnvVars: []string{envName("rate")}},
+		&cli.IntFlag{Name: "max-attempts", Category: catPace, Destination: &cl.MaxAttempts, Value: extract.DefaultMaxAttempts, Usage: "tries per proposal, the first included (429s do not count)", EnvVars: []string{envName("max-attempts")}},
+		durationFlag("request-timeout", catPace, &cl.RequestTimeout, extract.DefaultRequestTimeout, "time limit of one attempt, body included"),
+		durationFlag("backoff-base", catPace, &cl.BackoffBase, extract.DefaultBackoffBase, "first retry delay ceiling; doubles per retry (full jitter)"),
+		durationFlag("backoff-max", catPace, &cl.BackoffMax, extract.DefaultBackoffMax, "largest retry delay"),
+		&cli.Int64Flag{Name: "max-response-bytes", Category: catPace, Destination: &cl.MaxResponseBytes, Value: extract.DefaultMaxResponseBytes, Usage: "largest transcript body accepted, in bytes", EnvVars: []string{envName("max-response-bytes")}},
+		durationFlag("max-retry-after", catPace, &cl.MaxRetryAfter, extract.DefaultMaxRetryAfter, "a 429 asking to wait longer than this stops the run with exit status 75 (try again later)"),
+		durationFlag("outage-timeout", catPace, &cl.OutageTimeout, extract.DefaultOutageTimeout, "when requests keep failing (connection refused, 5xx, 404 pages), stop with exit status 75 this long after the first failure"),
+		durationFlag("drain-timeout", catPace, &run.DrainTimeout, pipeline.DefaultDrainTimeout, "on SIGINT/SIGTERM, how long requests in flight may finish before the run commits and exits"),
+
+		&cli.BoolFlag{Name: "follow", Category: catFollow, Destination: &a.following, Usage: "keep running: read the feed, export what it says, wait for --poll-interval or a webhook, and again (a signal stops it with exit 0)", EnvVars: []string{envName("follow")}},
+		durationFlag("poll-interval", catFollow, &a.follow.PollInterval, time.Minute, "with --follow: the longest wait between two reads of the feed"),
+		&cli.StringFlag{Name: "webhook-listen", Category: catFollow, Destination: &a.follow.WebhookListen, Usage: "with --follow: serve POST /webhooks/opentrain (signed deliveries wake the follower) and /metrics, /healthz, /readyz on `ADDR` (host:port)", EnvVars: []string{envName("webhook-listen")}},
+		&cli.PathFlag{Name: "webhook-secret-file", Category: catFollow, Destination: &a.secretFile, Usage: "the webhook secret (whsec_…) from `FILE` (else INTERVIEW_EXPORT_WEBHOOK_SECRET; never a flag value)", EnvVars: []string{envName("webhook-secret-file")}},
+		&cli.StringFlag{Name: "listen", Category: catFollow, Destination: &a.follow.Listen, Usage: "with --follow and no webhooks: serve /metrics, /healthz and /readyz on `ADDR` (host:port)", EnvVars: []string{envName("listen")}},
+
+		durationFlag("refresh-after", catSelection, &run.RefreshAfter, 0, "skip IDs whose last recorded outcome is younger than this `DURATION` (0: fetch all)"),
+		&cli.Int64Flag{Name: "refresh-limit", Category: catSelection, Destination: &run.RefreshLimit, Usage: "with --refresh-after: refetch at most `N` stale IDs (recorded longer ago) in this run, so a re-check is spread over runs (0: no limit)", EnvVars: []string{envName("refresh-limit")}},
+		&cli.StringFlag{Name: flagShard, Category: catSelection, Destination: &a.shard, Value: "0/1", Usage: "only the IDs of shard `I/N` (stable hash); N processes with I = 0..N-1 cover every ID once", EnvVars: []string{envName(flagShard)}},
+		&cli.StringFlag{Name: "max-failed", Category: catSelection, Destination: &a.maxFailed, Value: "0", Usage: "failures that still let the run exit 0: a count (5) or a share of the IDs sent to the API (1%); the run is recorded 'partial' either way", EnvVars: []string{envName("max-failed")}},
+		durationFlag("recheck-after", catSelection, &o.Writer.RecheckAfter, load.DefaultRecheckAfter, "how often --updates tries a known permanent failure (403, 400, invalid_response) again"),
+		durationFlag("lock-timeout", catDatabase, &o.Writer.LockTimeout, load.DefaultLockTimeout, "longest wait for a lock another session holds on the tables; a batch is tried 5 times"),
+		&cli.IntFlag{Name: "batch-size", Category: catDatabase, Destination: &run.BatchSize, Value: pipeline.DefaultBatchSize, Usage: "proposals committed per transaction", EnvVars: []string{envName("batch-size")}},
+		&cli.BoolFlag{Name: "no-migrate", Category: catDatabase, Destination: &o.NoMigrate, Usage: "do not apply pending migrations first", EnvVars: []string{envName("no-migrate")}},
+		&cli.BoolFlag{Name: "dry-run", Category: catOutput, Destination: &o.DryRun, Usage: "fetch and normalize, write nothing; print one JSON object per proposal on stdout", EnvVars: []string{envName("dry-run")}},
+		durationFlag("progress-interval", catOutput, &o.ProgressInterval, 10*time.Second, "interval of progress log lines (0: none)"),
+		&cli.PathFlag{Name: "summary-file", Category: catOutput, Destination: &o.SummaryFile, Usage: "write the run's summary as a JSON document to `PATH` (atomically, also on failure and interruption)", EnvVars: []string{envName("summary-file")}},
+		&cli.PathFlag{Name: "metrics-textfile", Category: catOutput, Destination: &o.Metrics.Textfile, Usage: "write the run's Prometheus metrics to `PATH` in the node_exporter textfile format (atomically, at the end of every run)", EnvVars: []string{envName("metrics-textfile")}},
+		&cli.PathFlag{Name: "pushgateway-credentials-file", Category: catOutput, Destination: &a.pushCredentials, Usage: "read the Pushgateway's basic auth from `FILE` (user:password), so that it is never in the URL", EnvVars: []string{envName("pushgateway-credentials-file")}},
+		&cli.StringFlag{Name: "pushgateway-url", Category: catOutput, Destination: &o.Metrics.PushURL, Usage: "push the run's Prometheus metrics to this Pushgateway `URL` at the end of every run (job interview_export, grouped by shard)", EnvVars: []string{envName("pushgateway-url")}},
 	})
 }
 
-func sourceFlags() []cli.Flag {
-	return []cli.Flag{
-		&cli.StringFlag{Name: flagIDsFile, Category: catSource, Usage: "source: proposal IDs, one per line, from `PATH` (- for standard input)", EnvVars: []string{envName(flagIDsFile)}},
-		&cli.StringFlag{Name: flagIDsQuery, Category: catSource, Usage: "source: the first column of this `SQL` query, run read-only against the database", EnvVars: []string{envName(flagIDsQuery)}},
-		durationFlag(flagIDsQueryTimeout, catSource, 5*time.Minute, "statement timeout of --ids-query"),
-		&cli.StringSliceFlag{Name: flagJob, Category: catSource, Usage: "source: the proposals of job `ID` (repeatable), listed through the API", EnvVars: []string{envName(flagJob)}},
-		&cli.BoolFlag{Name: flagAllJobs, Category: catSource, Usage: "source: the proposals of every job of the account (GET /jobs/mine; needs jobs:read)", EnvVars: []string{envName(flagAllJobs)}},
-		&cli.BoolFlag{Name: flagUpdates, Category: catSource, Usage: "source: the change feed (GET /updates) from the cursor stored for this shard, and the IDs that failed before; the first run reads the whole history", EnvVars: []string{envName(flagUpdates)}},
-	}
-}
+// recorded are the categories of the flags whose values a run stores in
+// export_runs.settings: how it fetches and writes, not where its IDs come
+// from (the source is stored apart) nor where its output goes.
+var recorded = map[string]bool{catPace: true, catSelection: true, catDatabase: true}
 
-func followFlags() []cli.Flag {
-	return []cli.Flag{
-		&cli.BoolFlag{Name: flagFollow, Category: catFollow, Usage: "keep running: read the feed, export what it says, wait for --poll-interval or a webhook, and again (a signal stops it with exit 0)", EnvVars: []string{envName(flagFollow)}},
-		durationFlag(flagPollInterval, catFollow, time.Minute, "with --follow: the longest wait between two reads of the feed"),
-		&cli.StringFlag{Name: flagWebhookListen, Category: catFollow, Usage: "with --follow: serve POST /webhooks/opentrain (signed deliveries wake the follower) and /metrics, /healthz, /readyz on `ADDR` (host:port)", EnvVars: []string{envName(flagWebhookListen)}},
-		&cli.PathFlag{Name: flagWebhookSecretFile, Category: catFollow, Usage: "the webhook secret (whsec_…) from `FILE` (else INTERVIEW_EXPORT_WEBHOOK_SECRET; never a flag value)", EnvVars: []string{envName(flagWebhookSecretFile)}},
-		&cli.StringFlag{Name: flagListen, Category: catFollow, Usage: "with --follow and no webhooks: serve /metrics, /healthz and /readyz on `ADDR` (host:port)", EnvVars: []string{envName(flagListen)}},
+// settings are the run's settings stored in export_runs, read from its
+// flags: never a secret (the database URL and the token file are left out).
+func settings(c *cli.Context) map[string]any {
+	out := map[string]any{"version": Version}
+	for _, f := range c.Command.Flags {
+		cf, ok := f.(cli.CategorizableFlag)
+		name := f.Names()[0]
+		if !ok || (!recorded[cf.GetCategory()] && name != "dry-run") || name == flagDatabaseURL || name == flagTokenFile || name == flagConfig {
+			continue
+		}
+		v := c.Value(name)
+		if s, ok := v.(fmt.Stringer); ok {
+			v = s.String()
+		}
+		out[strings.ReplaceAll(name, "-", "_")] = v
 	}
-}
-
-func paceFlags() []cli.Flag {
-	return []cli.Flag{
-		&cli.StringFlag{Name: flagAPIURL, Category: catPace, Value: DefaultAPIURL, Usage: "OpenTrain public API base `URL`", EnvVars: []string{"OT_API_URL"}},
-		&cli.PathFlag{Name: flagTokenFile, Category: catPace, Usage: "read the API token from `FILE` (else from OT_API_TOKEN; never a flag value)", EnvVars: []string{envName(flagTokenFile)}},
-		&cli.IntFlag{Name: flagConcurrency, Category: catPace, Value: extract.DefaultConcurrency, Usage: fmt.Sprintf("requests in flight at most (1 to %d; 0: the default)", extract.MaxConcurrency), EnvVars: []string{envName(flagConcurrency)}},
-		&cli.Float64Flag{Name: flagRate, Category: catPace, Value: extract.DefaultRate, Usage: "requests per second across the run (0: no limit until the API answers 429)", EnvVars: []string{envName(flagRate)}},
-		&cli.IntFlag{Name: flagMaxAttempts, Category: catPace, Value: extract.DefaultMaxAttempts, Usage: "tries per proposal, the first included (429s do not count)", EnvVars: []string{envName(flagMaxAttempts)}},
-		durationFlag(flagRequestTimeout, catPace, extract.DefaultRequestTimeout, "time limit of one attempt, body included"),
-		durationFlag(flagBackoffBase, catPace, extract.DefaultBackoffBase, "first retry delay ceiling; doubles per retry (full jitter)"),
-		durationFlag(flagBackoffMax, catPace, extract.DefaultBackoffMax, "largest retry delay"),
-		&cli.Int64Flag{Name: flagMaxResponseBytes, Category: catPace, Value: extract.DefaultMaxResponseBytes, Usage: "largest transcript body accepted, in bytes", EnvVars: []string{envName(flagMaxResponseBytes)}},
-		durationFlag(flagMaxRetryAfter, catPace, extract.DefaultMaxRetryAfter, "a 429 asking to wait longer than this stops the run with exit status 75 (try again later)"),
-		durationFlag(flagOutageTimeout, catPace, extract.DefaultOutageTimeout, "when requests keep failing (connection refused, 5xx, 404 pages), stop with exit status 75 this long after the first failure"),
-		durationFlag(flagDrainTimeout, catPace, pipeline.DefaultDrainTimeout, "on SIGINT/SIGTERM, how long requests in flight may finish before the run commits and exits"),
-	}
+	return out
 }
 
 // loadConfigFile is the Before hook of every command: it checks the YAML
@@ -158,14 +140,14 @@ func loadConfigFile(c *cli.Context) error {
 	}
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return usageError{fmt.Errorf("read --config file: %w", err)}
+		return exit.UsageError{Err: fmt.Errorf("read --config file: %w", err)}
 	}
 	var keys map[string]any
 	if err := yaml.Unmarshal(raw, &keys); err != nil {
-		return usageError{fmt.Errorf("--config %s is not valid YAML: %w", path, err)}
+		return exit.UsageError{Err: fmt.Errorf("--config %s is not valid YAML: %w", path, err)}
 	}
 	if _, ok := keys["token"]; ok {
-		return usageError{fmt.Errorf("--config %s: put the token in a file named by token-file, not in the config", path)}
+		return exit.UsageError{Err: fmt.Errorf("--config %s: put the token in a file named by token-file, not in the config", path)}
 	}
 	if err := checkConfigKeys(path, keys); err != nil {
 		return err
@@ -182,7 +164,7 @@ func loadConfigFile(c *cli.Context) error {
 		}
 		for _, v := range configValues(keys[k]) {
 			if err := c.Set(k, v); err != nil {
-				return usageError{fmt.Errorf("--config %s: %s: %w", path, k, err)}
+				return exit.UsageError{Err: fmt.Errorf("--config %s: %s: %w", path, k, err)}
 			}
 		}
 	}
@@ -228,14 +210,14 @@ func checkConfigKeys(path string, keys map[string]any) error {
 		msg += " (" + strings.Join(hints, "; ") + ")"
 	}
 	valid := slices.Sorted(maps.Keys(known))
-	return usageError{fmt.Errorf("%s; the keys are the flag names: %s", msg, strings.Join(valid, ", "))}
+	return exit.UsageError{Err: fmt.Errorf("%s; the keys are the flag names: %s", msg, strings.Join(valid, ", "))}
 }
 
 // configKeys are the keys of the YAML file: every flag name of every
 // command but --config itself.
 func configKeys() map[string]bool {
 	known := map[string]bool{}
-	for _, flags := range [][]cli.Flag{checkFlags(), reportFlags(), runsFlags(), feedStatusFlags(), feedResetFlags()} {
+	for _, flags := range [][]cli.Flag{checkFlags(&exportArgs{}), reportFlags(), runsFlags(), feedStatusFlags(), feedResetFlags()} {
 		for _, f := range flags {
 			for _, n := range f.Names() {
 				known[n] = n != flagConfig

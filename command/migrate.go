@@ -4,17 +4,22 @@ import (
 	"fmt"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/interview-export/interview-export/exit"
+	"github.com/interview-export/interview-export/export"
+	"github.com/interview-export/interview-export/internal/logging"
 )
 
 func runMigrate(c *cli.Context, e *env) error {
 	if c.Args().Len() > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", c.Args().First())}
+		return exit.UsageError{Err: fmt.Errorf("unexpected argument %q", c.Args().First())}
 	}
-	log, _, err := newLogger(c, e.stderr)
+	lo, err := logOptions(c)
 	if err != nil {
-		return err
+		return exit.UsageError{Err: err}
 	}
-	store, err := connect(c.Context, e.databaseURL(c), 2)
+	log, _ := logging.New(e.stderr, lo)
+	store, err := export.Connect(c.Context, e.databaseURL(c), 2)
 	if err != nil {
 		return err
 	}

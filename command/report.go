@@ -9,6 +9,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/interview-export/interview-export/exit"
+	"github.com/interview-export/interview-export/export"
 	"github.com/interview-export/interview-export/load"
 	"github.com/interview-export/interview-export/report"
 )
@@ -39,7 +41,7 @@ func runsFlags() []cli.Flag {
 // checkFormat refuses a --format that is not one of formats.
 func checkFormat(c *cli.Context, formats ...string) error {
 	if f := c.String(flagFormat); !slices.Contains(formats, f) {
-		return usageError{fmt.Errorf("--format %q: want %s", f, strings.Join(formats, ", "))}
+		return exit.UsageError{Err: fmt.Errorf("--format %q: want %s", f, strings.Join(formats, ", "))}
 	}
 	return nil
 }
@@ -47,9 +49,9 @@ func checkFormat(c *cli.Context, formats ...string) error {
 // openForReading connects to an already migrated database.
 func openForReading(c *cli.Context, e *env) (*load.Store, error) {
 	if c.Args().Len() > 0 {
-		return nil, usageError{fmt.Errorf("unexpected argument %q", c.Args().First())}
+		return nil, exit.UsageError{Err: fmt.Errorf("unexpected argument %q", c.Args().First())}
 	}
-	store, err := connect(c.Context, e.databaseURL(c), 2)
+	store, err := export.Connect(c.Context, e.databaseURL(c), 2)
 	if err != nil {
 		return nil, err
 	}
@@ -59,14 +61,14 @@ func openForReading(c *cli.Context, e *env) (*load.Store, error) {
 	}
 	if err != nil {
 		store.Close()
-		return nil, usageError{err}
+		return nil, exit.UsageError{Err: err}
 	}
 	return store, nil
 }
 
 func runReport(c *cli.Context, e *env) error {
 	if n := c.Int(flagRuns); n < 1 || n > 1000 {
-		return usageError{fmt.Errorf("--runs %d: want 1 to 1000", n)}
+		return exit.UsageError{Err: fmt.Errorf("--runs %d: want 1 to 1000", n)}
 	}
 	if err := checkFormat(c, "text", "json", "csv", "html"); err != nil {
 		return err
@@ -74,9 +76,9 @@ func runReport(c *cli.Context, e *env) error {
 	by, format := c.String(flagBy), c.String(flagFormat)
 	switch {
 	case by != "" && by != "job" && by != "status":
-		return usageError{fmt.Errorf("--by %q: want job or status", by)}
+		return exit.UsageError{Err: fmt.Errorf("--by %q: want job or status", by)}
 	case format == "csv" && by == "":
-		return usageError{errors.New("--format csv writes one row per job or status: add --by job or --by status")}
+		return exit.UsageError{Err: errors.New("--format csv writes one row per job or status: add --by job or --by status")}
 	}
 	store, err := openForReading(c, e)
 	if err != nil {
@@ -106,7 +108,7 @@ func runReport(c *cli.Context, e *env) error {
 
 func runRuns(c *cli.Context, e *env) error {
 	if n := c.Int(flagLimit); n < 1 || n > 100000 {
-		return usageError{fmt.Errorf("--limit %d: want 1 to 100000", n)}
+		return exit.UsageError{Err: fmt.Errorf("--limit %d: want 1 to 100000", n)}
 	}
 	if err := checkFormat(c, "text", "json", "csv"); err != nil {
 		return err

@@ -274,20 +274,15 @@ func TestKilledRunThenRerunEqualsUninterruptedRun(t *testing.T) {
 func waitForRows(t *testing.T, db string, n int) {
 	t.Helper()
 	ctx := context.Background()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
+	eventually(t, func() bool {
 		conn, err := pgx.Connect(ctx, db)
-		if err == nil {
-			var count int
-			err = conn.QueryRow(ctx, `SELECT count(*) FROM interviews`).Scan(&count)
-			conn.Close(ctx)
-			if err == nil && count >= n {
-				return
-			}
+		if err != nil {
+			return false
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	require.FailNow(t, "timed out", "fewer than %d interviews after 60s", n)
+		defer conn.Close(ctx)
+		var count int
+		return conn.QueryRow(ctx, `SELECT count(*) FROM interviews`).Scan(&count) == nil && count >= n
+	}, "%d interviews", n)
 }
 
 func TestTokenAppearsNowhere(t *testing.T) {

@@ -76,7 +76,7 @@ func (e *env) startFollower(databaseURL string, args ...string) *follower {
 	f.cmd.Stderr = f.stderr
 	require.NoError(e.t, f.cmd.Start())
 	e.t.Cleanup(func() { f.cmd.Process.Kill(); f.cmd.Wait() })
-	f.waitFor("/readyz", http.StatusOK, 60*time.Second)
+	f.waitFor("/readyz", http.StatusOK)
 	return f
 }
 
@@ -90,38 +90,35 @@ func (f *follower) get(path string) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
-func (f *follower) waitFor(path string, status int, within time.Duration) {
+func (f *follower) waitFor(path string, status int) {
 	f.t.Helper()
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		if code, _ := f.get(path); code == status {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	require.FailNow(f.t, "the follower never answered", "%s %d within %s; stderr:\n%s", path, status, within, f.stderr.String())
+	eventually(f.t, func() bool {
+		code, _ := f.get(path)
+		return code == status
+	}, "%s answering %d (stderr:\n%s)", path, status, f.stderr)
 }
 
-// stop sends SIGTERM and returns the exit status and how long it took.
-func (f *follower) stop() (int, time.Duration) {
-	start := time.Now()
+// stop sends SIGTERM and returns the exit status.
+func (f *follower) stop() int {
 	require.NoError(f.t, f.cmd.Process.Signal(syscall.SIGTERM))
 	_ = f.cmd.Wait()
-	return f.cmd.ProcessState.ExitCode(), time.Since(start)
+	return f.cmd.ProcessState.ExitCode()
 }
 
-// outcomeWithin waits until proposal id has an outcome (a row in interviews
-// or export_failures) and returns how long that took from since.
-func (e *env) outcomeWithin(id string, since time.Time, within time.Duration) (time.Duration, bool) {
-	deadline := since.Add(within)
-	for time.Now().Before(deadline) {
-		if e.count(fmt.Sprintf(`SELECT count(*) FROM (SELECT proposal_id FROM interviews WHERE proposal_id = '%s'
-			UNION ALL SELECT proposal_id FROM export_failures WHERE proposal_id = '%s') x`, id, id)) > 0 {
-			return time.Since(since), true
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return 0, false
+// hasOutcome reports whether proposal id has an outcome (a row in
+// interviews or export_failures).
+func (e *env) hasOutcome(id string) bool {
+	return e.count(fmt.Sprintf(`SELECT count(*) FROM (SELECT proposal_id FROM interviews WHERE proposal_id = '%s'
+		UNION ALL SELECT proposal_id FROM export_failures WHERE proposal_id = '%s') x`, id, id)) > 0
+}
+
+// landed waits until proposal id has an outcome and returns how long that
+// took from since: a figure to log, never to assert (the bench's follower
+// pass measures freshness).
+func (e *env) landed(t *testing.T, id string, since time.Time) time.Duration {
+	t.Helper()
+	eventually(t, func() bool { return e.hasOutcome(id) }, "an outcome for %s", id)
+	return time.Since(since)
 }
 
 // percentile returns the p-th percentile (nearest rank) of ds.
@@ -156,12 +153,10 @@ func TestFollowerWokenByWebhooks(t *testing.T) {
 		code, err := fakeapi.Deliver(http.DefaultClient, url, secret, fakeapi.Delivery{Event: e.fake.LastEvent(), ID: fmt.Sprint("d-", i)})
 		require.NoError(t, err)
 		require.Equal(t, http.StatusNoContent, code)
-		took, ok := e.outcomeWithin(id, start, 10*time.Second)
-		require.True(t, ok, "proposal %s never landed", id)
-		fresh = append(fresh, took)
+		fresh = append(fresh, e.landed(t, id, start))
 	}
+	// A figure, not a goal: the bench's follower pass holds p95 to 3 s.
 	t.Logf("freshness with webhooks over %d proposals: p50 %s, p95 %s", len(fresh), percentile(fresh, 50), percentile(fresh, 95))
-	assert.LessOrEqual(t, percentile(fresh, 95), 3*time.Second, "p95 within 3 s of the event")
 
 	// Forged, stale and duplicate deliveries make it fetch nothing.
 	quiet := e.fake.AddProposals(1)[0]
@@ -176,10 +171,12 @@ func TestFollowerWokenByWebhooks(t *testing.T) {
 			assert.Equal(t, http.StatusNoContent, code, "a duplicate is acknowledged")
 		}
 	}
+	// A negative: nothing may happen, so there is no condition to wait on.
+	// A woken cycle sends its first request within milliseconds; 1.5 s
+	// leaves a wide margin.
 	time.Sleep(1500 * time.Millisecond)
 	assert.Equal(t, before, e.fake.Stats().Requests, "no request: nothing woke the follower")
-	_, landed := e.outcomeWithin(quiet, time.Now(), 100*time.Millisecond)
-	assert.False(t, landed)
+	assert.False(t, e.hasOutcome(quiet))
 
 	code, metrics := f.get("/metrics")
 	assert.Equal(t, http.StatusOK, code)
@@ -192,9 +189,7 @@ func TestFollowerWokenByWebhooks(t *testing.T) {
 	assert.Equal(t, http.StatusOK, code)
 	assert.NotContains(t, f.stderr.String(), string(secret))
 
-	exit, took := f.stop()
-	assert.Equal(t, 0, exit, f.stderr.String())
-	assert.Less(t, took, 20*time.Second)
+	assert.Equal(t, 0, f.stop(), f.stderr.String())
 	assert.Zero(t, e.count(`SELECT count(*) FROM export_runs WHERE status IN ('failed', 'running')`), "every cycle recorded as it ended")
 	runs := e.count(`SELECT count(*) FROM export_runs`)
 	assert.LessOrEqual(t, runs, 21, "one row per cycle that did work (the history, then each woken cycle); idle ones leave none")
@@ -212,32 +207,26 @@ func TestFollowerPollsRestartsAndRidesOutAnOutage(t *testing.T) {
 	f := e.startFollower(proxied, "--poll-interval", "1s", "--outage-timeout", "2s")
 
 	id := e.fake.AddProposals(1)[0]
-	took, ok := e.outcomeWithin(id, time.Now(), 10*time.Second)
-	require.True(t, ok)
-	assert.LessOrEqual(t, took, 4*time.Second, "within --poll-interval + 3 s")
+	t.Logf("landed %s after it was added, polling every second", e.landed(t, id, time.Now()))
 
 	// The database goes away for 4 s (under 10 × --outage-timeout): the
 	// follower waits, then goes on.
 	proxy.cut()
 	during := e.fake.AddProposals(2)
-	time.Sleep(4 * time.Second)
+	time.Sleep(4 * time.Second) // the outage itself: its length is the scenario
 	proxy.restore()
 	for _, id := range during {
-		_, ok := e.outcomeWithin(id, time.Now(), 30*time.Second)
-		assert.True(t, ok, "%s landed after the outage", id)
+		e.landed(t, id, time.Now())
 	}
-	exit, _ := f.stop()
-	assert.Equal(t, 0, exit, f.stderr.String())
+	assert.Equal(t, 0, f.stop(), f.stderr.String())
 
 	// Stopped, then started again: what arrived meanwhile is exported.
 	meanwhile := e.fake.AddProposals(3)
 	f = e.startFollower("", "--poll-interval", "1s")
 	for _, id := range meanwhile {
-		_, ok := e.outcomeWithin(id, time.Now(), 10*time.Second)
-		assert.True(t, ok, "%s landed after the restart", id)
+		e.landed(t, id, time.Now())
 	}
-	exit, _ = f.stop()
-	assert.Equal(t, 0, exit)
+	assert.Equal(t, 0, f.stop())
 	_, received, _ := feedCounts(e.fake)
 	assert.Equal(t, len(received), e.count(`SELECT count(*) FROM (SELECT proposal_id FROM interviews UNION SELECT proposal_id FROM export_failures) x`),
 		"every proposal of the feed has an outcome")

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/interview-export/interview-export/internal/fakeapi"
 	"github.com/interview-export/interview-export/internal/pgtest"
 )
 
@@ -126,12 +127,10 @@ func TestOutageMidRunExits75(t *testing.T) {
 			cfg.Outage, cfg.DownAfter = mode, 150
 			e := setup(t, cfg)
 			ids := e.fake.ProposalIDs()
-			start := time.Now()
-			r := e.run("", exportArgs(e.idsFile("ids.txt", ids), "--concurrency", "4", "--outage-timeout", "3s")...)
-			took := time.Since(start)
+			// Stopped soon after the outage began: killed at the 30 s bound otherwise.
+			r := e.runWithin(30*time.Second, "", exportArgs(e.idsFile("ids.txt", ids), "--concurrency", "4", "--outage-timeout", "3s")...)
 			assert.Equal(t, 75, r.code, r.stderr)
 			assert.Contains(t, r.stderr, "run again later")
-			assert.Less(t, took, 30*time.Second, "stopped soon after the outage began")
 			got := e.snapshot()
 			assert.Equal(t, "failed", got.RunStatus)
 			assert.Positive(t, len(got.Interviews), "what was done before the outage is committed")
@@ -172,10 +171,9 @@ func TestLongRetryAfterExits75(t *testing.T) {
 	cfg := baseConfig()
 	cfg.RetryAfter = 3600
 	e := setup(t, cfg)
-	start := time.Now()
-	r := e.run("", exportArgs(e.idsFile("ids.txt", e.fake.ProposalIDs()[:10]))...)
+	// At once, not after the hour: killed at the 10 s bound otherwise.
+	r := e.runWithin(10*time.Second, "", exportArgs(e.idsFile("ids.txt", e.fake.ProposalIDs()[:10]))...)
 	assert.Equal(t, 75, r.code, r.stderr)
-	assert.Less(t, time.Since(start), 10*time.Second)
 	assert.Contains(t, r.stderr, "run again after")
 	assert.Contains(t, r.stderr, "1h0m0s")
 	assert.Zero(t, e.count(`SELECT count(*) FROM export_failures`), "no ID was really tried")
@@ -188,17 +186,13 @@ func TestSignalDuringPauseEndsAtOnce(t *testing.T) {
 	cfg := baseConfig()
 	cfg.RetryAfter = 60
 	e := setup(t, cfg)
-	cmd := e.command(context.Background(), exportArgs(e.idsFile("ids.txt", e.fake.ProposalIDs()[:10]), "--drain-timeout", "1m")...)
+	// No wait for the 60 s pause nor the 1 m drain: killed at the 20 s bound otherwise.
+	cmd := e.command(within(t, 20*time.Second), exportArgs(e.idsFile("ids.txt", e.fake.ProposalIDs()[:10]), "--drain-timeout", "1m")...)
 	require.NoError(t, cmd.Start())
-	for e.fake.Stats().ByStatus[429] == 0 {
-		time.Sleep(10 * time.Millisecond)
-	}
-	time.Sleep(300 * time.Millisecond)
+	e.fake.Await(t, "a 429", func(st fakeapi.Stats) bool { return st.ByStatus[429] > 0 })
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	signalled := time.Now()
 	_ = cmd.Wait()
 	assert.Equal(t, 143, cmd.ProcessState.ExitCode())
-	assert.Less(t, time.Since(signalled), 5*time.Second, "no wait for the 60s pause nor the 1m drain")
 	assert.Equal(t, "interrupted", e.snapshot().RunStatus)
 }
 
@@ -221,10 +215,9 @@ func TestLockHeldStopsWithExit3(t *testing.T) {
 	var pid int
 	require.NoError(t, tx.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid))
 
-	start := time.Now()
-	r = e.run("", exportArgs(e.idsFile("ids.txt", ids), "--lock-timeout", "200ms")...)
+	// Five tries of 200 ms, not a wait for the holder: killed at the 30 s bound otherwise.
+	r = e.runWithin(30*time.Second, "", exportArgs(e.idsFile("ids.txt", ids), "--lock-timeout", "200ms")...)
 	assert.Equal(t, 3, r.code, r.stderr)
-	assert.Less(t, time.Since(start), 30*time.Second)
 	assert.Contains(t, r.stderr, "lock")
 	assert.Contains(t, r.stderr, fmt.Sprintf("pid %d", pid))
 	assert.Contains(t, r.stderr, "hand-edit")
@@ -241,11 +234,9 @@ func TestDoubleSIGTERMWithinASecondStillDrains(t *testing.T) {
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())
-	for e.fake.Stats().InterviewRequests < 20 {
-		time.Sleep(5 * time.Millisecond)
-	}
+	e.fake.Await(t, "20 requests", func(st fakeapi.Stats) bool { return st.InterviewRequests >= 20 })
+	// Two signals at once, as timeout(1) and some supervisors send them.
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	time.Sleep(10 * time.Millisecond)
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	_ = cmd.Wait()
 	assert.Equal(t, 143, cmd.ProcessState.ExitCode())

@@ -78,9 +78,15 @@ func (e *env) command(ctx context.Context, args ...string) *exec.Cmd {
 // run runs the binary to its end.
 func (e *env) run(stdin string, args ...string) result {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := e.command(ctx, args...)
+	return e.runWithin(5*time.Minute, stdin, args...)
+}
+
+// runWithin runs the binary to its end, killing it after d: its exit
+// status is then -1, which fails the test's check of it. A bound on a hang
+// (a run that waits for a pause it should not wait for), not a measurement.
+func (e *env) runWithin(d time.Duration, stdin string, args ...string) result {
+	e.t.Helper()
+	cmd := e.command(within(e.t, d), args...)
 	var out, errOut bytes.Buffer
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(stdin), &out, &errOut
 	err := cmd.Run()
@@ -201,4 +207,32 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// eventually waits until cond holds, checking it every 20 ms: for a
+// condition of the database or of another process, which cannot signal
+// this one. A condition of the fake API waits on its Await instead. It
+// fails the test after a minute: a hang, not a measurement.
+func eventually(t testing.TB, cond func() bool, what string, args ...any) {
+	t.Helper()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	limit := time.NewTimer(time.Minute)
+	defer limit.Stop()
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-limit.C:
+			t.Fatalf("never saw "+what, args...)
+		}
+	}
+}
+
+// within is a context that ends after d: a command run under it that has
+// not exited by then is killed, and its exit status (-1) fails the test's
+// check of it. A bound on a hang, not a measurement.
+func within(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
 }

@@ -103,7 +103,7 @@ func TestDatabaseOutageMidRun(t *testing.T) {
 		require.NoError(t, cmd.Start())
 		waitForRows(t, e.db, 40)
 		proxy.cut()
-		time.Sleep(outage)
+		time.Sleep(outage) // the outage itself: its length is the scenario
 		proxy.restore()
 		_ = cmd.Wait()
 		return result{code: cmd.ProcessState.ExitCode(), stderr: errOut.String()}

@@ -19,6 +19,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/interview-export/interview-export/internal/fakeapi"
 )
 
 // With --log-format json every line on stderr is one JSON object; the last
@@ -94,9 +96,7 @@ func TestSummaryFile(t *testing.T) {
 
 	cmd := e.command(context.Background(), exportArgs(e.idsFile("all.txt", e.fake.ProposalIDs()), "--summary-file", path, "--concurrency", "2")...)
 	require.NoError(t, cmd.Start())
-	for e.fake.Stats().InterviewRequests < 40 {
-		time.Sleep(5 * time.Millisecond)
-	}
+	e.fake.Await(t, "40 requests", func(st fakeapi.Stats) bool { return st.InterviewRequests >= 40 })
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	_ = cmd.Wait()
 	s = read()

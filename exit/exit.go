@@ -1,4 +1,11 @@
-package command
+// Package exit owns the exit statuses of the contract (README.md, Exit
+// statuses) and the one mapping from the error that ended a command to its
+// status and its line of advice, which names the flags and environment
+// variables to look at. It also keeps the hooks that run when a second signal
+// ends the process at once. It does no I/O and knows no flag parsing: the
+// library packages return sentinels and typed errors, and only this package
+// turns them into advice.
+package exit
 
 import (
 	"errors"
@@ -15,14 +22,14 @@ import (
 
 // Exit statuses; see README.md.
 const (
-	ExitOK          = 0   // every ID reached a recorded outcome, none failed
-	ExitFailures    = 1   // finished, some IDs failed (each is in export_failures)
-	ExitUsage       = 2   // usage, configuration or authentication error
-	ExitRunFailed   = 3   // the run stopped part-way on an unexpected error (database lost); committed work stays
-	ExitLocked      = 4   // another export on the same database and shard is running
-	ExitUnavailable = 75  // the API is unavailable or asks to wait too long (EX_TEMPFAIL): try again later
-	ExitInterrupted = 130 // SIGINT, after committing or rolling back what was in flight
-	ExitTerminated  = 143 // SIGTERM, likewise
+	OK          = 0   // every ID reached a recorded outcome, none failed
+	Failures    = 1   // finished, some IDs failed (each is in export_failures)
+	Usage       = 2   // usage, configuration or authentication error
+	RunFailed   = 3   // the run stopped part-way on an unexpected error (database lost); committed work stays
+	Locked      = 4   // another export on the same database and shard is running
+	Unavailable = 75  // the API is unavailable or asks to wait too long (EX_TEMPFAIL): try again later
+	Interrupted = 130 // SIGINT, after committing or rolling back what was in flight
+	Terminated  = 143 // SIGTERM, likewise
 )
 
 // SignalError is the cause main gives the run's context when a signal arrives.
@@ -38,96 +45,102 @@ func (e SignalError) Error() string {
 	return "interrupted by " + e.Signal.String()
 }
 
-// usageError is a bad flag, value or configuration: exit status 2.
-type usageError struct{ err error }
+// UsageError is a bad flag, value or configuration: exit status 2.
+type UsageError struct{ Err error }
 
-func (e usageError) Error() string { return e.err.Error() }
-func (e usageError) Unwrap() error { return e.err }
+func (e UsageError) Error() string { return e.Err.Error() }
+func (e UsageError) Unwrap() error { return e.Err }
 
-// feedCursorError is a shard's stored feed cursor that the API refuses.
-type feedCursorError struct {
-	shard string
-	err   *extract.CursorRefusedError
+// FeedCursorError is a shard's stored feed cursor that the API refuses.
+type FeedCursorError struct {
+	Shard string
+	Err   *extract.CursorRefusedError
 }
 
-func (e feedCursorError) Error() string { return fmt.Sprintf("shard %s: %v", e.shard, e.err) }
-func (e feedCursorError) Unwrap() error { return e.err }
+func (e FeedCursorError) Error() string { return fmt.Sprintf("shard %s: %v", e.Shard, e.Err) }
+func (e FeedCursorError) Unwrap() error { return e.Err }
 
-// errSomeFailed ends an export in which some IDs failed: exit status 1,
+// Reported ends a command whose lines said what went wrong already (check):
+// exit status Code, nothing more printed.
+type Reported struct{ Code int }
+
+func (e Reported) Error() string { return "" }
+
+// ErrSomeFailed ends an export in which some IDs failed: exit status 1,
 // with nothing more to print than the summary.
-var errSomeFailed = errors.New("some proposals failed")
+var ErrSomeFailed = errors.New("some proposals failed")
 
-// exitStatus maps the error that ended a command to its exit status and the
+// Status maps the error that ended a command to its exit status and the
 // line to print on stderr (empty for none). It is the only place that turns
 // the library packages' sentinels and typed errors into advice that names
 // flags and environment variables.
-func exitStatus(err error) (code int, message string) {
+func Status(err error) (code int, message string) {
 	var (
 		sig     SignalError
 		refused *idquery.RefusedError
-		usage   usageError
-		cursor  feedCursorError
-		check   checkFailed
+		usage   UsageError
+		cursor  FeedCursorError
+		check   Reported
 	)
 	switch {
 	case err == nil:
-		return ExitOK, ""
-	case errors.Is(err, errSomeFailed):
-		return ExitFailures, ""
+		return OK, ""
+	case errors.Is(err, ErrSomeFailed):
+		return Failures, ""
 	case errors.As(err, &check):
-		return check.code, ""
+		return check.Code, ""
 	case errors.As(err, &sig):
-		code := ExitInterrupted
+		code := Interrupted
 		if sig.Signal == syscall.SIGTERM {
-			code = ExitTerminated
+			code = Terminated
 		}
 		return code, fmt.Sprintf("%v: committed work is kept; run again to finish", err)
 	case errors.Is(err, load.ErrLocked):
-		return ExitLocked, fmt.Sprintf("%v: wait for it to finish (a killed run releases its lock at once)", err)
+		return Locked, fmt.Sprintf("%v: wait for it to finish (a killed run releases its lock at once)", err)
 	case errors.Is(err, extract.ErrAPIUnavailable):
 		var ue *extract.UnavailableError
 		when := "later"
 		if errors.As(err, &ue) && !ue.RetryAt.IsZero() {
 			when = "after " + ue.RetryAt.UTC().Format(time.RFC3339)
 		}
-		return ExitUnavailable, fmt.Sprintf("%v: stopped early (see --outage-timeout and --max-retry-after); committed work is kept, "+
+		return Unavailable, fmt.Sprintf("%v: stopped early (see --outage-timeout and --max-retry-after); committed work is kept, "+
 			"IDs not tried have no outcome yet: run again %s", err, when)
 	case load.Unavailable(err):
-		return ExitUnavailable, fmt.Sprintf("%v: stopped early; committed work is kept, IDs not tried have no outcome yet: "+
+		return Unavailable, fmt.Sprintf("%v: stopped early; committed work is kept, IDs not tried have no outcome yet: "+
 			"run again once the database answers", err)
 	case errors.Is(err, extract.ErrUnauthorized):
-		return ExitUsage, fmt.Sprintf("%v: check OT_API_TOKEN or --token-file; the token may be expired or revoked", err)
+		return Usage, fmt.Sprintf("%v: check OT_API_TOKEN or --token-file; the token may be expired or revoked", err)
 	case errors.Is(err, extract.ErrScopeMissing):
-		return ExitUsage, err.Error()
+		return Usage, err.Error()
 	case errors.As(err, &cursor):
-		return ExitUsage, fmt.Sprintf("%v: no run of this shard can go on from it. See where each shard stands with "+
+		return Usage, fmt.Sprintf("%v: no run of this shard can go on from it. See where each shard stands with "+
 			"'interview-export feed status', then run 'interview-export feed reset --shard %s --to beginning' (the next run "+
 			"reads the whole feed again: safe, fetches are idempotent) or '--to latest' (skips the history in between)",
-			err, cursor.shard)
+			err, cursor.Shard)
 	case errors.Is(err, extract.ErrListingRefused):
-		return ExitUsage, fmt.Sprintf("%v: check the IDs given to --job, and that the token has the jobs:read scope", err)
+		return Usage, fmt.Sprintf("%v: check the IDs given to --job, and that the token has the jobs:read scope", err)
 	case errors.As(err, &refused):
 		if refused.Timeout {
-			return ExitUsage, "--ids-query ran longer than --ids-query-timeout: make it cheaper or raise the timeout"
+			return Usage, "--ids-query ran longer than --ids-query-timeout: make it cheaper or raise the timeout"
 		}
-		return ExitUsage, "--ids-query " + refused.Reason
+		return Usage, "--ids-query " + refused.Reason
 	case errors.Is(err, extract.ErrConfig):
-		return ExitUsage, fmt.Sprintf("%v (see --api-url, OT_API_TOKEN and --token-file)", err)
+		return Usage, fmt.Sprintf("%v (see --api-url, OT_API_TOKEN and --token-file)", err)
 	case errors.As(err, &usage):
-		return ExitUsage, err.Error()
+		return Usage, err.Error()
 	}
-	return ExitRunFailed, err.Error()
+	return RunFailed, err.Error()
 }
 
-// runStatus is the status an export run is recorded with when it ends with
+// RunStatus is the status an export run is recorded with when it ends with
 // exit status code.
-func runStatus(code int) load.RunStatus {
+func RunStatus(code int) load.RunStatus {
 	switch code {
-	case ExitOK:
+	case OK:
 		return load.RunSucceeded
-	case ExitFailures:
+	case Failures:
 		return load.RunPartial
-	case ExitInterrupted, ExitTerminated:
+	case Interrupted, Terminated:
 		return load.RunInterrupted
 	}
 	return load.RunFailed
@@ -140,8 +153,8 @@ var abortHooks struct {
 	next  int
 }
 
-// onAbort registers f to run on Abort; the returned func unregisters it.
-func onAbort(f func(os.Signal)) (unregister func()) {
+// OnAbort registers f to run on Abort; the returned func unregisters it.
+func OnAbort(f func(os.Signal)) (unregister func()) {
 	abortHooks.Lock()
 	defer abortHooks.Unlock()
 	if abortHooks.hooks == nil {

@@ -1,4 +1,4 @@
-package command
+package export
 
 import (
 	"context"
@@ -17,38 +17,39 @@ import (
 	"github.com/interview-export/interview-export/metrics"
 )
 
-// maxFailed is --max-failed: how many failures (a count, or a share of the
+// MaxFailed is --max-failed: how many failures (a count, or a share of the
 // IDs sent to the API) still let a run exit 0.
-type maxFailed struct {
+type MaxFailed struct {
 	count   int64
 	percent float64 // used when isShare
 	isShare bool
 }
 
-func parseMaxFailed(s string) (maxFailed, error) {
+// ParseMaxFailed reads a count (5) or a share (1%).
+func ParseMaxFailed(s string) (MaxFailed, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return maxFailed{}, nil
+		return MaxFailed{}, nil
 	}
 	if p, ok := strings.CutSuffix(s, "%"); ok {
 		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
 		if err != nil || v < 0 || v > 100 || math.IsNaN(v) {
-			return maxFailed{}, fmt.Errorf("--max-failed %q: want a count such as 5 or a share such as 1%%", s)
+			return MaxFailed{}, fmt.Errorf("%q: want a count such as 5 or a share such as 1%%", s)
 		}
-		return maxFailed{percent: v, isShare: true}, nil
+		return MaxFailed{percent: v, isShare: true}, nil
 	}
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || v < 0 {
-		return maxFailed{}, fmt.Errorf("--max-failed %q: want a count such as 5 or a share such as 1%%", s)
+		return MaxFailed{}, fmt.Errorf("%q: want a count such as 5 or a share such as 1%%", s)
 	}
-	return maxFailed{count: v}, nil
+	return MaxFailed{count: v}, nil
 }
 
-// allows reports whether c's new failures are within the bound (a known
+// Allows reports whether c's new failures are within the bound (a known
 // permanent failure found failing the same way again is not new). The
 // share is of the IDs the run sent to the API: skipped and invalid ones do
 // not count.
-func (m maxFailed) allows(c load.Counts) bool {
+func (m MaxFailed) Allows(c load.Counts) bool {
 	if !m.isShare {
 		return c.FailedNew() <= m.count
 	}
@@ -56,7 +57,7 @@ func (m maxFailed) allows(c load.Counts) bool {
 	return float64(c.FailedNew()) <= m.percent/100*float64(sent)
 }
 
-func (m maxFailed) String() string {
+func (m MaxFailed) String() string {
 	if m.isShare {
 		return strconv.FormatFloat(m.percent, 'f', -1, 64) + "%"
 	}

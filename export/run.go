@@ -1,4 +1,4 @@
-package command
+package export
 
 import (
 	"context"
@@ -12,10 +12,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/urfave/cli/v2"
-
+	"github.com/interview-export/interview-export/exit"
 	"github.com/interview-export/interview-export/extract"
 	"github.com/interview-export/interview-export/idquery"
+	"github.com/interview-export/interview-export/internal/logging"
 	"github.com/interview-export/interview-export/internal/sanitize"
 	"github.com/interview-export/interview-export/load"
 	"github.com/interview-export/interview-export/metrics"
@@ -23,13 +23,60 @@ import (
 	"github.com/interview-export/interview-export/pipeline"
 )
 
+// Options are the validated settings of an export: the library packages'
+// own configurations, and what only the run knows. The command line maps
+// and validates them; Run trusts them.
+type Options struct {
+	Client extract.Config
+	Run    pipeline.Options
+	Writer load.WriterOptions
+	Source Source
+	// Follow, when set, keeps following the feed (Source.Updates) instead
+	// of ending with the source.
+	Follow *Follow
+
+	DatabaseURL      string
+	NoMigrate        bool
+	DryRun           bool
+	ProgressInterval time.Duration
+	MaxFailed        MaxFailed
+	SummaryFile      string
+	// Metrics are where the run's metrics go (textfile, Pushgateway).
+	Metrics metrics.Target
+	Log     logging.Options
+	// Settings are stored with the run in export_runs (never a secret).
+	Settings map[string]any
+	// Version is the line `interview-export version` prints.
+	Version string
+	// Warnings are logged once the run's logger exists.
+	Warnings []string
+}
+
+// Source names the one source of proposal IDs.
+type Source struct {
+	IDsFile         string
+	IDsQuery        string
+	IDsQueryTimeout time.Duration
+	Jobs            []string
+	AllJobs         bool
+	Updates         bool
+}
+
+// Env is what a run gets from the process.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// Secrets never reach a log line, a stored error or a summary.
+	Secrets []string
+}
+
 // exportRun is one export from the moment its options are valid: what it
 // opened, to be closed, and what its outcome is built from.
 type exportRun struct {
-	e        *env
-	o        exportOptions
+	env      Env
+	o        Options
 	log      *slog.Logger
-	runAttrs *runAttrs
+	runAttrs *logging.Attrs
 	logOut   *barSafeWriter
 	started  time.Time
 
@@ -43,37 +90,32 @@ type exportRun struct {
 	closers, cycleClosers []func()
 }
 
-// runExport opens the run, executes it and finishes it.
-func runExport(c *cli.Context, e *env) error {
-	o, err := exportOptionsFrom(c, e)
-	if err != nil {
-		return usageError{err}
+// Run runs the export o describes to its end (or, with o.Follow, until ctx
+// ends) and returns the error whose exit.Status is the command's exit
+// status. It leaves a summary file and metrics however it ends.
+func Run(ctx context.Context, o Options, env Env) error {
+	x := &exportRun{env: env, o: o, started: time.Now()}
+	x.logOut = &barSafeWriter{w: env.Stderr}
+	x.log, x.runAttrs = logging.New(x.logOut, o.Log, env.Secrets...)
+	x.runAttrs.Set(slog.String("shard", o.Run.Shard.String()))
+	for _, w := range o.Warnings {
+		x.log.Warn(w)
 	}
-	x := &exportRun{e: e, o: o, started: time.Now()}
 	defer x.close()
-	if c.Bool(flagFollow) {
-		f := followOptions{pollInterval: durationOf(c, flagPollInterval), webhookListen: c.String(flagWebhookListen), listen: c.String(flagListen)}
-		var err error
-		if f.secret, err = readSecret(c.String(flagWebhookSecretFile), e.getenv); err != nil {
-			return usageError{err}
-		}
-		e.secrets = append(e.secrets, string(f.secret))
-		if err := f.validate(o); err != nil {
-			return usageError{err}
-		}
-		return x.follow(c, f)
+	if o.Follow != nil {
+		return x.follow(ctx, *o.Follow)
 	}
-	if err := x.open(c); err != nil {
+	if err := x.open(ctx); err != nil {
 		// A run that ended before it started (the token refused, the API or
 		// the database unreachable, another export holding the lock) still
 		// leaves its summary file and its metrics, for the orchestrator and
 		// for monitoring.
-		code, msg := exitStatus(err)
-		x.report(c.Context, x.outcome(code, msg, load.Counts{}, time.Now()))
+		code, msg := exit.Status(err)
+		x.report(ctx, x.outcome(code, msg, load.Counts{}, time.Now()))
 		return err
 	}
-	counts, err := x.execute(c.Context)
-	return x.finish(c.Context, counts, err)
+	counts, err := x.execute(ctx)
+	return x.finish(ctx, counts, err)
 }
 
 func (x *exportRun) close() {
@@ -87,56 +129,48 @@ func (x *exportRun) close() {
 // the database first (a second export of the same shard exits 4 at once,
 // before any query or API call), then the source, the token, and the run's
 // row in export_runs.
-func (x *exportRun) open(c *cli.Context) error {
-	if err := x.openShared(c); err != nil {
+func (x *exportRun) open(ctx context.Context) error {
+	if err := x.openShared(ctx); err != nil {
 		return err
 	}
-	return x.openCycle(c.Context, true)
+	return x.openCycle(ctx, true)
 }
 
-// openShared makes what every cycle of a run shares: the logger, the API
-// client and its byte budget, the database and the shard's lock.
-func (x *exportRun) openShared(c *cli.Context) error {
-	o, e := x.o, x.e
-	x.logOut = &barSafeWriter{w: e.stderr}
+// openShared makes what every cycle of a run shares: the API client and
+// its byte budget, the database and the shard's lock.
+func (x *exportRun) openShared(ctx context.Context) error {
+	o := x.o
 	var err error
-	if x.log, x.runAttrs, err = newLogger(c, x.logOut, e.secrets...); err != nil {
-		return err
-	}
-	x.runAttrs.Set(slog.String("shard", o.run.Shard.String()))
-	if o.tokenFileWarning != "" {
-		x.log.Warn(o.tokenFileWarning)
-	}
 	x.budget = pipeline.NewBudget(pipeline.DefaultPendingBytes)
-	cfg := o.client
+	cfg := o.Client
 	cfg.Logger, cfg.BodyBudget = x.log, x.budget
 	if x.client, err = extract.NewClient(cfg); err != nil {
 		return err
 	}
-	return x.openStore(c.Context)
+	return x.openStore(ctx)
 }
 
 // openCycle opens the source, checks the token (first, once), and starts
 // the run's row and writer: one export of the source to its end.
 func (x *exportRun) openCycle(ctx context.Context, first bool) error {
-	o, e := x.o, x.e
+	o := x.o
 	var err error
 	if x.src, err = x.openSource(ctx); err != nil {
 		return err
 	}
 	if first {
-		if err := checkToken(ctx, x.client, o.client.BaseURL, extract.ScopesFor(o.source.allJobs)); err != nil {
+		if err := checkToken(ctx, x.client, o.Client.BaseURL, extract.ScopesFor(o.Source.AllJobs)); err != nil {
 			return err
 		}
 	}
-	var out pipeline.BatchWriter = load.JSONLines{W: e.stdout}
-	if !o.dryRun {
-		if x.runID, err = x.store.StartRun(ctx, load.RunStart{Shard: o.run.Shard.String(), Source: x.src.Describe(), Settings: o.settings()}); err != nil {
+	var out pipeline.BatchWriter = load.JSONLines{W: x.env.Stdout}
+	if !o.DryRun {
+		if x.runID, err = x.store.StartRun(ctx, load.RunStart{Shard: o.Run.Shard.String(), Source: x.src.Describe(), Settings: o.Settings}); err != nil {
 			return err
 		}
-		x.runAttrs.Set(slog.Int64("run_id", x.runID), slog.String("shard", o.run.Shard.String()))
-		wopts := o.writer
-		wopts.Logger, wopts.OutageTimeout = x.log, o.client.OutageTimeout
+		x.runAttrs.Set(slog.Int64("run_id", x.runID), slog.String("shard", o.Run.Shard.String()))
+		wopts := o.Writer
+		wopts.Logger, wopts.OutageTimeout = x.log, o.Client.OutageTimeout
 		w, err := x.store.NewWriter(ctx, x.runID, wopts)
 		if err != nil {
 			return err
@@ -144,7 +178,7 @@ func (x *exportRun) openCycle(ctx context.Context, first bool) error {
 		x.cycleClosers = append(x.cycleClosers, func() { w.Close() })
 		out = w
 	}
-	opts := o.run
+	opts := o.Run
 	opts.Logger, opts.Budget = x.log, x.budget
 	if opts.RefreshAfter > 0 {
 		opts.Recorded = x.store
@@ -167,10 +201,10 @@ func (x *exportRun) openStore(ctx context.Context) error {
 	o := x.o
 	var err error
 	switch {
-	case !o.dryRun || o.run.RefreshAfter > 0 || o.source.updates:
-		x.store, err = openStore(ctx, o.databaseURL, o.noMigrate || o.dryRun, x.log)
-	case o.source.idsQuery != "":
-		x.store, err = connect(ctx, o.databaseURL, 2)
+	case !o.DryRun || o.Run.RefreshAfter > 0 || o.Source.Updates:
+		x.store, err = openStore(ctx, o.DatabaseURL, o.NoMigrate || o.DryRun, x.log)
+	case o.Source.IDsQuery != "":
+		x.store, err = Connect(ctx, o.DatabaseURL, 2)
 	default:
 		return nil
 	}
@@ -178,12 +212,12 @@ func (x *exportRun) openStore(ctx context.Context) error {
 		return err
 	}
 	x.closers = append(x.closers, x.store.Close)
-	if o.dryRun {
+	if o.DryRun {
 		return nil
 	}
-	release, err := x.store.LockRun(ctx, o.run.Shard.String())
+	release, err := x.store.LockRun(ctx, o.Run.Shard.String())
 	if err != nil {
-		return fmt.Errorf("shard %s: %w", o.run.Shard, err)
+		return fmt.Errorf("shard %s: %w", o.Run.Shard, err)
 	}
 	x.closers = append(x.closers, release)
 	return nil
@@ -193,29 +227,29 @@ func (x *exportRun) openStore(ctx context.Context) error {
 // happens now; a second signal records the run as interrupted.
 func (x *exportRun) execute(ctx context.Context) (load.Counts, error) {
 	o, log, run := x.o, x.log, x.run
-	log.Info("export started", "run_id", x.runID, "source", x.src.Describe(), "shard", o.run.Shard.String(), "api_url", sanitize.URL(o.client.BaseURL),
-		"concurrency", o.client.Concurrency, "rate", o.client.Rate, "refresh_after", o.run.RefreshAfter.String(), "dry_run", o.dryRun)
-	stopProgress := startProgress(ctx, x.e.stderr, x.logOut, x.src, run, o.progressInterval, log)
+	log.Info("export started", "run_id", x.runID, "source", x.src.Describe(), "shard", o.Run.Shard.String(), "api_url", sanitize.URL(o.Client.BaseURL),
+		"concurrency", o.Client.Concurrency, "rate", o.Client.Rate, "refresh_after", o.Run.RefreshAfter.String(), "dry_run", o.DryRun)
+	stopProgress := startProgress(ctx, x.env.Stderr, x.logOut, x.src, run, o.ProgressInterval, log)
 	defer stopProgress()
 	defer x.shareQuota(ctx)()
 	defer context.AfterFunc(ctx, func() {
 		log.Warn(fmt.Sprintf("%v: stopping; press Ctrl-C again to quit now", context.Cause(ctx)),
-			"requests_in_flight", run.InFlight(), "drain_deadline", time.Now().Add(o.run.DrainTimeout).UTC().Format(time.RFC3339))
+			"requests_in_flight", run.InFlight(), "drain_deadline", time.Now().Add(o.Run.DrainTimeout).UTC().Format(time.RFC3339))
 	})()
 	if x.runID != 0 {
 		// A second signal quits at once: the run is recorded 'interrupted'
 		// if the database answers within a second.
-		defer onAbort(func(sig os.Signal) {
+		defer exit.OnAbort(func(sig os.Signal) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()
-			code, _ := exitStatus(SignalError{Signal: sig})
+			code, _ := exit.Status(exit.SignalError{Signal: sig})
 			x.store.FinishRun(ctx, x.runID, load.RunInterrupted, "a second signal: stopped at once, in-flight work rolled back", code, run.Progress())
 		})()
 	}
 	counts, err := run.Execute(ctx)
 	var refused *extract.CursorRefusedError
 	if errors.As(err, &refused) {
-		err = feedCursorError{shard: o.run.Shard.String(), err: refused}
+		err = exit.FeedCursorError{Shard: o.Run.Shard.String(), Err: refused}
 	}
 	return counts, err
 }
@@ -224,14 +258,14 @@ func (x *exportRun) execute(ctx context.Context) (load.Counts, error) {
 // last log record or line) and returns the error that sets the exit status.
 func (x *exportRun) finish(ctx context.Context, counts load.Counts, runErr error) error {
 	code, msg, status, runErr := ended(ctx, counts, runErr)
-	if errors.Is(runErr, errSomeFailed) && x.o.maxFailed.allows(counts) {
+	if errors.Is(runErr, exit.ErrSomeFailed) && x.o.MaxFailed.Allows(counts) {
 		// The run stays 'partial'; the exit status carries the policy.
-		code, runErr = ExitOK, nil
-		x.log.Info("failures within --max-failed: exit status 0", "failed", counts.FailedNew(), "max_failed", x.o.maxFailed.String())
+		code, runErr = exit.OK, nil
+		x.log.Info("failures within --max-failed: exit status 0", "failed", counts.FailedNew(), "max_failed", x.o.MaxFailed.String())
 	}
 	if x.runID != 0 {
 		// The summary is what the run's row says, so the two cannot disagree.
-		stored, err := x.store.FinishRun(context.WithoutCancel(ctx), x.runID, status, errorText(code, redact(msg, x.e.secrets)), code, counts)
+		stored, err := x.store.FinishRun(context.WithoutCancel(ctx), x.runID, status, errorText(code, sanitize.Secrets(msg, x.env.Secrets)), code, counts)
 		if err != nil {
 			x.log.Error("could not record the end of the run", "error", err)
 		} else {
@@ -243,10 +277,10 @@ func (x *exportRun) finish(ctx context.Context, counts load.Counts, runErr error
 	r := x.outcome(code, msg, counts, time.Now())
 	r.Status = string(status) // 'partial' within --max-failed too
 	x.report(ctx, r)
-	if x.e.jsonLog {
+	if x.o.Log.JSON {
 		logFinished(x.log, r)
 	} else {
-		printSummary(x.e.stderr, x.runID, status, counts)
+		printSummary(x.env.Stderr, x.runID, status, counts)
 	}
 	return runErr
 }
@@ -254,17 +288,17 @@ func (x *exportRun) finish(ctx context.Context, counts load.Counts, runErr error
 // ended is how a run (or a follower's cycle) that returned runErr ended:
 // its exit status and the line that goes with it, the status it is
 // recorded with, and the error that sets the exit status (the signal when
-// one stopped it, errSomeFailed when new failures are all).
+// one stopped it, exit.ErrSomeFailed when new failures are all).
 func ended(ctx context.Context, counts load.Counts, runErr error) (code int, msg string, status load.RunStatus, err error) {
-	var sig SignalError
+	var sig exit.SignalError
 	switch {
 	case errors.As(context.Cause(ctx), &sig):
 		runErr = sig // interrupted: the drain committed what was received
 	case runErr == nil && counts.FailedNew() > 0:
-		runErr = errSomeFailed
+		runErr = exit.ErrSomeFailed
 	}
-	code, msg = exitStatus(runErr)
-	status = runStatus(code)
+	code, msg = exit.Status(runErr)
+	status = exit.RunStatus(code)
 	if status == load.RunSucceeded && counts.Failed > 0 {
 		status = load.RunPartial // known failures only: exit 0, but not everything succeeded
 	}
@@ -279,8 +313,8 @@ func (x *exportRun) outcome(code int, msg string, counts load.Counts, finished t
 	if counts.Duration > 0 {
 		started = finished.Add(-counts.Duration)
 	}
-	r := runOutcome{Version: versionLine(), RunID: x.runID, Shard: x.o.run.Shard.String(), DryRun: x.o.dryRun, Status: string(runStatus(code)),
-		ExitStatus: code, Error: errorText(code, redact(msg, x.e.secrets)), StartedAt: started, FinishedAt: finished, Counts: countsOf(counts)}
+	r := runOutcome{Version: x.o.Version, RunID: x.runID, Shard: x.o.Run.Shard.String(), DryRun: x.o.DryRun, Status: string(exit.RunStatus(code)),
+		ExitStatus: code, Error: errorText(code, sanitize.Secrets(msg, x.env.Secrets)), StartedAt: started, FinishedAt: finished, Counts: countsOf(counts)}
 	if x.src != nil {
 		r.Source = x.src.Describe()
 	}
@@ -297,7 +331,7 @@ func (x *exportRun) outcome(code int, msg string, counts load.Counts, finished t
 // errorText is what a run records and reports as its error: nothing when
 // it finished (exit 0 or 1: the failures are in export_failures).
 func errorText(code int, msg string) string {
-	if code == ExitOK || code == ExitFailures {
+	if code == exit.OK || code == exit.Failures {
 		return ""
 	}
 	return msg
@@ -319,17 +353,16 @@ func (x *exportRun) logRate(counts load.Counts) {
 // A failure to write them is logged, and does not change the exit status.
 func (x *exportRun) report(ctx context.Context, r runOutcome) {
 	o := x.o
-	if o.summaryFile != "" {
-		if err := writeSummaryFile(o.summaryFile, r); err != nil {
-			x.logError("could not write the summary file", err)
+	if o.SummaryFile != "" {
+		if err := writeSummaryFile(o.SummaryFile, r); err != nil {
+			x.log.Error("could not write the summary file", "error", err)
 		}
 	}
-	if o.metricsTextfile == "" && o.pushgatewayURL == "" {
+	if o.Metrics.Textfile == "" && o.Metrics.PushURL == "" {
 		return
 	}
-	target := metrics.Target{Textfile: o.metricsTextfile, PushURL: o.pushgatewayURL, PushUser: o.pushgatewayUser, PushPassword: o.pushgatewayPassword}
-	if err := metrics.Publish(ctx, target, r.metrics(x.lastSuccess(ctx, r))); err != nil {
-		x.logError("could not publish the metrics", err)
+	if err := metrics.Publish(ctx, o.Metrics, r.metrics(x.lastSuccess(ctx, r))); err != nil {
+		x.log.Error("could not publish the metrics", "error", err)
 	}
 }
 
@@ -343,33 +376,23 @@ func (x *exportRun) lastSuccess(ctx context.Context, r runOutcome) time.Time {
 		if last, err = x.store.LastSuccess(context.WithoutCancel(ctx), r.Shard); err == nil {
 			return last
 		}
-		x.logError("could not read the last successful run for the metrics", err)
+		x.log.Error("could not read the last successful run for the metrics", "error", err)
 	}
-	if x.o.metricsTextfile != "" {
-		last = metrics.PreviousLastSuccess(x.o.metricsTextfile)
+	if x.o.Metrics.Textfile != "" {
+		last = metrics.PreviousLastSuccess(x.o.Metrics.Textfile)
 	}
-	if r.ExitStatus == ExitOK && r.FinishedAt.After(last) {
+	if r.ExitStatus == exit.OK && r.FinishedAt.After(last) {
 		last = r.FinishedAt
 	}
 	return last
 }
 
-// logError logs through the run's logger, or writes one line on stderr
-// when the run ended before it had one.
-func (x *exportRun) logError(msg string, err error) {
-	if x.log != nil {
-		x.log.Error(msg, "error", err)
-		return
-	}
-	fmt.Fprintf(x.e.stderr, "interview-export: %s: %s\n", msg, redact(err.Error(), x.e.secrets))
-}
-
 // openSource opens the one source of proposal IDs the options name.
 func (x *exportRun) openSource(ctx context.Context) (pipeline.Source, error) {
-	o, store, log := x.o.source, x.store, x.log
+	o, store, log := x.o.Source, x.store, x.log
 	switch {
-	case o.idsQuery != "":
-		src, err := idquery.Open(ctx, store, o.idsQuery, o.idsQueryTimeout)
+	case o.IDsQuery != "":
+		src, err := idquery.Open(ctx, store, o.IDsQuery, o.IDsQueryTimeout)
 		if err != nil {
 			return nil, err
 		}
@@ -377,12 +400,12 @@ func (x *exportRun) openSource(ctx context.Context) (pipeline.Source, error) {
 		rows, nulls, blanks := src.Rows()
 		log.Info("--ids-query returned its IDs", "rows", rows, "null_rows_skipped", nulls, "empty_rows_skipped", blanks)
 		return src, nil
-	case len(o.jobs) > 0 || o.allJobs:
-		return &extract.JobsSource{Client: x.client, Jobs: o.jobs, All: o.allJobs}, nil
-	case o.updates:
+	case len(o.Jobs) > 0 || o.AllJobs:
+		return &extract.JobsSource{Client: x.client, Jobs: o.Jobs, All: o.AllJobs}, nil
+	case o.Updates:
 		src := &extract.UpdatesSource{Client: x.client, FromStart: true, Warn: log.Warn}
 		if store != nil {
-			after, ok, err := store.FeedCursor(ctx, x.o.run.Shard.String())
+			after, ok, err := store.FeedCursor(ctx, x.o.Run.Shard.String())
 			if err != nil {
 				return nil, err
 			}
@@ -394,9 +417,9 @@ func (x *exportRun) openSource(ctx context.Context) (pipeline.Source, error) {
 		log.Info("reading the change feed", "cursor", src.After, "from_start", src.FromStart, "failed_before", len(src.Retry))
 		return src, nil
 	}
-	src, err := extract.OpenFileSource(o.idsFile, x.e.stdin)
+	src, err := extract.OpenFileSource(o.IDsFile, x.env.Stdin)
 	if err != nil {
-		return nil, usageError{err}
+		return nil, exit.UsageError{Err: err}
 	}
 	x.cycleClosers = append(x.cycleClosers, func() { src.Close() })
 	return src, nil
@@ -408,11 +431,11 @@ func (x *exportRun) openSource(ctx context.Context) (pipeline.Source, error) {
 // account is not known, paces alone.
 func (x *exportRun) shareQuota(ctx context.Context) (stop func()) {
 	account := x.client.Account()
-	if x.store == nil || x.o.dryRun || account == "" {
+	if x.store == nil || x.o.DryRun || account == "" {
 		return func() {}
 	}
 	host, _ := os.Hostname()
-	member := fmt.Sprintf("%s/%d/%s", host, os.Getpid(), x.o.run.Shard)
+	member := fmt.Sprintf("%s/%d/%s", host, os.Getpid(), x.o.Run.Shard)
 	var warned atomic.Bool
 	return pace.Share(ctx, x.client.Pace(), x.store.PaceBoard(account), member, time.Second, func(err error) {
 		if !warned.Swap(true) && ctx.Err() == nil {
@@ -426,7 +449,7 @@ func (x *exportRun) shareQuota(ctx context.Context) (stop func()) {
 // transcript, in a second, with a clear message.
 func checkToken(ctx context.Context, client *extract.Client, apiURL string, scopes []string) error {
 	_, err := client.CheckToken(ctx, scopes...)
-	var sig SignalError
+	var sig exit.SignalError
 	switch {
 	case err == nil:
 		return nil
@@ -439,7 +462,7 @@ func checkToken(ctx context.Context, client *extract.Client, apiURL string, scop
 	case errors.Is(err, extract.ErrAPIUnavailable):
 		return fmt.Errorf("%w (is OT_API_URL %s right and reachable?)", err, apiURL)
 	}
-	return usageError{fmt.Errorf("%w (is OT_API_URL %s right and reachable?)", err, apiURL)}
+	return exit.UsageError{Err: fmt.Errorf("%w (is OT_API_URL %s right and reachable?)", err, apiURL)}
 }
 
 // printSummary prints the run's counts on one line (two when IDs failed).

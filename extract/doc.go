@@ -17,5 +17,7 @@
 // The token is sent in the Authorization header and nowhere else: it never
 // appears in an error, a log line or a URL.
 //
-// extract knows nothing of the database (package load).
+// It owns the API's wire format and the pace of requests through package
+// pace; it imports no database driver and never package load, and names no
+// flag (package exit turns its errors into advice).
 package extract

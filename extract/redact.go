@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/interview-export/interview-export/internal/sanitize"
 )
 
 // redactBytes removes the token from what the API sent, should it echo it
@@ -24,7 +26,7 @@ func (c *Client) redactBytes(b []byte) []byte {
 func (c *Client) redact(s string) string { return strings.ReplaceAll(s, c.cfg.Token, Redacted) }
 
 // Redacted stands where a secret was removed.
-const Redacted = "[REDACTED]"
+const Redacted = sanitize.Redacted
 
 // statusError turns a final non-success answer into an error.
 func (c *Client) statusError(proposalID string, r response) error {

@@ -1,11 +1,16 @@
-// Package load writes normalized interviews into PostgreSQL.
-//
-// It owns the database side of interview-export: applying the schema in
+// Package load is interview-export's database room: it owns everything
+// that touches PostgreSQL, not only the interviews it writes. That is
+// applying the schema in
 // ../migrations (Migrate), the per-shard run lock (LockRun), the export_runs
 // bookkeeping (StartRun, FinishRun) with the run's one counter type
 // (Counts), the batched writer (Writer) that upserts interviews,
 // interview_messages and export_failures, the dry run's sink in its place
-// (JSONLines), and the read-only query of --ids-query (QueryReadOnly).
+// (JSONLines), the read-only query of --ids-query (QueryReadOnly), the
+// feed cursors and the failure ledger, the pace board the processes of one
+// account share (PaceBoard), the queries of report and runs, and the
+// grants check. It knows nothing of the API (package extract) or of flags;
+// no other package runs SQL, but for idquery's one read-only query through
+// load's connection.
 //
 // # How a batch is written
 //

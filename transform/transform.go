@@ -1,6 +1,7 @@
 // Package transform turns what package extract returns into the rows that
 // package load writes, following the contract's rules for stored text and
-// values. It does no I/O.
+// values. It owns those rules; it does no I/O and imports neither load nor
+// anything that does.
 //
 //   - NUL characters are removed from all text and each byte of invalid
 //     UTF-8 (and each JSON lone surrogate) becomes U+FFFD; nothing else is

@@ -37,6 +37,10 @@ import (
 // Config shapes the fake's data and behaviour. The zero value serves a
 // well-behaved API with no data set; see DefaultConfig.
 type Config struct {
+	// Now is the fake's clock (nil: the wall clock): the rate limit, the
+	// storm, the later quota and Retry-After all read it, so that a test
+	// may move time instead of sleeping.
+	Now func() time.Time
 	// Seed changes every generated value.
 	Seed uint64
 	// Token is the one valid bearer token; Scopes are its scopes.
@@ -160,7 +164,11 @@ type Server struct {
 	statusMu                    sync.Mutex
 	byStatus                    map[int]int64
 	revoked                     atomic.Bool
-	bodies                      sync.Map // "epoch/id" -> []byte, with Config.CacheBodies
+	// served is closed and replaced each time a response is counted
+	// (Served).
+	servedMu sync.Mutex
+	served   chan struct{}
+	bodies   sync.Map // "epoch/id" -> []byte, with Config.CacheBodies
 }
 
 // New returns a fake serving cfg.
@@ -171,7 +179,27 @@ func New(cfg Config) *Server {
 	if cfg.Faults.StallFor == 0 {
 		cfg.Faults.StallFor = 10 * time.Second
 	}
-	return &Server{cfg: cfg, attempts: map[string]int{}, byStatus: map[int]int64{}, retry: map[string]announcement{}}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Server{cfg: cfg, attempts: map[string]int{}, byStatus: map[int]int64{}, retry: map[string]announcement{}, served: make(chan struct{})}
+}
+
+// Served returns a channel closed at the next interview request the fake
+// receives or the next response it counts (its status recorded in Stats),
+// whichever comes first: a test waits on a condition of Stats by
+// checking it after each, never by sleeping.
+func (s *Server) Served() <-chan struct{} {
+	s.servedMu.Lock()
+	defer s.servedMu.Unlock()
+	return s.served
+}
+
+func (s *Server) signalServed() {
+	s.servedMu.Lock()
+	close(s.served)
+	s.served = make(chan struct{})
+	s.servedMu.Unlock()
 }
 
 // SetEpoch moves upstream data to another state: at epoch e > 0 some
@@ -281,6 +309,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.statusMu.Lock()
 		s.byStatus[rec.status]++
 		s.statusMu.Unlock()
+		s.signalServed()
 	}()
 	if s.down() {
 		s.outage(rec)
@@ -448,6 +477,7 @@ func (s *Server) announce(client string, now time.Time, secs int) {
 
 func (s *Server) interview(w *recorder, r *http.Request, id string) {
 	s.interviewRequests.Add(1)
+	s.signalServed()
 	cur := s.inFlight.Add(1)
 	defer s.inFlight.Add(-1)
 	for {
@@ -470,13 +500,13 @@ func (s *Server) interview(w *recorder, r *http.Request, id string) {
 	}
 	if s.cfg.RetryAfter > 0 {
 		s.mu.Lock()
-		s.announce(r.UserAgent(), time.Now(), s.cfg.RetryAfter)
+		s.announce(r.UserAgent(), s.cfg.Now(), s.cfg.RetryAfter)
 		s.mu.Unlock()
 		w.Header().Set("Retry-After", strconv.Itoa(s.cfg.RetryAfter))
 		writeError(w, http.StatusTooManyRequests, "RATE_LIMITED", "Too many requests", nil)
 		return
 	}
-	if s.limited(w, r, time.Now()) {
+	if s.limited(w, r, s.cfg.Now()) {
 		return
 	}
 	s.mu.Lock()
@@ -559,7 +589,7 @@ func (s *Server) fault(w *recorder, r *http.Request, id string, attempt int) boo
 		}
 	case u < f.ServerError+f.HTML502+f.Drop+f.Truncate+f.Stall+f.TooMany:
 		s.mu.Lock()
-		s.announce(r.UserAgent(), time.Now(), 1)
+		s.announce(r.UserAgent(), s.cfg.Now(), 1)
 		s.mu.Unlock()
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusTooManyRequests, "RATE_LIMITED", "Too many requests", nil)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -92,6 +93,8 @@ func TestRateLimitAnswers429WithRetryAfter(t *testing.T) {
 	t.Parallel()
 	cfg := fakeapi.DefaultConfig()
 	cfg.RateLimit = 2
+	clock := newClock()
+	cfg.Now = clock.Now
 	fake := fakeapi.New(cfg)
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
@@ -110,7 +113,7 @@ func TestRateLimitAnswers429WithRetryAfter(t *testing.T) {
 	assert.GreaterOrEqual(t, secs, 1)
 
 	// Asking again before Retry-After is counted as a violation.
-	time.Sleep(250 * time.Millisecond)
+	clock.Advance(250 * time.Millisecond)
 	get(t, srv, "/proposals/notfound-x/interview", cfg.Token)
 	assert.Equal(t, int64(1), fake.Stats().EarlyAfter429)
 }
@@ -186,6 +189,8 @@ func TestStormLaterQuotaAndBare429s(t *testing.T) {
 	cfg.RateLimit = 1 // burst 1, then 1000
 	cfg.LaterRateLimit, cfg.RateLimitFrom = 1000, 300*time.Millisecond
 	cfg.StormFrom, cfg.StormFor = 100*time.Millisecond, 100*time.Millisecond
+	clock := newClock()
+	cfg.Now = clock.Now
 	fake := fakeapi.New(cfg)
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
@@ -195,11 +200,11 @@ func TestStormLaterQuotaAndBare429s(t *testing.T) {
 	}
 	assert.Equal(t, 404, status(), "the first request starts the clock")
 	assert.Equal(t, 429, status(), "1/s, burst 1")
-	time.Sleep(120 * time.Millisecond)
+	clock.Advance(120 * time.Millisecond)
 	resp, _ := get(t, srv, "/proposals/notfound-1/interview", cfg.Token)
 	assert.Equal(t, 429, resp.StatusCode, "in the storm")
 	assert.Equal(t, "1", resp.Header.Get("Retry-After"))
-	time.Sleep(200 * time.Millisecond)
+	clock.Advance(200 * time.Millisecond)
 	for range 20 {
 		assert.Equal(t, 404, status(), "the later quota is 1000/s")
 	}
@@ -216,4 +221,24 @@ func TestStormLaterQuotaAndBare429s(t *testing.T) {
 		resp, _ = get(t, srv2, "/proposals/notfound-2/interview", cfg.Token)
 	}
 	assert.Equal(t, 404, resp.StatusCode, "after one or two")
+}
+
+// clock is a fake's clock that moves only when told.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock { return &clock{now: time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
 }

@@ -1,56 +1,55 @@
-package command
+// Package logging makes the run's slog logger: text or JSON on one writer,
+// never a secret in a value, and attributes (the run's ID and shard) that
+// join every record from the moment they are known. It owns no flags: the
+// command line parses --log-level and --log-format and passes them in.
+package logging
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"sync/atomic"
 
-	"github.com/urfave/cli/v2"
+	"github.com/interview-export/interview-export/internal/sanitize"
 )
 
-// newLogger returns the slog logger of the command's flags, which never
-// prints a secret: any occurrence of one in a log value becomes [REDACTED].
-// Every record carries the attributes set on the returned runAttrs (the
-// run's ID and shard, known only once the run has started).
-func newLogger(c *cli.Context, w io.Writer, secrets ...string) (*slog.Logger, *runAttrs, error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(c.String(flagLogLevel))); err != nil {
-		return nil, nil, usageError{fmt.Errorf("--log-level %q: want debug, info, warn or error", c.String(flagLogLevel))}
-	}
-	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+// Options are the logger's level and format.
+type Options struct {
+	Level slog.Level
+	JSON  bool
+}
+
+// New returns the logger, which never prints a secret: any occurrence of
+// one in a string value becomes [REDACTED]. Every record carries the
+// attributes set on the returned Attrs.
+func New(w io.Writer, o Options, secrets ...string) (*slog.Logger, *Attrs) {
+	opts := &slog.HandlerOptions{Level: o.Level, ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
 		if a.Value.Kind() == slog.KindString {
-			a.Value = slog.StringValue(redact(a.Value.String(), secrets))
+			a.Value = slog.StringValue(sanitize.Secrets(a.Value.String(), secrets))
 		}
 		return a
 	}}
-	var h slog.Handler
-	switch c.String(flagLogFormat) {
-	case "text":
-		h = slog.NewTextHandler(w, opts)
-	case "json":
+	var h slog.Handler = slog.NewTextHandler(w, opts)
+	if o.JSON {
 		h = slog.NewJSONHandler(w, opts)
-	default:
-		return nil, nil, usageError{fmt.Errorf("--log-format %q: want text or json", c.String(flagLogFormat))}
 	}
-	attrs := &runAttrs{}
-	return slog.New(runAttrsHandler{Handler: h, attrs: attrs}), attrs, nil
+	attrs := &Attrs{}
+	return slog.New(attrsHandler{Handler: h, attrs: attrs}), attrs
 }
 
-// runAttrs are attributes added to every record from the moment they are set.
-type runAttrs struct{ p atomic.Pointer[[]slog.Attr] }
+// Attrs are attributes added to every record from the moment they are set.
+type Attrs struct{ p atomic.Pointer[[]slog.Attr] }
 
 // Set replaces the attributes.
-func (r *runAttrs) Set(attrs ...slog.Attr) { r.p.Store(&attrs) }
+func (r *Attrs) Set(attrs ...slog.Attr) { r.p.Store(&attrs) }
 
-// runAttrsHandler adds the current runAttrs to each record.
-type runAttrsHandler struct {
+// attrsHandler adds the current Attrs to each record.
+type attrsHandler struct {
 	slog.Handler
-	attrs *runAttrs
+	attrs *Attrs
 }
 
-func (h runAttrsHandler) Handle(ctx context.Context, r slog.Record) error {
+func (h attrsHandler) Handle(ctx context.Context, r slog.Record) error {
 	if attrs := h.attrs.p.Load(); attrs != nil {
 		r = r.Clone()
 		have := map[string]bool{}
@@ -67,15 +66,15 @@ func (h runAttrsHandler) Handle(ctx context.Context, r slog.Record) error {
 	return h.Handler.Handle(ctx, r)
 }
 
-func (h runAttrsHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return runAttrsHandler{Handler: h.Handler.WithAttrs(attrs), attrs: h.attrs}
+func (h attrsHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return attrsHandler{Handler: h.Handler.WithAttrs(attrs), attrs: h.attrs}
 }
 
-func (h runAttrsHandler) WithGroup(name string) slog.Handler {
-	return runAttrsHandler{Handler: h.Handler.WithGroup(name), attrs: h.attrs}
+func (h attrsHandler) WithGroup(name string) slog.Handler {
+	return attrsHandler{Handler: h.Handler.WithGroup(name), attrs: h.attrs}
 }
 
-// errorRecord writes the line that ends a failed command as one JSON record.
-func errorRecord(w io.Writer, msg string, code int) {
+// ErrorRecord writes the line that ends a failed command as one JSON record.
+func ErrorRecord(w io.Writer, msg string, code int) {
 	slog.New(slog.NewJSONHandler(w, nil)).Error(msg, "exit_status", code)
 }

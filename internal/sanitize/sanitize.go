@@ -1,7 +1,8 @@
 // Package sanitize makes text storable in PostgreSQL following the contract:
 // NUL characters are removed and each byte of invalid UTF-8 becomes U+FFFD;
 // everything else is kept byte for byte (no trimming, no normalization).
-// URL makes a URL printable: never its password.
+// URL makes a URL printable: never its password; Secrets takes secrets out of
+// a line.
 package sanitize
 
 import (
@@ -41,4 +42,17 @@ func URL(u string) string {
 		return u
 	}
 	return parsed.Redacted()
+}
+
+// Redacted stands where a secret was removed.
+const Redacted = "[REDACTED]"
+
+// Secrets returns s with every non-empty secret in it replaced by Redacted.
+func Secrets(s string, secrets []string) string {
+	for _, secret := range secrets {
+		if secret != "" {
+			s = strings.ReplaceAll(s, secret, Redacted)
+		}
+	}
+	return s
 }
