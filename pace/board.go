@@ -52,6 +52,9 @@ func (p *Pace) busy(s second) bool {
 //     does not cut for the 429s that probe draws here; while this one
 //     probes, a 429 heard by another member ends the probe as its own
 //     would.
+//   - A 429 another member heard while not probing says the account is
+//     over its one quota: a holding pace steps back with it, once an
+//     episode, as one process's pace would (the step).
 //   - When nobody probes, a busy member's pace moves halfway toward the
 //     mean of the busy members', so that they finish together, and the
 //     pace of a busy member that left is shared among those that remain.
@@ -70,7 +73,9 @@ func (p *Pace) Heard(now time.Time, others map[string]Member) {
 		switch {
 		case !ok && old.Busy:
 			p.cur.freed += old.Rate
-		case ok && m.Limited > old.Limited:
+		case ok && m.Limited > old.Limited && !old.Probing && !m.Probing:
+			// A probe's 429 is the prober's answer, which it hears
+			// itself; any other says the account is over its quota.
 			p.cur.peersLimited += int(m.Limited - old.Limited)
 		}
 	}

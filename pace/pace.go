@@ -315,6 +315,13 @@ func (p *Pace) step(now time.Time) {
 		// the pace held here stays.
 	case refused > 0:
 		p.cut(now, cur)
+	case p.phase == Holding && last.peersLimited > 0 && now.Sub(p.lastRefused) > episodeGap:
+		// Another member of the account was refused: the members hold
+		// one quota, and step back together as one process would; the
+		// one refused cut for itself.
+		p.lastRefused, p.quota = now, min(p.quota, cur)
+		p.set(now, p.hold(), fmt.Sprintf("another member of the account was refused: stepping back from %.3g/s", float64(cur)))
+		p.scheduleProbe(now)
 	case p.phase == Starting && last.peersLimited > 0:
 		// Another member of the account was refused: the account's
 		// quota is reached, and this slow start stops where it stands.

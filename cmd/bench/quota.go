@@ -145,10 +145,17 @@ func runPace(ctx context.Context, binary, dbURL, dir string, i int, sc paceScena
 	}
 	st := fake.Stats()
 	res.requests, res.limited, res.early = st.InterviewRequests, st.ByStatus[429], st.EarlyAfter429
+	bySecond := map[int]int{}
 	for _, at := range st.Refusals {
 		if len(st.Arrivals) > 0 && at.Sub(st.Arrivals[0]) < 5*time.Second {
 			res.limitedEarly++
 		}
+		if len(st.Arrivals) > 0 {
+			bySecond[int(at.Sub(st.Arrivals[0]).Seconds())]++
+		}
+	}
+	if os.Getenv("BENCH_DEBUG") != "" {
+		fmt.Printf("  %s: the quota's 429s by second of the run: %v\n", sc.name, bySecond)
 	}
 	if sc.quota > 0 {
 		res.used = float64(st.InterviewRequests-res.limited) / sc.allowed(res.wall)
