@@ -111,6 +111,8 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"missing ids file", []string{"export", "--dry-run", "--ids-file", "/nonexistent/ids.txt"}, "open IDs file"},
 		{"ids file is a directory", []string{"export", "--dry-run", "--ids-file", t.TempDir()}, "is a directory"},
 		{"stray argument", []string{"export", "--dry-run", "--ids-file", ids, "p-2"}, "unexpected argument"},
+		{"summary file is a directory", []string{"export", "--dry-run", "--ids-file", ids, "--summary-file", t.TempDir()}, "is a directory: name a file in it"},
+		{"metrics textfile is a directory", []string{"export", "--dry-run", "--ids-file", ids, "--metrics-textfile", t.TempDir()}, "--metrics-textfile"},
 		{"bad log level", []string{"export", "--dry-run", "--ids-file", ids, "--log-level", "loud"}, "--log-level"},
 		{"missing token file", []string{"export", "--dry-run", "--ids-file", ids, "--token-file", "/nonexistent"}, "--token-file"},
 		{"unknown config key", []string{"export", "--dry-run", "--ids-file", ids, "--config", writeFile(t, "c.yaml", "concurency: 4\n")}, "unknown key(s) concurency"},

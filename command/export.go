@@ -211,6 +211,9 @@ func checkOutputPath(flag, path string) error {
 	if path == "" {
 		return nil
 	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("--%s %s is a directory: name a file in it", flag, path)
+	}
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, ".interview-export-check-*")
 	if err != nil {

@@ -91,8 +91,9 @@ func TestRestrictedRoleExportsWithNoMigrate(t *testing.T) {
 	s := pgx.Identifier{schema}.Sanitize()
 	_, err = conn.Exec(ctx, `CREATE ROLE `+q+` LOGIN;
 		GRANT USAGE ON SCHEMA `+s+` TO `+q+`;
-		GRANT SELECT, INSERT, UPDATE, DELETE ON interviews, interview_messages, export_runs, export_failures, failure_ledger,
+		GRANT SELECT, INSERT, UPDATE, DELETE ON interviews, export_runs, export_failures, failure_ledger,
 			proposals, jobs, feed_cursors, pace_board TO `+q+`;
+		GRANT SELECT, INSERT, UPDATE ON interview_messages TO `+q+`;
 		GRANT SELECT ON interview_export_schema_version TO `+q)
 	require.NoError(t, err)
 	t.Cleanup(func() {
@@ -108,9 +109,19 @@ func TestRestrictedRoleExportsWithNoMigrate(t *testing.T) {
 	restricted = pgtest.WithSearchPath(t, restricted, schema)
 
 	ids := e.fake.ProposalIDs()[:50]
+	// One grant short: exit 2 (a person must fix it) before any request.
 	cmd := e.command(ctx, exportArgs(e.idsFile("ids.txt", ids), "--no-migrate")...)
 	cmd.Env = append(cmd.Env, "DATABASE_URL="+restricted)
 	out, _ := cmd.CombinedOutput()
+	assert.Equal(t, 2, cmd.ProcessState.ExitCode(), string(out))
+	assert.Contains(t, string(out), "DELETE on interview_messages")
+	assert.Zero(t, e.fake.Stats().InterviewRequests, "no request before the grants are checked")
+	_, err = conn.Exec(ctx, `GRANT DELETE ON interview_messages TO `+q)
+	require.NoError(t, err)
+
+	cmd = e.command(ctx, exportArgs(e.idsFile("ids.txt", ids), "--no-migrate")...)
+	cmd.Env = append(cmd.Env, "DATABASE_URL="+restricted)
+	out, _ = cmd.CombinedOutput()
 	require.Contains(t, []int{0, 1}, cmd.ProcessState.ExitCode(), string(out))
 	assert.Equal(t, expected(e.fake, ids).Interviews, e.snapshot().Interviews)
 }

@@ -105,6 +105,9 @@ func Status(err error) (code int, message string) {
 		}
 		return Unavailable, fmt.Sprintf("%v: stopped early (see --outage-timeout and --max-retry-after); committed work is kept, "+
 			"IDs not tried have no outcome yet: run again %s", err, when)
+	case load.PermissionDenied(err):
+		return Usage, fmt.Sprintf("%v: GRANT it to the role (docs/operations.md, Least privilege); "+
+			"'interview-export check' lists every privilege an export needs", err)
 	case load.Unavailable(err):
 		return Unavailable, fmt.Sprintf("%v: stopped early; committed work is kept, IDs not tried have no outcome yet: "+
 			"run again once the database answers", err)

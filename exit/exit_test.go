@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/assert"
 
 	"github.com/interview-export/interview-export/exit"
@@ -40,6 +41,8 @@ func TestExitStatus(t *testing.T) {
 		{"long retry-after", &extract.UnavailableError{Reason: "429", RetryAt: time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)}, exit.Unavailable, "run again after 2026-11-29T03:00:00Z"},
 		{"lock held", &load.LockHeldError{Tries: 5, Holders: "pid 7"}, exit.RunFailed, "pid 7"},
 		{"database gone", errors.New("write batch: conn closed"), exit.RunFailed, "conn closed"},
+		{"grant missing", fmt.Errorf("%w: DELETE on interview_messages", load.ErrPermission), exit.Usage, "GRANT it"},
+		{"permission denied", fmt.Errorf("write batch: %w", &pgconn.PgError{Code: "42501", Message: "permission denied for table jobs"}), exit.Usage, "docs/operations.md"},
 		{"context", context.Canceled, exit.RunFailed, "canceled"},
 	}
 	for _, tt := range tests {

@@ -215,6 +215,15 @@ func (x *exportRun) openStore(ctx context.Context) error {
 	if o.DryRun {
 		return nil
 	}
+	// A missing grant stops the run before its first request, as check
+	// would report it, not half way with exit 3.
+	missing, err := x.store.MissingGrants(ctx)
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: %s", load.ErrPermission, strings.Join(missing, ", "))
+	}
 	release, err := x.store.LockRun(ctx, o.Run.Shard.String())
 	if err != nil {
 		return fmt.Errorf("shard %s: %w", o.Run.Shard, err)

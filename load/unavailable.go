@@ -31,6 +31,17 @@ func markUnavailable(err error) error {
 	return unavailableError{err}
 }
 
+// ErrPermission is a privilege the database role lacks: a person must
+// GRANT it, and trying again changes nothing.
+var ErrPermission = errors.New("the database role lacks a privilege")
+
+// PermissionDenied reports whether err is a privilege the role lacks:
+// ErrPermission, or PostgreSQL's insufficient_privilege (SQLSTATE 42501).
+func PermissionDenied(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.Is(err, ErrPermission) || (errors.As(err, &pgErr) && pgErr.Code == "42501")
+}
+
 // Unavailable reports whether err means the database cannot be reached now
 // but may be later.
 func Unavailable(err error) bool {
