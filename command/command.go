@@ -153,8 +153,20 @@ const precedence = `Settings come from, first one set wins: flags, then environm
 given with --config (its keys are the flag names), then the defaults shown. The API token comes from
 OT_API_TOKEN or from the file named by --token-file, never from a flag value.`
 
-// onUsageError makes urfave/cli's parse errors the command's usage errors.
-func onUsageError(_ *cli.Context, err error, _ bool) error {
+// onUsageError makes urfave/cli's parse errors the command's usage errors,
+// with a hint for an unknown flag: the token's sources for --token, else
+// the nearest flag the command has.
+func onUsageError(c *cli.Context, err error, _ bool) error {
+	if name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -"); ok {
+		name = strings.TrimLeft(name, "-")
+		switch suggestion := cli.SuggestFlag(c.Command.Flags, name, true); {
+		case name == "token" || strings.HasPrefix(name, "token="):
+			err = fmt.Errorf("%w: the token is never a flag value (it would show in ps and the shell's history): "+
+				"set OT_API_TOKEN or pass --token-file FILE", err)
+		case suggestion != "":
+			err = fmt.Errorf("%w (did you mean %s?)", err, suggestion)
+		}
+	}
 	return ranError{exit.UsageError{Err: err}}
 }
 

@@ -98,6 +98,8 @@ func TestUsageErrorsExit2(t *testing.T) {
 		want string
 	}{
 		{"unknown flag", []string{"export", "--nope"}, "flag provided but not defined"},
+		{"mistyped flag", []string{"export", "--concurency", "4"}, "did you mean --concurrency?"},
+		{"token flag", []string{"export", "--token", "abc"}, "set OT_API_TOKEN or pass --token-file FILE"},
 		{"unknown command", []string{"exprot"}, "exprot"},
 		{"no command", []string{}, "no command given"},
 		{"no source", []string{"export", "--dry-run"}, "--ids-file"},
@@ -117,6 +119,8 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"missing token file", []string{"export", "--dry-run", "--ids-file", ids, "--token-file", "/nonexistent"}, "--token-file"},
 		{"unknown config key", []string{"export", "--dry-run", "--ids-file", ids, "--config", writeFile(t, "c.yaml", "concurency: 4\n")}, "unknown key(s) concurency"},
 		{"token in config", []string{"export", "--dry-run", "--ids-file", ids, "--config", writeFile(t, "c.yaml", "token: abc\n")}, "token-file"},
+		{"config wrong type", []string{"export", "--dry-run", "--ids-file", ids, "--config", writeFile(t, "c.yaml", "rate: fast\n")}, `rate: "fast" is not a number`},
+		{"config bad duration", []string{"export", "--dry-run", "--ids-file", ids, "--config", writeFile(t, "c.yaml", "request-timeout: soon\n")}, `request-timeout: "soon" is not a duration`},
 		{"config not yaml", []string{"export", "--dry-run", "--ids-file", ids, "--config", writeFile(t, "c.yaml", "{{{\n")}, "not valid YAML"},
 		{"missing config", []string{"export", "--dry-run", "--ids-file", ids, "--config", "/nonexistent.yaml"}, "--config"},
 		{"bad api url", []string{"export", "--dry-run", "--ids-file", ids, "--api-url", "ftp://x"}, "API base URL"},

@@ -199,6 +199,8 @@ func validateSource(s export.Source, databaseURL string) error {
 		return errors.New("--updates keeps its cursor in the database: set DATABASE_URL or pass --database-url")
 	case s.IDsQuery != "" && databaseURL == "":
 		return errors.New("--ids-query runs against the database: set DATABASE_URL or pass --database-url")
+	case s.IDsColumn != "" && s.IDsFile == "":
+		return errors.New("--ids-column names a column of the CSV file given with --ids-file: pass --ids-file PATH too")
 	case s.IDsQueryTimeout <= 0:
 		return fmt.Errorf("--ids-query-timeout %s: want a positive duration", s.IDsQueryTimeout)
 	}

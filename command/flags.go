@@ -64,6 +64,7 @@ func exportFlags(a *exportArgs) []cli.Flag {
 	o, cl, run := &a.o, &a.o.Client, &a.o.Run
 	return slices.Concat(commonFlags(), []cli.Flag{
 		&cli.StringFlag{Name: "ids-file", Category: catSource, Destination: &o.Source.IDsFile, Usage: "source: proposal IDs, one per line, from `PATH` (- for standard input)", EnvVars: []string{envName("ids-file")}},
+		&cli.StringFlag{Name: "ids-column", Category: catSource, Destination: &o.Source.IDsColumn, Usage: "read --ids-file as CSV (RFC 4180, a header row first) and take the IDs from its column `NAME`", EnvVars: []string{envName("ids-column")}},
 		&cli.StringFlag{Name: "ids-query", Category: catSource, Destination: &o.Source.IDsQuery, Usage: "source: the first column of this `SQL` query, run read-only against the database", EnvVars: []string{envName("ids-query")}},
 		durationFlag("ids-query-timeout", catSource, &o.Source.IDsQueryTimeout, 5*time.Minute, "statement timeout of --ids-query"),
 		&cli.StringSliceFlag{Name: "job", Category: catSource, Destination: &a.jobs, Usage: "source: the proposals of job `ID` (repeatable), listed through the API", EnvVars: []string{envName("job")}},
@@ -152,23 +153,38 @@ func loadConfigFile(c *cli.Context) error {
 	if err := checkConfigKeys(path, keys); err != nil {
 		return err
 	}
-	ours := map[string]bool{}
+	ours := map[string]cli.Flag{}
 	for _, f := range c.Command.Flags {
-		ours[f.Names()[0]] = true
+		ours[f.Names()[0]] = f
 	}
 	for _, k := range slices.Sorted(maps.Keys(keys)) {
 		// One file serves every command: a key of another command is left
 		// to it.
-		if !ours[k] || c.IsSet(k) {
+		if ours[k] == nil || c.IsSet(k) {
 			continue
 		}
 		for _, v := range configValues(keys[k]) {
 			if err := c.Set(k, v); err != nil {
-				return exit.UsageError{Err: fmt.Errorf("--config %s: %s: %w", path, k, err)}
+				return exit.UsageError{Err: fmt.Errorf("--config %s: %s: %q is not %s", path, k, v, wantOf(ours[k]))}
 			}
 		}
 	}
 	return nil
+}
+
+// wantOf says what a flag's value must be, for an error naming a config key.
+func wantOf(f cli.Flag) string {
+	switch f.(type) {
+	case *cli.IntFlag, *cli.Int64Flag:
+		return "a whole number"
+	case *cli.Float64Flag:
+		return "a number"
+	case *cli.BoolFlag:
+		return "true or false"
+	case *cli.GenericFlag:
+		return "a duration such as 20h, 90s or 30d"
+	}
+	return "a valid value"
 }
 
 // configValues are the flag values of a YAML value: one, or one per item

@@ -81,6 +81,8 @@ func Status(err error) (code int, message string) {
 		usage   UsageError
 		cursor  FeedCursorError
 		check   Reported
+		header  *extract.HeaderError
+		column  *extract.ColumnError
 	)
 	switch {
 	case err == nil:
@@ -129,6 +131,11 @@ func Status(err error) (code int, message string) {
 		return Usage, "--ids-query " + refused.Reason
 	case errors.Is(err, extract.ErrConfig):
 		return Usage, fmt.Sprintf("%v (see --api-url, OT_API_TOKEN and --token-file)", err)
+	case errors.As(err, &header):
+		return Usage, fmt.Sprintf("%v: to read the IDs of one of its columns, pass --ids-column NAME (for example --ids-column proposal_id); "+
+			"else remove that line. Nothing was exported", err)
+	case errors.As(err, &column):
+		return Usage, fmt.Sprintf("--ids-column: %v", err)
 	case errors.As(err, &usage):
 		return Usage, err.Error()
 	}

@@ -55,6 +55,7 @@ type Options struct {
 // Source names the one source of proposal IDs.
 type Source struct {
 	IDsFile         string
+	IDsColumn       string // read IDsFile as CSV, this column
 	IDsQuery        string
 	IDsQueryTimeout time.Duration
 	Jobs            []string
@@ -424,6 +425,14 @@ func (x *exportRun) openSource(ctx context.Context) (pipeline.Source, error) {
 			}
 		}
 		log.Info("reading the change feed", "cursor", src.After, "from_start", src.FromStart, "failed_before", len(src.Retry))
+		return src, nil
+	}
+	if o.IDsColumn != "" {
+		src, err := extract.OpenCSVSource(o.IDsFile, o.IDsColumn, x.env.Stdin)
+		if err != nil {
+			return nil, exit.UsageError{Err: err}
+		}
+		x.cycleClosers = append(x.cycleClosers, func() { src.Close() })
 		return src, nil
 	}
 	src, err := extract.OpenFileSource(o.IDsFile, x.env.Stdin)

@@ -38,8 +38,30 @@ func refusedID(id string) string {
 	return sanitize.Text(strings.ToValidUTF8(id[:maxKeptInvalid], "")) + "…"
 }
 
+// notInIDs are characters a proposal ID never holds: a line with one is a
+// CSV row or a quoted value, not an ID.
+const notInIDs = `,;"'`
+
+// HeaderError is an IDs file whose first line looks like a CSV header: its
+// IDs are in one of its columns, not one per line.
+type HeaderError struct{ Line string }
+
+func (e *HeaderError) Error() string {
+	return fmt.Sprintf("the first line of the IDs file, %q, looks like a CSV header, not a proposal ID", e.Line)
+}
+
+// headerNames are first lines that name a column rather than hold an ID.
+var headerNames = map[string]bool{"id": true, "proposal_id": true, "proposalid": true, "proposal id": true, "proposal": true, "proposal-id": true}
+
+// looksLikeHeader says whether the first ID line of a file is a CSV header:
+// several fields, or the name of an ID column.
+func looksLikeHeader(line string) bool {
+	return strings.Contains(line, ",") || headerNames[strings.ToLower(strings.Trim(line, `"' `))]
+}
+
 // ValidateID checks a trimmed, non-empty proposal ID against the contract:
-// at most 256 bytes of valid UTF-8 with no whitespace or control character.
+// at most 256 bytes of valid UTF-8 with no whitespace, control character,
+// comma, semicolon or quote.
 func ValidateID(id string) error {
 	if len(id) > MaxIDBytes {
 		return &InvalidIDError{Reason: fmt.Sprintf("longer than %d bytes (%d)", MaxIDBytes, len(id))}
@@ -53,6 +75,8 @@ func ValidateID(id string) error {
 			return &InvalidIDError{Reason: fmt.Sprintf("contains whitespace %U", r)}
 		case unicode.IsControl(r):
 			return &InvalidIDError{Reason: fmt.Sprintf("contains control character %U", r)}
+		case strings.ContainsRune(notInIDs, r):
+			return &InvalidIDError{Reason: fmt.Sprintf("contains %q, which a proposal ID never holds (a CSV row?)", r)}
 		}
 	}
 	return nil
@@ -140,12 +164,15 @@ type JobFacts struct {
 
 // IDScanner streams proposal IDs, one per line, from a reader: surrounding
 // whitespace (\r included) is trimmed, a UTF-8 byte-order mark at the start
-// is dropped, blank lines and lines starting with # are skipped, and invalid IDs come back with Err set. Lines of any length
+// is dropped, blank lines and lines starting with # are skipped, and invalid IDs come back with Err set.
+// A first ID line that looks like a CSV header ends the scan with a
+// *HeaderError: nothing of such a file is an ID. Lines of any length
 // are read in bounded memory. Duplicates are not removed here: that is the
 // run's job, across all its sources.
 type IDScanner struct {
 	r       *bufio.Reader
 	started bool // the byte-order mark, if any, is behind
+	first   bool // an ID line was read: the header check is behind
 	line    int64
 	err     error
 	buf     []byte
@@ -189,6 +216,13 @@ func (s *IDScanner) Next() (Input, bool) {
 			return in, true
 		}
 		id := string(trimmed)
+		if !s.first {
+			s.first = true
+			if looksLikeHeader(id) {
+				s.err = &HeaderError{Line: refusedID(id)}
+				return Input{}, false
+			}
+		}
 		if err := ValidateID(id); err != nil {
 			return refused(id, fmt.Sprintf("line %d", s.line), err), true
 		}

@@ -62,6 +62,9 @@ func TestIDScanner(t *testing.T) {
 		{"huge leading blanks then a valid id", strings.Repeat(" ", 100_000) + "abc\n", []scanned{{"abc", 1, false}}},
 		{"valid id then huge trailing blanks", "abc" + strings.Repeat(" ", 100_000) + "\n", []scanned{{"abc", 1, false}}},
 		{"huge comment skipped", "#" + huge + "\nabc", []scanned{{"abc", 2, false}}},
+		{"a comma later is a CSV row, not an ID", "p-1\ncm123,Alex R.\n", []scanned{{"p-1", 1, false}, {"cm123,Alex R.", 2, true}}},
+		{"quotes and semicolons invalid", "p-1\n\"p-2\"\np;3\n'p4'\n", []scanned{{"p-1", 1, false}, {`"p-2"`, 2, true}, {"p;3", 3, true}, {"'p4'", 4, true}}},
+		{"a column name after the first line is an invalid-looking ID, not a header", "p-1\nproposal_id\n", []scanned{{"p-1", 1, false}, {"proposal_id", 2, false}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -128,4 +131,36 @@ func TestIDScannerDropsAByteOrderMark(t *testing.T) {
 	require.Len(t, got, 2)
 	assert.Equal(t, "p-1", got[0].ID, "the mark at the start is dropped")
 	assert.Equal(t, "\uFEFFp-2", got[1].ID, "only the mark that starts the input is dropped")
+}
+
+func TestIDScannerRefusesACSVHeader(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{"proposal_id\np-1\n", "# export of Monday\n\nproposal_id,name\ncm123,Alex R.\n", "\uFEFFid\np-1\n", "\"Proposal ID\"\np-1\n", "cm123,Alex R.\n"} {
+		got, err := scanAll(t, strings.NewReader(in))
+		var header *HeaderError
+		require.ErrorAs(t, err, &header, "%q", in)
+		assert.Empty(t, got, "nothing of a CSV file is an ID: %q", in)
+	}
+}
+
+func TestCSVSource(t *testing.T) {
+	t.Parallel()
+	csvText := "name,proposal_id,score\r\n\"Alex, R.\",cm123,8\r\nSam,,7\r\nKim,\"cm 456\",9\r\nLee,cm789\r\n\"broken,cm000,1\n"
+	src, err := OpenCSVSource("-", "Proposal_ID", strings.NewReader(csvText))
+	require.NoError(t, err)
+	defer src.Close()
+	var got []Input
+	require.NoError(t, src.IDs(t.Context(), func(in Input) error { got = append(got, in); return nil }))
+	require.Len(t, got, 4)
+	assert.Equal(t, Input{ID: "cm123", Where: "row 2"}, got[0], "a quoted comma is one field; the column is found whatever its case")
+	assert.Equal(t, Invalid, got[1].Kind, "an inner space is invalid")
+	assert.Equal(t, "row 4", got[1].Where)
+	assert.Equal(t, Input{ID: "cm789", Where: "row 5"}, got[2], "a short row still has the column")
+	assert.Equal(t, Invalid, got[3].Kind, "a row that is not CSV is refused, with its row")
+	assert.Contains(t, got[3].Err.Error(), "not valid CSV")
+
+	_, err = OpenCSVSource("-", "id", strings.NewReader("name,proposal_id\n"))
+	var col *ColumnError
+	require.ErrorAs(t, err, &col)
+	assert.Contains(t, err.Error(), "name, proposal_id")
 }

@@ -2,6 +2,7 @@ package extract
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -34,14 +35,18 @@ func OpenFileSource(path string, stdin io.Reader) (*FileSource, error) {
 	}
 	s.f, s.lines = f, -1
 	if err == nil && st.Mode().IsRegular() { // a pipe cannot be read twice
-		s.lines = countIDLines(f)
+		if s.lines, err = countIDLines(f); err != nil {
+			f.Close()
+			return nil, err
+		}
 	}
 	return s, nil
 }
 
 // countIDLines counts the lines of f that may hold an ID (not blank, not a
-// comment) in one streaming pass, then rewinds f; -1 when it cannot.
-func countIDLines(f *os.File) int64 {
+// comment) in one streaming pass, then rewinds f; -1 when it cannot. A
+// file that is CSV with a header is refused here, before the run starts.
+func countIDLines(f *os.File) (int64, error) {
 	sc := NewIDScanner(f)
 	var n int64
 	for {
@@ -50,13 +55,17 @@ func countIDLines(f *os.File) int64 {
 		}
 		n++
 	}
+	var header *HeaderError
+	if errors.As(sc.Err(), &header) {
+		return 0, header
+	}
 	if sc.Err() != nil {
 		n = -1
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return -1
+		return -1, nil
 	}
-	return n
+	return n, nil
 }
 
 // Total is the number of ID lines of the file; -1 for standard input.
