@@ -126,7 +126,7 @@ func assertSameMessages(t *testing.T, want, got []string, id string) {
 	assert.Len(t, got, len(want), "proposal %s: messages", id)
 }
 
-func TestRateLimitIsNeverExceeded(t *testing.T) {
+func TestConcurrencyIsNeverExceeded(t *testing.T) {
 	t.Parallel()
 	cfg := baseConfig()
 	e := setup(t, cfg)
@@ -136,8 +136,11 @@ func TestRateLimitIsNeverExceeded(t *testing.T) {
 	require.Contains(t, []int{0, 1}, r.code, r.stderr)
 	st := e.fake.Stats()
 	assert.Equal(t, int64(120), st.InterviewRequests)
-	assert.LessOrEqual(t, st.MaxInWindow(time.Second), 40+8, "at most --rate per second plus a burst of --concurrency")
 	assert.LessOrEqual(t, st.MaxInFlight, int64(8), "at most --concurrency in flight")
+	// That --rate paces the requests is TestCeilingIsNeverExceeded (pace,
+	// virtual time) and the bench's "busiest" column; here, that the flag
+	// reached the run.
+	assert.Equal(t, "40", e.text(`SELECT settings->>'rate' FROM export_runs`))
 }
 
 func TestServerRateLimitIsHonoured(t *testing.T) {

@@ -119,6 +119,38 @@ func TestA429HoldsUnderThePace(t *testing.T) {
 	}
 }
 
+// A ceiling is never exceeded: requests asking at any moment, however
+// many, leave at most the ceiling plus the limiter's burst of one within
+// any second, and the pace uses nearly all of it.
+func TestCeilingIsNeverExceeded(t *testing.T) {
+	t.Parallel()
+	c := &clock{simStart}
+	p := pace.MustNew(pace.Config{Ceiling: 40, Seed: 1})
+	var left []time.Time
+	end := c.now.Add(20 * time.Second)
+	for step := 0; c.now.Before(end); step++ {
+		if d := p.Reserve(c.now); d > 0 {
+			// Eight workers ask again at uneven moments, some before the
+			// wait has passed.
+			c.add(min(d, time.Duration(1+step%7)*time.Millisecond))
+			continue
+		}
+		left = append(left, c.now)
+		p.Tell(c.now)
+	}
+	busiest := 0
+	for i, from := 0, 0; i < len(left); i++ {
+		for left[i].Sub(left[from]) >= time.Second {
+			from++
+		}
+		busiest = max(busiest, i-from+1)
+	}
+	assert.LessOrEqual(t, busiest, 41, "within any second")
+	// Workers that ask a little late lose the burst's token: 785 of 800.
+	assert.GreaterOrEqual(t, len(left), 776, "at least 97% of 20 s at 40/s")
+	assert.Equal(t, 40.0, p.Status().Rate, "nothing moves a pace that met no 429")
+}
+
 // A 429 at a pace far above what the API accepted learns what it
 // accepted, not the pace.
 func TestLearnsWhatWasAccepted(t *testing.T) {

@@ -78,6 +78,7 @@ func (sc paceScenario) ideal(n int) time.Duration {
 type paceResult struct {
 	requests, limited, early int64
 	limitedEarly             int // 429s of the quota in the first 5 s, while the pace is found
+	busiest                  int // the most requests that arrived within any 1 s
 	wall, ideal              time.Duration
 	used                     float64 // of what the quota allowed over the wall time; 0 without a quota
 	exits                    []int
@@ -145,6 +146,7 @@ func runPace(ctx context.Context, binary, dbURL, dir string, i int, sc paceScena
 	}
 	st := fake.Stats()
 	res.requests, res.limited, res.early = st.InterviewRequests, st.ByStatus[429], st.EarlyAfter429
+	res.busiest = st.MaxInWindow(time.Second)
 	bySecond := map[int]int{}
 	for _, at := range st.Refusals {
 		if len(st.Arrivals) > 0 && at.Sub(st.Arrivals[0]) < 5*time.Second {
@@ -264,8 +266,9 @@ func quotaPart(ctx context.Context, o options) error {
 	}
 	fmt.Printf("\nthe pace with an unknown quota (burst 5, whole-second Retry-After), --rate 0 unless said;\n" +
 		"wall from the first start to the last exit; \"of quota\": requests the API accepted over what it allowed;\n" +
-		"early: requests sent before a 429's Retry-After; tables: the database holds exactly what the fake serves\n")
-	fmt.Printf("%-26s %5s %9s %8s %9s %6s %8s %10s %9s %6s %6s %s\n", "scenario", "IDs", "wall", "ideal", "of ideal", "429s", "in 5 s", "429 share", "of quota", "early", "exits", "tables")
+		"early: requests sent before a 429's Retry-After; busiest: the most requests the API saw within any 1 s;\n" +
+		"tables: the database holds exactly what the fake serves\n")
+	fmt.Printf("%-26s %5s %9s %8s %9s %6s %8s %10s %9s %6s %7s %6s %s\n", "scenario", "IDs", "wall", "ideal", "of ideal", "429s", "in 5 s", "429 share", "of quota", "early", "busiest", "exits", "tables")
 	var clean time.Duration
 	for i, sc := range scenarios {
 		if o.paceOnly != "" && !strings.Contains(sc.name, o.paceOnly) {
@@ -291,8 +294,8 @@ func quotaPart(ctx context.Context, o options) error {
 		if r.tables != nil {
 			tables = r.tables.Error()
 		}
-		fmt.Printf("%-26s %5d %9s %8s %9s %6d %8d %9.2f%% %9s %6d %6s %s\n", sc.name, sc.ids, r.wall.Round(100*time.Millisecond), ideal, ofIdeal,
-			r.limited, r.limitedEarly, 100*float64(r.limited)/float64(max(r.requests, 1)), used, r.early, fmt.Sprint(r.exits), tables)
+		fmt.Printf("%-26s %5d %9s %8s %9s %6d %8d %9.2f%% %9s %6d %7d %6s %s\n", sc.name, sc.ids, r.wall.Round(100*time.Millisecond), ideal, ofIdeal,
+			r.limited, r.limitedEarly, 100*float64(r.limited)/float64(max(r.requests, 1)), used, r.early, r.busiest, fmt.Sprint(r.exits), tables)
 		if r.settled != "" && os.Getenv("BENCH_DEBUG") != "" {
 			fmt.Printf("  %s\n", r.settled)
 		}
