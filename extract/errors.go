@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -115,20 +114,8 @@ func (e *FetchError) Error() string {
 
 func (e *FetchError) Unwrap() error { return e.Err }
 
-// envelopeDetail is the envelope's message followed by its details, in a
-// stable order, for a failure's message column.
-func envelopeDetail(env Envelope) string {
-	if len(env.Details) == 0 {
-		return env.Message
-	}
-	keys := make([]string, 0, len(env.Details))
-	for k := range env.Details {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s=%v", k, env.Details[k]))
-	}
-	return fmt.Sprintf("%s (%s)", env.Message, strings.Join(parts, ", "))
-}
+// envelopeDetail is what a failure quotes of an error envelope: its error
+// text alone (its code is the failure's APICode). Never its details: an API
+// may echo there what the request or the proposal holds, and a failure
+// must not carry what a candidate said.
+func envelopeDetail(env Envelope) string { return env.Message }

@@ -209,9 +209,17 @@ func (s *Server) applyEpoch(t *Transcript) {
 	}
 }
 
-// Vanished reports whether the proposal's interview has disappeared (404)
-// at the current epoch.
+// Delete has the proposal's interview deleted from at on (by the fake's
+// clock, Config.Now): as when a candidate deletes their account, the API
+// answers 404 with its envelope from then on.
+func (s *Server) Delete(proposalID string, at time.Time) { s.deleted.Store(proposalID, at) }
+
+// vanished reports whether the proposal's interview has disappeared (404):
+// deleted (Delete), or gone at the current epoch.
 func (s *Server) vanished(proposalID string) bool {
+	if at, ok := s.deleted.Load(proposalID); ok && !s.cfg.Now().Before(at.(time.Time)) {
+		return true
+	}
 	for e := int64(1); e <= s.epoch.Load(); e++ {
 		if u := s.unit(proposalID, "vanish", int(e)); u < 0.05 {
 			return true

@@ -24,6 +24,7 @@ package fakeapi
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -81,6 +82,10 @@ type Config struct {
 	// EchoAuthorization makes 403 answers quote the request's Authorization
 	// header, as a careless proxy or API might.
 	EchoAuthorization bool
+	// EchoContent makes every error answer of the interview endpoint carry
+	// the proposal's summary and first message: in the envelope's details,
+	// and in the body of the HTML pages. A test of what a failure may quote.
+	EchoContent bool
 	// RetryAfter, when positive, answers every interview request with a 429
 	// announcing that many seconds.
 	RetryAfter int
@@ -139,8 +144,9 @@ func DefaultConfig() Config {
 
 // Server is the fake API; it is an http.Handler.
 type Server struct {
-	cfg   Config
-	epoch atomic.Int64
+	cfg     Config
+	epoch   atomic.Int64
+	deleted sync.Map // proposal ID → when its interview was deleted (Delete)
 
 	mu       sync.Mutex
 	attempts map[string]int // interview requests per proposal ID
@@ -228,6 +234,13 @@ type Stats struct {
 	// Refusals are the times of the 429s the rate limit (or a storm)
 	// answered, in order.
 	Refusals []time.Time
+}
+
+// Requested returns how many interview requests proposalID received.
+func (s *Server) Requested(proposalID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.attempts[proposalID]
 }
 
 // Stats returns a snapshot of the counters.
@@ -518,7 +531,7 @@ func (s *Server) interview(w *recorder, r *http.Request, id string) {
 	}
 	kind := s.KindOf(id)
 	if kind == KindAlways500 {
-		writeError(w, http.StatusInternalServerError, "INTERNAL_ERROR", "Internal error", nil)
+		writeError(w, http.StatusInternalServerError, "INTERNAL_ERROR", "Internal error", s.echo(id, nil))
 		return
 	}
 	switch kind {
@@ -529,13 +542,13 @@ func (s *Server) interview(w *recorder, r *http.Request, id string) {
 		if s.cfg.EchoAuthorization {
 			msg += " (request had Authorization: " + r.Header.Get("Authorization") + ")"
 		}
-		writeError(w, http.StatusForbidden, "FORBIDDEN", msg, map[string]any{"proposalId": id})
+		writeError(w, http.StatusForbidden, "FORBIDDEN", msg, s.echo(id, map[string]any{"proposalId": id}))
 	case KindBadRequest:
-		writeError(w, http.StatusBadRequest, "BAD_REQUEST", "Missing proposalId", nil)
+		writeError(w, http.StatusBadRequest, "BAD_REQUEST", "Missing proposalId", s.echo(id, nil))
 	case KindHTMLNotFound:
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusNotFound)
-		fmt.Fprint(w, "<!DOCTYPE html><html><head><title>404</title></head><body>nginx</body></html>")
+		fmt.Fprint(w, "<!DOCTYPE html><html><head><title>404</title></head><body>nginx"+s.echoHTML(id)+"</body></html>")
 	case KindInvalid:
 		writeRaw(w, http.StatusOK, []byte(fmt.Sprintf(`{"interview":{"proposalId":%s,"interviewId":"iv_x","score":"high","messages":[{"id":"m1"}]}}`, jsonString(id))))
 	default:
@@ -551,6 +564,33 @@ func (s *Server) notFound(w http.ResponseWriter, id string) {
 	writeError(w, http.StatusNotFound, "NOT_FOUND", "No AI interview is recorded for this proposal", map[string]any{"proposalId": id})
 }
 
+// echo is the details of an error answer about id: its content, with
+// Config.EchoContent.
+func (s *Server) echo(id string, details map[string]any) map[string]any {
+	if !s.cfg.EchoContent {
+		return details
+	}
+	out := map[string]any{}
+	maps.Copy(out, details)
+	t := s.Transcript(id)
+	if t.Summary != nil {
+		out["summary"] = *t.Summary
+	}
+	if len(t.Messages) > 0 {
+		out["firstMessage"] = t.Messages[0].Content
+	}
+	return out
+}
+
+// echoHTML is an HTML page's text about id.
+func (s *Server) echoHTML(id string) string {
+	d := s.echo(id, nil)
+	if len(d) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("<p>%v</p><pre>%v</pre>", d["summary"], d["firstMessage"])
+}
+
 // fault injects the attempt's fault, if any, and reports whether it did.
 func (s *Server) fault(w *recorder, r *http.Request, id string, attempt int) bool {
 	f := s.cfg.Faults
@@ -564,11 +604,11 @@ func (s *Server) fault(w *recorder, r *http.Request, id string, attempt int) boo
 	u := s.unit(id, "fault", attempt)
 	switch {
 	case u < f.ServerError:
-		writeError(w, http.StatusInternalServerError, "INTERNAL_ERROR", "Something went wrong", nil)
+		writeError(w, http.StatusInternalServerError, "INTERNAL_ERROR", "Something went wrong", s.echo(id, nil))
 	case u < f.ServerError+f.HTML502:
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusBadGateway)
-		fmt.Fprint(w, "<html><body><h1>502 Bad Gateway</h1></body></html>")
+		fmt.Fprint(w, "<html><body><h1>502 Bad Gateway</h1>"+s.echoHTML(id)+"</body></html>")
 	case u < f.ServerError+f.HTML502+f.Drop:
 		panic(http.ErrAbortHandler) // closes the connection without a response
 	case u < f.ServerError+f.HTML502+f.Drop+f.Truncate:
@@ -584,7 +624,7 @@ func (s *Server) fault(w *recorder, r *http.Request, id string, attempt int) boo
 	case u < f.ServerError+f.HTML502+f.Drop+f.Truncate+f.Stall:
 		select {
 		case <-time.After(f.StallFor):
-			writeError(w, http.StatusGatewayTimeout, "INTERNAL_ERROR", "Stalled", nil)
+			writeError(w, http.StatusGatewayTimeout, "INTERNAL_ERROR", "Stalled", s.echo(id, nil))
 		case <-r.Context().Done():
 		}
 	case u < f.ServerError+f.HTML502+f.Drop+f.Truncate+f.Stall+f.TooMany:
