@@ -29,7 +29,11 @@ type checkResult struct {
 	Later bool `json:"may_pass_later,omitempty"`
 }
 
-func checkFlags(a *exportArgs) []cli.Flag { return append(exportFlags(a), formatFlag()) }
+func checkFlags(a *exportArgs) []cli.Flag {
+	return append(exportFlags(a), formatFlag(),
+		&cli.StringFlag{Name: "reader", Usage: "also check that reader `ROLE` may do no more than its --reader-kind allows (docs/privacy.md)"},
+		&cli.StringFlag{Name: "reader-kind", Value: string(load.ReadsScores), Usage: "with --reader: scores (scores and statuses, no transcript) or transcripts"})
+}
 
 // checker runs the checks of a set-up, in order, and keeps their results.
 type checker struct {
@@ -66,6 +70,15 @@ func runCheck(c *cli.Context, e *env, a *exportArgs) error {
 	store := k.database(c.Context)
 	if store != nil {
 		defer store.Close()
+	}
+	if role := c.String("reader"); role != "" {
+		kind, err := load.ParseReaderKind(c.String("reader-kind"))
+		if err != nil {
+			return exit.UsageError{Err: fmt.Errorf("--reader-kind: %w", err)}
+		}
+		if store != nil {
+			k.reader(c.Context, store, role, kind)
+		}
 	}
 	if ok {
 		k.api(c.Context, store)
@@ -201,6 +214,27 @@ func (k *checker) database(ctx context.Context) *load.Store {
 		k.pass("grants", "the role may read and write every table an export needs, and stage in temporary tables")
 	}
 	return store
+}
+
+// reader checks that role reads no more than kind allows, and says what it
+// lacks.
+func (k *checker) reader(ctx context.Context, store *load.Store, role string, kind load.ReaderKind) {
+	rc, err := store.CheckReader(ctx, role, kind)
+	switch {
+	case err != nil:
+		k.fail("reader", err.Error(), "", load.Unavailable(err))
+	case len(rc.Excess) > 0:
+		fix := fmt.Sprintf("REVOKE them, or run the SQL of: interview-export grants --role %s --kind %s", role, kind)
+		if kind == load.ReadsScores {
+			fix += " (if the role may read transcripts, say --reader-kind transcripts)"
+		}
+		k.fail("reader", fmt.Sprintf("role %s may do more than a %s reader: %s", role, kind, strings.Join(rc.Excess, ", ")), fix, false)
+	case len(rc.Missing) > 0:
+		k.add(checkResult{Check: "reader", Status: "info", Detail: fmt.Sprintf("role %s reads no more than a %s reader, but lacks %s", role, kind, strings.Join(rc.Missing, ", ")),
+			Fix: fmt.Sprintf("interview-export grants --role %s --kind %s", role, kind)})
+	default:
+		k.pass("reader", fmt.Sprintf("role %s reads what a %s reader does, and no more", role, kind))
+	}
 }
 
 // report prints one line per check (or a JSON document) and returns the

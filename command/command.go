@@ -170,6 +170,15 @@ func onUsageError(c *cli.Context, err error, _ bool) error {
 	return ranError{exit.UsageError{Err: err}}
 }
 
+// commandList names the commands, for the errors of a missing or unknown one.
+const commandList = "export, check, migrate, erase, retention, grants, report, runs, feed or version"
+
+// withArgs gives a command the usage line of its arguments.
+func withArgs(cmd *cli.Command, usage string) *cli.Command {
+	cmd.UsageText = usage
+	return cmd
+}
+
 // command is one of the commands that read the config file.
 func (e *env) command(name, usage string, flags []cli.Flag, action func(*cli.Context, *env) error) *cli.Command {
 	return &cli.Command{
@@ -210,13 +219,17 @@ func newApp(e *env) *cli.App {
 		Action: ours(func(c *cli.Context) error {
 			if c.Args().Present() {
 				hint := ""
-				if near := nearestKey(c.Args().First(), map[string]bool{"export": true, "migrate": true, "report": true, "runs": true, "feed": true, "check": true, "version": true, "help": true}); near != "" {
+				known := map[string]bool{"help": true}
+				for _, cmd := range c.App.Commands {
+					known[cmd.Name] = true
+				}
+				if near := nearestKey(c.Args().First(), known); near != "" {
 					hint = fmt.Sprintf(" (did you mean %s?)", near)
 				}
-				return exit.UsageError{Err: fmt.Errorf("unknown command %q%s: use export, check, migrate, report, runs, feed or version", c.Args().First(), hint)}
+				return exit.UsageError{Err: fmt.Errorf("unknown command %q%s: use %s", c.Args().First(), hint, commandList)}
 			}
 			cli.ShowAppHelp(c)
-			return exit.UsageError{Err: errors.New("no command given: use export, check, migrate, report, runs, feed or version")}
+			return exit.UsageError{Err: errors.New("no command given: use " + commandList)}
 		}),
 		Commands: []*cli.Command{
 			export,
@@ -226,6 +239,10 @@ func newApp(e *env) *cli.App {
 			e.feedCommand(),
 			e.command("check", "verify the token, scopes, API, database, grants and feed without exporting (exit 0, 2 or 75)", checkFlags(&checkArgs),
 				func(c *cli.Context, e *env) error { return runCheck(c, e, &checkArgs) }),
+			withArgs(e.command("erase", "erase proposals' content (messages, summary, score) and never fetch them again; --undo lifts it", eraseFlags(), runErase),
+				"interview-export erase --reason TEXT [--dry-run] ID... | --ids-file PATH | --job ID"),
+			e.command("retention", "remove the content of interviews past --retain, keeping their scores (for a cron of its own)", retentionFlags(), runRetention),
+			e.command("grants", "print the SQL that makes a role a reader of scores, or of transcripts too", grantsFlags(), runGrants),
 			{
 				Name:  "version",
 				Usage: "print the version",

@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/interview-export/interview-export/exit"
+	"github.com/interview-export/interview-export/export"
 	"github.com/interview-export/interview-export/extract"
 	"github.com/interview-export/interview-export/load"
 	"github.com/interview-export/interview-export/pipeline"
@@ -47,6 +48,7 @@ const (
 	catOutput    = "Output, logs and metrics"
 	catDatabase  = "Database"
 	catFollow    = "Following the feed (export --updates --follow)"
+	catPrivacy   = "Candidates' data (docs/privacy.md)"
 )
 
 func commonFlags() []cli.Flag {
@@ -95,6 +97,8 @@ func exportFlags(a *exportArgs) []cli.Flag {
 		&cli.StringFlag{Name: flagShard, Category: catSelection, Destination: &a.shard, Value: "0/1", Usage: "only the IDs of shard `I/N` (stable hash); N processes with I = 0..N-1 cover every ID once", EnvVars: []string{envName(flagShard)}},
 		&cli.StringFlag{Name: "max-failed", Category: catSelection, Destination: &a.maxFailed, Value: "0", Usage: "failures that still let the run exit 0: a count (5) or a share of the IDs sent to the API (1%); the run is recorded 'partial' either way", EnvVars: []string{envName("max-failed")}},
 		durationFlag("recheck-after", catSelection, &o.Writer.RecheckAfter, load.DefaultRecheckAfter, "how often --updates tries a known permanent failure (403, 400, invalid_response) again"),
+		durationFlag("recheck-stored-after", catPrivacy, &o.Privacy.RecheckStoredAfter, export.DefaultRecheckStoredAfter, "re-check stored transcripts last fetched longer ago than this, spread evenly over the runs, so that a deletion upstream reaches the warehouse (0: never)"),
+		&cli.GenericFlag{Name: "retain", Category: catPrivacy, Value: &o.Privacy.Retain, Usage: "before fetching, remove the content (messages, summary) of interviews whose last message is older than this `PERIOD` (18mo, 400d, 52w, 2y), keeping their scores, and never fetch them again (0: keep all)", EnvVars: []string{envName("retain")}},
 		durationFlag("lock-timeout", catDatabase, &o.Writer.LockTimeout, load.DefaultLockTimeout, "longest wait for a lock another session holds on the tables; a batch is tried 5 times"),
 		&cli.IntFlag{Name: "batch-size", Category: catDatabase, Destination: &run.BatchSize, Value: pipeline.DefaultBatchSize, Usage: "proposals committed per transaction", EnvVars: []string{envName("batch-size")}},
 		&cli.BoolFlag{Name: "no-migrate", Category: catDatabase, Destination: &o.NoMigrate, Usage: "do not apply pending migrations first", EnvVars: []string{envName("no-migrate")}},
@@ -110,7 +114,7 @@ func exportFlags(a *exportArgs) []cli.Flag {
 // recorded are the categories of the flags whose values a run stores in
 // export_runs.settings: how it fetches and writes, not where its IDs come
 // from (the source is stored apart) nor where its output goes.
-var recorded = map[string]bool{catPace: true, catSelection: true, catDatabase: true}
+var recorded = map[string]bool{catPace: true, catSelection: true, catDatabase: true, catPrivacy: true}
 
 // settings are the run's settings stored in export_runs, read from its
 // flags: never a secret (the database URL and the token file are left out).

@@ -92,7 +92,7 @@ func TestRestrictedRoleExportsWithNoMigrate(t *testing.T) {
 	_, err = conn.Exec(ctx, `CREATE ROLE `+q+` LOGIN;
 		GRANT USAGE ON SCHEMA `+s+` TO `+q+`;
 		GRANT SELECT, INSERT, UPDATE, DELETE ON interviews, export_runs, export_failures, failure_ledger,
-			proposals, jobs, feed_cursors, pace_board TO `+q+`;
+			proposals, jobs, feed_cursors, pace_board, erasures, recheck_state TO `+q+`;
 		GRANT SELECT, INSERT, UPDATE ON interview_messages TO `+q+`;
 		GRANT SELECT ON interview_export_schema_version TO `+q)
 	require.NoError(t, err)

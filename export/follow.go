@@ -112,8 +112,8 @@ func (x *exportRun) observed(counts load.Counts, err error) metrics.Cycle {
 	st := x.client.Stats()
 	cy := metrics.Cycle{Available: counts.Available, NoInterview: counts.NoInterview, Failed: counts.Failed,
 		FailedKnown: counts.FailedKnown, Requests: st.Requests, RateLimited: st.RateLimited, Rate: st.RatePerSecond,
-		OK: err == nil, End: time.Now()}
-	if src, ok := x.src.(*extract.UpdatesSource); ok {
+		OK: err == nil, End: time.Now(), Lifecycle: countsOf(counts).lifecycle()}
+	if src, ok := withoutRechecks(x.src).(*extract.UpdatesSource); ok {
 		cy.Newest = src.Newest
 	}
 	return cy

@@ -105,6 +105,10 @@ type counts struct {
 	RequestRate       float64          `json:"request_rate_per_s"`
 	RateUnlimited     bool             `json:"request_rate_unlimited"`
 	RateReason        string           `json:"request_rate_reason"`
+	Rechecked         int64            `json:"rechecked"`
+	RemovedUpstream   int64            `json:"removed_upstream"`
+	RemovedRetention  int64            `json:"removed_retention"`
+	SkippedErased     int64            `json:"skipped_erased"`
 	EventsRead        int64            `json:"events_read"`
 	EventsByType      map[string]int64 `json:"events_by_type"`
 	DurationSeconds   float64          `json:"duration_seconds"`
@@ -117,6 +121,7 @@ func countsOf(c load.Counts) counts {
 		InterviewsChanged: c.InterviewsChanged, MessagesWritten: c.MessagesWritten, MessagesDeleted: c.MessagesDeleted,
 		Requests: c.Requests, Retries: c.Retries, RateLimited: c.RateLimited, RequestRate: c.RequestRate, RateUnlimited: c.RequestRate == 0, RateReason: c.RateReason,
 		EventsRead: c.EventsRead, EventsByType: c.EventsByType,
+		Rechecked: c.Rechecked, RemovedUpstream: c.RemovedUpstream, RemovedRetention: c.RemovedRetention, SkippedErased: c.SkippedErased,
 		DurationSeconds: math.Round(c.Duration.Seconds()*1000) / 1000, PerSecond: math.Round(c.PerSecond()*10) / 10}
 	if out.FailedByCode == nil {
 		out.FailedByCode = map[string]int64{}
@@ -138,6 +143,8 @@ func logFinished(log *slog.Logger, r runOutcome) {
 		slog.Int64("messages_written", c.MessagesWritten), slog.Int64("messages_deleted", c.MessagesDeleted),
 		slog.Int64("requests", c.Requests), slog.Int64("retries", c.Retries), slog.Int64("rate_limited", c.RateLimited),
 		slog.Float64("request_rate_per_s", c.RequestRate), slog.Bool("request_rate_unlimited", c.RateUnlimited), slog.String("request_rate_reason", c.RateReason),
+		slog.Int64("rechecked", c.Rechecked), slog.Int64("removed_upstream", c.RemovedUpstream),
+		slog.Int64("removed_retention", c.RemovedRetention), slog.Int64("skipped_erased", c.SkippedErased),
 		slog.Int64("events_read", c.EventsRead),
 		slog.Any("events_by_type", c.EventsByType), slog.Float64("duration_seconds", c.DurationSeconds),
 		slog.Float64("proposals_per_second", c.PerSecond)}
@@ -201,5 +208,11 @@ func (r runOutcome) metrics(lastSuccess time.Time) metrics.Run {
 		Proposals: map[string]int64{"available": c.Available, "no_interview": c.NoInterview, "failed": c.Failed,
 			"failed_known": c.FailedKnown, "skipped": c.IDsSkipped, "duplicate": c.IDsDuplicate},
 		Failures: failures, Requests: c.Requests, Retries: c.Retries, RateLimited: c.RateLimited, Messages: c.MessagesWritten,
-		RequestRate: c.RequestRate}
+		RequestRate: c.RequestRate, Lifecycle: c.lifecycle()}
+}
+
+// lifecycle is the run's re-checks and removals, by metrics action.
+func (c counts) lifecycle() map[string]int64 {
+	return map[string]int64{"rechecked": c.Rechecked, "removed_upstream": c.RemovedUpstream,
+		"removed_retention": c.RemovedRetention, "skipped_erased": c.SkippedErased}
 }

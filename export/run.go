@@ -34,6 +34,8 @@ type Options struct {
 	// Follow, when set, keeps following the feed (Source.Updates) instead
 	// of ending with the source.
 	Follow *Follow
+	// Privacy: re-checks of stored transcripts and retention.
+	Privacy Privacy
 
 	DatabaseURL      string
 	NoMigrate        bool
@@ -87,6 +89,9 @@ type exportRun struct {
 	runID  int64 // 0 for a dry run
 	run    *pipeline.Run
 	budget *pipeline.Budget
+	// rechecksPlanned and retentionApplied are when the re-checks were last
+	// planned and retention last applied.
+	rechecksPlanned, retentionApplied time.Time
 	// closers close what the run opened; cycleClosers what one cycle did.
 	closers, cycleClosers []func()
 }
@@ -164,9 +169,15 @@ func (x *exportRun) openCycle(ctx context.Context, first bool) error {
 			return err
 		}
 	}
+	now := time.Now()
+	rechecks, err := x.addRechecks(ctx, now)
+	if err != nil {
+		return err
+	}
 	var out pipeline.BatchWriter = load.JSONLines{W: x.env.Stdout}
 	if !o.DryRun {
-		if x.runID, err = x.store.StartRun(ctx, load.RunStart{Shard: o.Run.Shard.String(), Source: x.src.Describe(), Settings: o.Settings}); err != nil {
+		if x.runID, err = x.store.StartRun(ctx, load.RunStart{Shard: o.Run.Shard.String(), Source: x.src.Describe(), Settings: o.Settings,
+			Rechecked: rechecks}); err != nil {
 			return err
 		}
 		x.runAttrs.Set(slog.Int64("run_id", x.runID), slog.String("shard", o.Run.Shard.String()))
@@ -179,10 +190,16 @@ func (x *exportRun) openCycle(ctx context.Context, first bool) error {
 		x.cycleClosers = append(x.cycleClosers, func() { w.Close() })
 		out = w
 	}
+	if err := x.applyRetention(ctx, now); err != nil {
+		return err
+	}
 	opts := o.Run
 	opts.Logger, opts.Budget = x.log, x.budget
-	if opts.RefreshAfter > 0 {
-		opts.Recorded = x.store
+	if x.store != nil && (!o.DryRun || o.Run.RefreshAfter > 0 || o.Source.Updates) { // a store with the schema
+		opts.Withheld = x.store
+		if opts.RefreshAfter > 0 {
+			opts.Recorded = x.store
+		}
 	}
 	x.run = pipeline.New(x.src, x.client, out, opts)
 	return nil
@@ -501,6 +518,10 @@ func printSummary(w io.Writer, runID int64, status load.RunStatus, s load.Counts
 		}
 		sort.Strings(codes)
 		fmt.Fprintf(w, " (%s)", strings.Join(codes, ", "))
+	}
+	if s.Rechecked+s.RemovedUpstream+s.RemovedRetention+s.SkippedErased > 0 {
+		fmt.Fprintf(w, "; %d stored transcripts re-checked, %d removed as deleted upstream, %d past retention, %d IDs skipped as erased or past retention",
+			s.Rechecked, s.RemovedUpstream, s.RemovedRetention, s.SkippedErased)
 	}
 	if runID == 0 {
 		fmt.Fprintf(w, "; %d messages printed, nothing written", s.MessagesWritten)

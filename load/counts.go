@@ -15,6 +15,12 @@ type Counts struct {
 	// IDsOtherShard counts the IDs the run passed over because another shard
 	// holds them. It is not stored.
 	IDsOtherShard int64
+	// SkippedErased counts, of IDsSkipped, the IDs never fetched because they
+	// were erased or their content is past retention.
+	SkippedErased int64
+	// Rechecked counts the stored transcripts the run took to re-check
+	// (--recheck-stored-after); they are among IDsRead.
+	Rechecked int64
 	// The outcomes: each proposal that reached one, and failures by error code.
 	Available, NoInterview, Failed int64
 	FailedByCode                   map[string]int64
@@ -24,6 +30,14 @@ type Counts struct {
 	FailedKnown int64
 	// What the outcomes changed in the tables.
 	InterviewsChanged, MessagesWritten, MessagesDeleted int64
+	// RemovedUpstream counts the stored transcripts whose content was
+	// removed because the API no longer serves them (an enveloped 404);
+	// RemovedRetention those --retain removed.
+	RemovedUpstream, RemovedRetention int64
+	// Withheld counts the answers left unwritten because their proposal was
+	// erased, or its content removed by retention, while it was in flight.
+	// They are among Available and NoInterview.
+	Withheld int64
 	// The API requests sent, the retries among them, and the 429s received.
 	Requests, Retries, RateLimited int64
 	// RequestRate is the rate the run's requests were paced at, at the end
@@ -70,11 +84,15 @@ func (c *Counts) AddOutcomes(o Counts) {
 	c.InterviewsChanged += o.InterviewsChanged
 	c.MessagesWritten += o.MessagesWritten
 	c.MessagesDeleted += o.MessagesDeleted
+	c.RemovedUpstream += o.RemovedUpstream
+	c.RemovedRetention += o.RemovedRetention
+	c.Withheld += o.Withheld
 }
 
 // Observe sets c's intake and request counters to o's.
 func (c *Counts) Observe(o Counts) {
 	c.IDsRead, c.IDsDuplicate, c.IDsSkipped, c.IDsOtherShard = o.IDsRead, o.IDsDuplicate, o.IDsSkipped, o.IDsOtherShard
+	c.SkippedErased, c.Rechecked = o.SkippedErased, o.Rechecked
 	c.Requests, c.Retries, c.RateLimited, c.RequestRate, c.RateReason = o.Requests, o.Retries, o.RateLimited, o.RequestRate, o.RateReason
 	c.EventsRead, c.EventsByType = o.EventsRead, maps.Clone(o.EventsByType)
 }

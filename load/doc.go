@@ -7,8 +7,10 @@
 // interview_messages and export_failures, the dry run's sink in its place
 // (JSONLines), the read-only query of --ids-query (QueryReadOnly), the
 // feed cursors and the failure ledger, the pace board the processes of one
-// account share (PaceBoard), the queries of report and runs, and the
-// grants check. It knows nothing of the API (package extract) or of flags;
+// account share (PaceBoard), the queries of report and runs, the grants
+// check, and the lifecycle of candidates' data (privacy.go: erasures,
+// retention, the IDs no run may fetch, the re-check plan; readers.go: the
+// reader roles' grants and their check). It knows nothing of the API (package extract) or of flags;
 // no other package runs SQL, but for idquery's one read-only query through
 // load's connection.
 //

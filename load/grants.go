@@ -9,7 +9,7 @@ import (
 
 // exportTables are the tables an export reads and writes.
 var exportTables = []string{"interviews", "interview_messages", "export_runs", "export_failures", "failure_ledger",
-	"proposals", "jobs", "feed_cursors", "pace_board"}
+	"proposals", "jobs", "feed_cursors", "pace_board", "erasures", "recheck_state"}
 
 // MissingGrants lists what the connected role lacks to export: a privilege
 // on a table ("INSERT on interviews"), TEMPORARY on the database (each batch

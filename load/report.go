@@ -19,6 +19,26 @@ type Report struct {
 	// ScoresByStatus sets scores against hiring outcomes, when the change
 	// feed or the listings told any proposal's status.
 	ScoresByStatus []StatusScores `json:"scores_by_status,omitempty"`
+	// Lifecycle is what happened to candidates' data (docs/privacy.md).
+	Lifecycle Lifecycle `json:"lifecycle"`
+}
+
+// Lifecycle counts the removals of content, the erasures and, over the
+// runs reported, the re-checks.
+type Lifecycle struct {
+	// Removed counts the interviews whose content was removed, by reason
+	// (deleted_upstream, erased, retention).
+	Removed map[string]int64 `json:"content_removed"`
+	// Erasures counts the erased proposal IDs (stored or not).
+	Erasures int64 `json:"erasures"`
+	// Of the runs reported: stored transcripts re-checked, removed as
+	// deleted upstream, removed by retention, IDs skipped as erased.
+	Rechecked        int64 `json:"rechecked"`
+	RemovedUpstream  int64 `json:"removed_upstream"`
+	RemovedRetention int64 `json:"removed_retention"`
+	SkippedErased    int64 `json:"skipped_erased"`
+	// OldestFetch is when the stored transcript fetched longest ago was.
+	OldestFetch *time.Time `json:"oldest_stored_fetch"`
 }
 
 // StatusScores are the scores of the available interviews of proposals in
@@ -94,6 +114,11 @@ type Run struct {
 	SettledRate     *float64         `json:"settled_rate"`
 	ExitStatus      *int32           `json:"exit_status"`
 	Settings        map[string]any   `json:"settings"`
+	// Candidates' data.
+	Rechecked        int64 `json:"rechecked"`
+	RemovedUpstream  int64 `json:"removed_upstream"`
+	RemovedRetention int64 `json:"removed_retention"`
+	SkippedErased    int64 `json:"skipped_erased"`
 }
 
 // Duration is how long the run took, or has been running at now.
@@ -119,7 +144,8 @@ type FailureGroup struct {
 func (s *Store) Runs(ctx context.Context, limit int) ([]Run, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, started_at, finished_at, status, shard, source, ids_read, ids_skipped,
 		available, no_interview, failed, interviews_changed, requests, retries, rate_limited, error,
-		ids_duplicate, messages_written, messages_deleted, events_read, events_by_type, settled_rate, exit_status, settings
+		ids_duplicate, messages_written, messages_deleted, events_read, events_by_type, settled_rate, exit_status, settings,
+		rechecked, removed_upstream, removed_retention, skipped_erased
 		FROM export_runs ORDER BY id DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read export_runs: %w", err)
@@ -193,6 +219,9 @@ func (s *Store) Report(ctx context.Context, runs int) (Report, error) {
 	if r.Runs, err = s.Runs(ctx, runs); err != nil {
 		return r, err
 	}
+	if r.Lifecycle, err = s.lifecycle(ctx, r.Runs); err != nil {
+		return r, err
+	}
 	if len(r.Runs) > 0 {
 		rows, err := s.pool.Query(ctx, `SELECT error_code, http_status, count(*), count(*) FILTER (WHERE known), min(message)
 			FROM export_failures WHERE run_id = $1
@@ -205,4 +234,32 @@ func (s *Store) Report(ctx context.Context, runs int) (Report, error) {
 		}
 	}
 	return r, nil
+}
+
+// lifecycle reads what happened to candidates' data.
+func (s *Store) lifecycle(ctx context.Context, runs []Run) (Lifecycle, error) {
+	l := Lifecycle{Removed: map[string]int64{RemovedUpstream: 0, RemovedErased: 0, RemovedRetention: 0}}
+	rows, err := s.pool.Query(ctx, `SELECT content_removed, count(*) FROM interviews WHERE content_removed IS NOT NULL GROUP BY 1`)
+	if err != nil {
+		return l, fmt.Errorf("report removals: %w", err)
+	}
+	var reason string
+	var n int64
+	if _, err := pgx.ForEachRow(rows, []any{&reason, &n}, func() error {
+		l.Removed[reason] = n
+		return nil
+	}); err != nil {
+		return l, fmt.Errorf("report removals: %w", err)
+	}
+	if err := s.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM erasures),
+			(SELECT min(fetched_at) FROM interviews WHERE status = 'available' AND content_removed IS NULL)`).Scan(&l.Erasures, &l.OldestFetch); err != nil {
+		return l, fmt.Errorf("report erasures: %w", err)
+	}
+	for _, r := range runs {
+		l.Rechecked += r.Rechecked
+		l.RemovedUpstream += r.RemovedUpstream
+		l.RemovedRetention += r.RemovedRetention
+		l.SkippedErased += r.SkippedErased
+	}
+	return l, nil
 }

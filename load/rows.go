@@ -74,6 +74,18 @@ type Interview struct {
 	Extra []byte
 }
 
+// lastMessageAt is when the transcript's last message was sent; nil
+// without messages.
+func (iv *Interview) lastMessageAt() *time.Time {
+	var last *time.Time
+	for i := range iv.Messages {
+		if at := &iv.Messages[i].SentAt; last == nil || at.After(*last) {
+			last = at
+		}
+	}
+	return last
+}
+
 // Message is one row of interview_messages. Position is the 0-based index
 // of the message in the API's messages array.
 type Message struct {

@@ -146,6 +146,8 @@ type RunStart struct {
 	Source string
 	// Settings are the run's non-secret settings, stored as JSON.
 	Settings map[string]any
+	// Rechecked is how many stored transcripts the run takes to re-check.
+	Rechecked int64
 }
 
 // StartRun inserts the run's export_runs row and returns its id. Runs of the
@@ -157,7 +159,7 @@ func (s *Store) StartRun(ctx context.Context, r RunStart) (int64, error) {
 		return 0, fmt.Errorf("start run: encode settings: %w", err)
 	}
 	var id int64
-	if err := s.pool.QueryRow(ctx, startRunSQL, r.Shard, r.Source, settings).Scan(&id); err != nil {
+	if err := s.pool.QueryRow(ctx, startRunSQL, r.Shard, r.Source, settings, r.Rechecked).Scan(&id); err != nil {
 		return 0, fmt.Errorf("start run: %w", err)
 	}
 	return id, nil
@@ -187,7 +189,8 @@ func (s *Store) FinishRun(ctx context.Context, runID int64, status RunStatus, er
 		err := tx.QueryRow(ctx, finishRunSQL, runID, string(status), errText, exitStatus).Scan(
 			&c.IDsRead, &c.IDsDuplicate, &c.IDsSkipped, &c.Available, &c.NoInterview, &c.Failed, &c.FailedKnown,
 			&c.InterviewsChanged, &c.MessagesWritten, &c.MessagesDeleted, &c.Requests, &c.Retries, &c.RateLimited,
-			&c.EventsRead, &c.EventsByType, &c.RequestRate, &c.RateReason, &c.Duration)
+			&c.EventsRead, &c.EventsByType, &c.RequestRate, &c.RateReason, &c.Duration,
+			&c.SkippedErased, &c.Rechecked, &c.RemovedUpstream, &c.RemovedRetention)
 		if err != nil {
 			return err
 		}

@@ -170,10 +170,14 @@ func (w *Writer) Close() {
 // WriterOptions.LockTries times; then it returns a *LockHeldError.
 func (w *Writer) Write(ctx context.Context, b *Batch) (Counts, error) {
 	st, err := w.writeThroughOutage(ctx, b)
-	if dataError(err) == nil {
-		return st, err
+	if dataError(err) != nil {
+		st, err = w.writeSplit(ctx, b, err)
 	}
-	return w.writeSplit(ctx, b, err)
+	if err == nil && st.Withheld > 0 {
+		w.opts.Logger.Info("answers left unwritten: their proposals were erased, or their content removed by retention, while in flight",
+			"proposals", st.Withheld)
+	}
+	return st, err
 }
 
 // writeThroughOutage writes b; while the database cannot be reached (a
@@ -415,7 +419,8 @@ func addRunCounts(ctx context.Context, db interface {
 		outcomes.Available, outcomes.NoInterview, outcomes.Failed, outcomes.FailedKnown,
 		outcomes.MessagesWritten, outcomes.MessagesDeleted,
 		observed.Requests, observed.Retries, observed.RateLimited, outcomes.InterviewsChanged,
-		observed.EventsRead, byType, nullRate(observed.RequestRate), observed.RateReason)
+		observed.EventsRead, byType, nullRate(observed.RequestRate), observed.RateReason,
+		observed.SkippedErased, observed.Rechecked, outcomes.RemovedUpstream, outcomes.RemovedRetention)
 	return err
 }
 
@@ -433,18 +438,42 @@ func writeInterviews(ctx context.Context, tx pgx.Tx, runID int64, ivs []Intervie
 	for i := range ivs {
 		ids[i] = ivs[i].ProposalID
 	}
+	// An erasure or a retention pass that began while these proposals were
+	// in flight must not be undone: the batch holds off new ones until it
+	// commits (they take a stronger lock on erasures), and leaves out those
+	// already done.
+	if _, err := tx.Exec(ctx, `LOCK TABLE erasures IN SHARE MODE`); err != nil {
+		return fmt.Errorf("hold off erasures: %w", err)
+	}
 	stored := make(map[string][]byte, len(ivs))
+	withheld := map[string]bool{}
 	rows, err := tx.Query(ctx, storedDigestsSQL, ids)
 	if err != nil {
 		return fmt.Errorf("look up stored interviews: %w", err)
 	}
 	var id string
 	var d []byte
-	if _, err := pgx.ForEachRow(rows, []any{&id, &d}, func() error {
-		stored[id] = append([]byte{}, d...)
+	var held bool
+	if _, err := pgx.ForEachRow(rows, []any{&id, &d, &held}, func() error {
+		if held {
+			withheld[id] = true
+		} else {
+			stored[id] = append([]byte{}, d...)
+		}
 		return nil
 	}); err != nil {
 		return fmt.Errorf("look up stored interviews: %w", err)
+	}
+	if len(withheld) > 0 {
+		kept := make([]Interview, 0, len(ivs))
+		for i := range ivs {
+			if withheld[ivs[i].ProposalID] {
+				st.Withheld++
+				continue
+			}
+			kept = append(kept, ivs[i])
+		}
+		ivs = kept
 	}
 
 	digests := make([][]byte, len(ivs))
@@ -478,12 +507,13 @@ func writeInterviews(ctx context.Context, tx pgx.Tx, runID int64, ivs []Intervie
 		return nil
 	}
 	n, err := tx.CopyFrom(ctx, pgx.Identifier{"stage_interviews"},
-		[]string{"proposal_id", "status", "interview_id", "score", "summary", "message_count", "fetched_at", "content_digest", "fresh", "extra"},
+		[]string{"proposal_id", "status", "interview_id", "score", "summary", "message_count", "fetched_at", "content_digest", "fresh", "extra",
+			"last_message_at"},
 		pgx.CopyFromSlice(len(staged), func(k int) ([]any, error) {
 			i := staged[k]
 			iv := &ivs[i]
 			return []any{iv.ProposalID, string(iv.Status), iv.InterviewID, iv.Score, iv.Summary, int32(len(iv.Messages)), iv.FetchedAt,
-				digests[i], fresh[i], jsonOrNull(iv.Extra)}, nil
+				digests[i], fresh[i], jsonOrNull(iv.Extra), iv.lastMessageAt()}, nil
 		}))
 	if err != nil {
 		return fmt.Errorf("stage interviews: %w", err)
@@ -499,11 +529,12 @@ func writeInterviews(ctx context.Context, tx pgx.Tx, runID int64, ivs []Intervie
 	if _, err := tx.Exec(ctx, `ANALYZE stage_interviews, stage_messages`); err != nil {
 		return fmt.Errorf("analyze staged rows: %w", err)
 	}
-	var changed int64
-	if err := tx.QueryRow(ctx, upsertInterviewsSQL, runID).Scan(&changed); err != nil {
+	var changed, removed int64
+	if err := tx.QueryRow(ctx, upsertInterviewsSQL, runID).Scan(&changed, &removed); err != nil {
 		return fmt.Errorf("upsert interviews: %w", err)
 	}
 	st.InterviewsChanged += changed
+	st.RemovedUpstream += removed
 	if len(newRows) > 0 {
 		copied, err := tx.CopyFrom(ctx, pgx.Identifier{"interview_messages"}, messageColumns, &messageSource{ivs: newRows, j: -1})
 		if err != nil {

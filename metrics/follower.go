@@ -12,6 +12,8 @@ import (
 // Cycle is what one cycle of the follower did.
 type Cycle struct {
 	Available, NoInterview, Failed, FailedKnown int64
+	// Lifecycle counts the cycle's re-checks and removals by action (Actions).
+	Lifecycle map[string]int64
 	// Requests and RateLimited are the client's totals since it started.
 	Requests, RateLimited int64
 	// Rate is the pace the client paces at.
@@ -30,6 +32,7 @@ type Follower struct {
 	shard     string
 	proposals *prometheus.CounterVec
 	cycles    *prometheus.CounterVec
+	lifecycle *prometheus.CounterVec
 	now       func() time.Time
 
 	mu                  sync.Mutex
@@ -47,9 +50,12 @@ func NewFollower(shard string, now func() time.Time) *Follower {
 	counters := func(s Series) *prometheus.CounterVec {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: s.Name + "_total", Help: s.Help, ConstLabels: labels}, []string{s.Label})
 	}
-	m.proposals, m.cycles = counters(Proposals), counters(Cycles)
+	m.proposals, m.cycles, m.lifecycle = counters(Proposals), counters(Cycles), counters(Lifecycle)
 	for _, o := range Outcomes {
 		m.proposals.WithLabelValues(o)
+	}
+	for _, a := range Actions {
+		m.lifecycle.WithLabelValues(a)
 	}
 	m.cycles.WithLabelValues("ok")
 	m.cycles.WithLabelValues("failed")
@@ -59,7 +65,7 @@ func NewFollower(shard string, now func() time.Time) *Follower {
 	total := func(s Series, f func() float64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: s.Name + "_total", Help: s.Help, ConstLabels: labels}, m.read(f))
 	}
-	m.reg.MustRegister(m.proposals, m.cycles,
+	m.reg.MustRegister(m.proposals, m.cycles, m.lifecycle,
 		total(Requests, func() float64 { return float64(m.requests) }),
 		total(RateLimited, func() float64 { return float64(m.limited) }),
 		gauge(RequestRate, func() float64 { return m.rate }),
@@ -94,6 +100,9 @@ func (m *Follower) Observe(c Cycle) {
 	m.proposals.WithLabelValues("no_interview").Add(float64(c.NoInterview))
 	m.proposals.WithLabelValues("failed").Add(float64(c.Failed))
 	m.proposals.WithLabelValues("failed_known").Add(float64(c.FailedKnown))
+	for a, n := range c.Lifecycle {
+		m.lifecycle.WithLabelValues(a).Add(float64(n))
+	}
 	result := "failed"
 	if c.OK {
 		result = "ok"

@@ -31,7 +31,8 @@ type Run struct {
 	Failures              map[string]int64 // by code, every code present
 	Requests, Retries     int64
 	RateLimited, Messages int64
-	RequestRate           float64 // 0: not paced
+	RequestRate           float64          // 0: not paced
+	Lifecycle             map[string]int64 // by action (Actions)
 }
 
 // Registry holds r's series as gauges, with constLabels on each.
@@ -60,6 +61,12 @@ func (r Run) Registry(constLabels prometheus.Labels) *prometheus.Registry {
 	maps.Copy(proposals, r.Proposals)
 	vec(Proposals, proposals)
 	vec(Failures, r.Failures)
+	lifecycle := map[string]int64{}
+	for _, a := range Actions {
+		lifecycle[a] = 0
+	}
+	maps.Copy(lifecycle, r.Lifecycle)
+	vec(Lifecycle, lifecycle)
 	gauge(Requests, float64(r.Requests))
 	gauge(Retries, float64(r.Retries))
 	gauge(RateLimited, float64(r.RateLimited))

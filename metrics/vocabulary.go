@@ -33,7 +33,11 @@ var (
 	Cycles        = Series{"interview_export_cycles", "Cycles of the follower (a read of the feed and the export of what it said), by result.", "result"}
 	FeedNewestAge = Series{"interview_export_feed_newest_event_age_seconds", "Age of the newest change-feed event read; 0: none yet.", ""}
 	Deliveries    = Series{"interview_export_webhook_deliveries", "Webhook deliveries received, by result.", "result"}
+	Lifecycle     = Series{"interview_export_lifecycle", "Candidates' data: stored transcripts re-checked, content removed (deleted upstream, past retention), IDs skipped as erased or past retention.", "action"}
 )
+
+// Actions are the values of Lifecycle's label, each on every report.
+var Actions = []string{"rechecked", "removed_upstream", "removed_retention", "skipped_erased"}
 
 // Outcomes are the values of Proposals' label that every report carries,
 // zero or not; a batch run adds skipped and duplicate.

@@ -94,12 +94,13 @@ func (r *Run) countEvent(typ string) {
 	r.mu.Unlock()
 }
 
-// skipFresh forwards the IDs that --refresh-after does not skip, asking the
-// database about them in chunks so a million IDs cost a few thousand
-// queries: an ID whose outcome was recorded less than RefreshAfter ago is
-// skipped, and so is a stale one once RefreshLimit stale ones were
+// skip forwards the IDs that no rule skips, asking the database about them
+// in chunks so a million IDs cost a few thousand queries: an ID that
+// Withheld names (erased, or past retention) is never fetched; with
+// RefreshAfter, an ID whose outcome was recorded less than RefreshAfter ago
+// is skipped, and so is a stale one once RefreshLimit stale ones were
 // forwarded (new IDs always go through).
-func (r *Run) skipFresh(ctx context.Context, in <-chan fetchJob, out chan<- fetchJob) error {
+func (r *Run) skip(ctx context.Context, in <-chan fetchJob, out chan<- fetchJob) error {
 	// forward reports false once the intake has stopped.
 	forward := func(job fetchJob) bool {
 		if ctx.Err() != nil {
@@ -112,7 +113,8 @@ func (r *Run) skipFresh(ctx context.Context, in <-chan fetchJob, out chan<- fetc
 			return false
 		}
 	}
-	if r.opts.Recorded == nil || r.opts.RefreshAfter <= 0 {
+	fresh := r.opts.Recorded != nil && r.opts.RefreshAfter > 0
+	if !fresh && r.opts.Withheld == nil {
 		for job := range in {
 			if !forward(job) {
 				return nil
@@ -132,7 +134,15 @@ func (r *Run) skipFresh(ctx context.Context, in <-chan fetchJob, out chan<- fetc
 		for _, job := range pending {
 			ids = append(ids, job.id)
 		}
-		fetched, err := r.opts.Recorded.FetchedAt(ctx, ids)
+		var withheld map[string]bool
+		var fetched map[string]time.Time
+		var err error
+		if r.opts.Withheld != nil {
+			withheld, err = r.opts.Withheld.Withheld(ctx, ids)
+		}
+		if err == nil && fresh {
+			fetched, err = r.opts.Recorded.FetchedAt(ctx, ids)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -146,6 +156,10 @@ func (r *Run) skipFresh(ctx context.Context, in <-chan fetchJob, out chan<- fetc
 			if known && !skip {
 				stale++
 				skip = r.opts.RefreshLimit > 0 && stale > r.opts.RefreshLimit
+			}
+			if withheld[job.id] {
+				skip = true
+				r.withheld.Add(1)
 			}
 			if skip {
 				r.skipped.Add(1)

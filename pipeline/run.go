@@ -5,7 +5,7 @@
 //
 // The stages are goroutines of one errgroup joined by bounded channels:
 //
-//	source ─▶ shard, dedupe ─▶ [skip fresh] ─ids─▶ N fetch workers ─results─▶ batcher ─▶ committer
+//	source ─▶ shard, dedupe ─▶ [skip withheld, fresh] ─ids─▶ N fetch workers ─results─▶ batcher ─▶ committer
 //
 // intake.go holds the first two stages, fetch.go the workers, commit.go the
 // last two. A per-ID failure is a result like any other and never stops the
@@ -92,6 +92,9 @@ type Options struct {
 	Recorded     Recorded
 	RefreshAfter time.Duration
 	RefreshLimit int64
+	// Withheld, when set, names the IDs no run may fetch (erased, or past
+	// retention): they are counted as skipped, never fetched.
+	Withheld Withholder
 	// Feed, for a source that reads the change feed, stores the feed's
 	// cursor with the batches, in Shard's name.
 	Feed bool
@@ -109,6 +112,11 @@ type Options struct {
 // absent from the map has none.
 type Recorded interface {
 	FetchedAt(ctx context.Context, ids []string) (map[string]time.Time, error)
+}
+
+// Withholder tells which of ids may not be fetched; load.Store is one.
+type Withholder interface {
+	Withheld(ctx context.Context, ids []string) (map[string]bool, error)
 }
 
 // MaxBatchSize is the most proposals per batch Options accepts.
@@ -152,6 +160,7 @@ type Run struct {
 	opts  Options
 
 	idsRead, duplicates, skipped, otherShard atomic.Int64
+	withheld                                 atomic.Int64
 	inFlight                                 atomic.Int64
 
 	mu       sync.Mutex
@@ -171,7 +180,7 @@ func New(src Source, fetch Fetcher, out BatchWriter, opts Options) *Run {
 // observed returns the run's intake and request counters now.
 func (r *Run) observed() load.Counts {
 	st := r.fetch.Stats()
-	c := load.Counts{IDsRead: r.idsRead.Load(), IDsDuplicate: r.duplicates.Load(), IDsSkipped: r.skipped.Load(),
+	c := load.Counts{IDsRead: r.idsRead.Load(), IDsDuplicate: r.duplicates.Load(), IDsSkipped: r.skipped.Load(), SkippedErased: r.withheld.Load(),
 		IDsOtherShard: r.otherShard.Load(), Requests: st.Requests, Retries: st.Retries, RateLimited: st.RateLimited,
 		RequestRate: st.RatePerSecond, RateReason: st.RateReason}
 	r.mu.Lock()
@@ -267,7 +276,7 @@ func (r *Run) Execute(ctx context.Context) (load.Counts, error) {
 	})
 	goFatal(func() error {
 		defer close(ids)
-		return r.skipFresh(intake, candidates, ids)
+		return r.skip(intake, candidates, ids)
 	})
 	var workers errgroup.Group
 	for range r.opts.Concurrency {

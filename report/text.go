@@ -64,6 +64,16 @@ func Text(w io.Writer, r load.Report, now time.Time) {
 		fmt.Fprintf(w, "  min %d  median %s  p90 %s  max %d  avg %s\n", m.Min, num(m.Median), num(m.P90), m.Max, num(m.Avg))
 	}
 
+	l := r.Lifecycle
+	fmt.Fprintf(w, "\nCandidates' data (docs/privacy.md)\n")
+	fmt.Fprintf(w, "  content removed: %d deleted upstream, %d erased, %d past retention; %d IDs erased in all\n",
+		l.Removed[load.RemovedUpstream], l.Removed[load.RemovedErased], l.Removed[load.RemovedRetention], l.Erasures)
+	fmt.Fprintf(w, "  in the %d runs below: %d stored transcripts re-checked, %d removed as deleted upstream, %d past retention, %d IDs skipped as erased or past retention\n",
+		len(r.Runs), l.Rechecked, l.RemovedUpstream, l.RemovedRetention, l.SkippedErased)
+	if l.OldestFetch != nil {
+		fmt.Fprintf(w, "  the stored transcript fetched longest ago was fetched at %s UTC\n", l.OldestFetch.UTC().Format("2006-01-02 15:04:05"))
+	}
+
 	fmt.Fprintln(w)
 	Runs(w, r.Runs, now)
 

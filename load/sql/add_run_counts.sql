@@ -18,5 +18,9 @@ UPDATE export_runs SET
     events_read        = GREATEST(events_read, $15),
     events_by_type     = CASE WHEN $15 >= events_read THEN $16::jsonb ELSE events_by_type END,
     settled_rate       = $17,
-    rate_reason        = NULLIF($18, '')
+    rate_reason        = NULLIF($18, ''),
+    skipped_erased     = GREATEST(skipped_erased, $19),
+    rechecked          = GREATEST(rechecked, $20),
+    removed_upstream   = removed_upstream + $21,
+    removed_retention  = removed_retention + $22
 WHERE id = $1

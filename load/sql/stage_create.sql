@@ -11,7 +11,8 @@ CREATE TEMP TABLE IF NOT EXISTS stage_interviews (
     -- No row was stored for the proposal: its messages were copied straight into
     -- interview_messages, with no merge.
     fresh          boolean NOT NULL,
-    extra          jsonb
+    extra          jsonb,
+    last_message_at timestamptz
 ) ON COMMIT DELETE ROWS;
 
 CREATE TEMP TABLE IF NOT EXISTS stage_messages (

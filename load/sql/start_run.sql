@@ -6,6 +6,6 @@ WITH abandoned AS (
         error = 'the process ended without finishing the run'
     WHERE status = 'running' AND shard = $1
 )
-INSERT INTO export_runs (shard, source, settings)
-VALUES ($1, $2, $3)
+INSERT INTO export_runs (shard, source, settings, rechecked)
+VALUES ($1, $2, $3, $4)
 RETURNING id
