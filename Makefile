@@ -1,5 +1,5 @@
 # The commands of README.md. Each one does its own set-up. `make help` lists them.
-.PHONY: help demo test bench lint build image image-smoke fakeapi pg-stop fuzz rules-test
+.PHONY: help demo test bench lint build man image image-smoke fakeapi pg-stop fuzz rules-test
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
@@ -40,6 +40,10 @@ fuzz:
 ## build: bin/interview-export, with its version, commit and build date
 build:
 	go build -ldflags "$(LDFLAGS)" -o bin/interview-export .
+
+## man: bin/interview-export.1, the manual page (man -l bin/interview-export.1)
+man:
+	go run . man > bin/interview-export.1
 
 ## image: the OCI image interview-export:$(VERSION) (Containerfile: FROM scratch, static binary, CA bundle; buildah)
 image:

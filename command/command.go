@@ -171,7 +171,7 @@ func onUsageError(c *cli.Context, err error, _ bool) error {
 }
 
 // commandList names the commands, for the errors of a missing or unknown one.
-const commandList = "export, check, migrate, erase, retention, grants, report, runs, feed or version"
+const commandList = "export, check, migrate, erase, retention, grants, report, runs, feed, completion or version"
 
 // withArgs gives a command the usage line of its arguments.
 func withArgs(cmd *cli.Command, usage string) *cli.Command {
@@ -243,6 +243,8 @@ func newApp(e *env) *cli.App {
 				"interview-export erase --reason TEXT [--dry-run] ID... | --ids-file PATH | --job ID"),
 			e.command("retention", "remove the content of interviews past --retain, keeping their scores (for a cron of its own)", retentionFlags(), runRetention),
 			e.command("grants", "print the SQL that makes a role a reader of scores, or of transcripts too", grantsFlags(), runGrants),
+			e.completionCommand(),
+			e.manCommand(),
 			{
 				Name:  "version",
 				Usage: "print the version",

@@ -359,3 +359,24 @@ func TestJSONErrorsAreJSON(t *testing.T) {
 		}
 	}
 }
+
+// completion prints each shell's script, bound to the program's name, and
+// the man page is roff in section 1.
+func TestCompletionAndManPage(t *testing.T) {
+	ctx := context.Background()
+	for shell, want := range map[string]string{"bash": "complete -o bashdefault -o default -o nospace -F _cli_bash_autocomplete $PROG",
+		"zsh": "compdef _cli_zsh_autocomplete interview-export", "fish": "complete -c interview-export"} {
+		r := run(ctx, "", "completion", shell)
+		require.Equal(t, 0, r.code, r.stderr)
+		assert.Contains(t, r.stdout, want, shell)
+	}
+	r := run(ctx, "", "completion", "tcsh")
+	assert.Equal(t, 2, r.code)
+	assert.Contains(t, r.stderr, "want bash, zsh or fish")
+	r = run(ctx, "", "man")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, ".TH interview-export 1")
+	assert.Contains(t, r.stdout, "erase")
+	// What the scripts ask the binary is tested on the binary (urfave/cli
+	// reads os.Args): e2e TestShellCompletion.
+}

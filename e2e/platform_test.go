@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -246,4 +247,22 @@ func metricValue(t *testing.T, text, name string) float64 {
 	}
 	require.FailNow(t, "no such series", "%s in:\n%s", name, text)
 	return 0
+}
+
+// The bash completion script, sourced by a real bash, completes commands
+// and a command's flags by asking the binary.
+func TestShellCompletion(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Fatalf("bash is needed: %v", err)
+	}
+	script := `source <(interview-export completion bash)
+COMP_WORDS=(interview-export er); COMP_CWORD=1; _cli_bash_autocomplete; echo "commands: ${COMPREPLY[*]}"
+COMP_WORDS=(interview-export erase --re); COMP_CWORD=2; _cli_bash_autocomplete; echo "flags: ${COMPREPLY[*]}"`
+	cmd := exec.Command("bash", "-c", script)
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(binary)+":"+os.Getenv("PATH"))
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Contains(t, string(out), "commands: erase\n")
+	assert.Contains(t, string(out), "flags: --reason\n")
 }
