@@ -266,3 +266,27 @@ COMP_WORDS=(interview-export erase --re); COMP_CWORD=2; _cli_bash_autocomplete; 
 	assert.Contains(t, string(out), "commands: erase\n")
 	assert.Contains(t, string(out), "flags: --reason\n")
 }
+
+// --keep-runs prunes the old runs and their failures at the end of a run;
+// 0 keeps them all.
+func TestKeepRunsPrunesTheHistory(t *testing.T) {
+	t.Parallel()
+	e := setup(t, baseConfig())
+	ids := e.idsFile("ids.txt", append(e.fake.ProposalIDs()[:30], "forbidden-1"))
+	for range 3 {
+		r := e.run("", exportArgs(ids)...)
+		require.Contains(t, []int{0, 1}, r.code, r.stderr) // 1 the first time: forbidden-1 is new
+	}
+	e.exec(`UPDATE export_runs SET started_at = started_at - interval '100 days', finished_at = finished_at - interval '100 days'`)
+	r := e.run("", exportArgs(ids, "--keep-runs", "0")...)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, 4, e.count(`SELECT count(*) FROM export_runs`), "0 keeps all")
+	r = e.run("", exportArgs(ids)...)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "pruned the run history")
+	// The three old runs go with their failures; the open failure of the
+	// ledger (forbidden-1, last failed by this run) stays.
+	assert.Equal(t, 2, e.count(`SELECT count(*) FROM export_runs`))
+	assert.Zero(t, e.count(`SELECT count(*) FROM export_failures f WHERE NOT EXISTS (SELECT 1 FROM export_runs r WHERE r.id = f.run_id)`))
+	assert.Equal(t, 1, e.count(`SELECT count(*) FROM failure_ledger`))
+}

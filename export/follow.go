@@ -90,18 +90,26 @@ func (x *exportRun) cycle(ctx context.Context, first bool) (load.Counts, error) 
 	counts, err := x.run.Execute(ctx)
 	code, msg, status, _ := ended(ctx, counts, err)
 	if counts.Done() == 0 && err == nil {
-		// Idle: no row of history for a poll that found nothing.
+		// Idle: no row of history for a poll that found nothing (a row
+		// that earlier cycles of the minute wrote to stays).
 		dropped, derr := x.store.DropIdleRun(context.WithoutCancel(ctx), x.runID)
 		if derr != nil {
 			x.log.Warn("could not drop the idle cycle's row", "error", derr.Error())
 		}
 		if dropped {
+			x.minute = minuteRow{}
 			return counts, nil
 		}
 	}
-	if _, ferr := x.store.FinishRun(context.WithoutCancel(ctx), x.runID, status, errorText(code, sanitize.Secrets(msg, x.env.Secrets)), code, counts); ferr != nil {
+	x.minute.status = worse(x.minute.status, status)
+	stored, ferr := x.store.FinishRun(context.WithoutCancel(ctx), x.runID, x.minute.status, errorText(code, sanitize.Secrets(msg, x.env.Secrets)),
+		code, counts.After(x.minute.base))
+	if ferr != nil {
 		x.log.Error("could not record the end of the cycle", "error", ferr.Error())
+	} else {
+		x.minute.base = stored
 	}
+	x.prune(ctx, time.Now())
 	x.log.Info("cycle finished", "run_id", x.runID, "available", counts.Available, "no_interview", counts.NoInterview,
 		"failed", counts.Failed, "events_read", counts.EventsRead, "duration_seconds", counts.Duration.Seconds())
 	return counts, err

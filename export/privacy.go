@@ -3,6 +3,7 @@ package export
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -156,7 +157,11 @@ func (x *exportRun) addRechecks(ctx context.Context, now time.Time) (int64, erro
 	if err != nil {
 		return 0, err
 	}
-	x.log.Info("re-checking stored transcripts", "rechecks", len(plan.IDs), "stored", plan.Stored, "overdue", plan.Overdue,
+	level := slog.LevelInfo
+	if len(plan.IDs) == 0 {
+		level = slog.LevelDebug
+	}
+	x.log.Log(ctx, level, "re-checking stored transcripts", "rechecks", len(plan.IDs), "stored", plan.Stored, "overdue", plan.Overdue,
 		"recheck_stored_after", window.String())
 	if len(plan.IDs) == 0 {
 		return 0, nil

@@ -36,6 +36,8 @@ type Options struct {
 	Follow *Follow
 	// Privacy: re-checks of stored transcripts and retention.
 	Privacy Privacy
+	// KeepRuns is how long export_runs keeps a finished run (0: for ever).
+	KeepRuns time.Duration
 
 	DatabaseURL      string
 	NoMigrate        bool
@@ -92,6 +94,10 @@ type exportRun struct {
 	// rechecksPlanned and retentionApplied are when the re-checks were last
 	// planned and retention last applied.
 	rechecksPlanned, retentionApplied time.Time
+	// pruned is when the history was last pruned; minute is a follower's
+	// row of the current minute.
+	pruned time.Time
+	minute minuteRow
 	// closers close what the run opened; cycleClosers what one cycle did.
 	closers, cycleClosers []func()
 }
@@ -176,12 +182,20 @@ func (x *exportRun) openCycle(ctx context.Context, first bool) error {
 	}
 	var out pipeline.BatchWriter = load.JSONLines{W: x.env.Stdout}
 	if !o.DryRun {
-		if x.runID, err = x.store.StartRun(ctx, load.RunStart{Shard: o.Run.Shard.String(), Source: x.src.Describe(), Settings: o.Settings,
-			Rechecked: rechecks}); err != nil {
-			return err
+		wopts := o.Writer
+		if o.Follow != nil && x.minute.shared(now) {
+			// The cycles of one minute add to one row.
+			x.runID = x.minute.id
+			x.minute.base.Rechecked += rechecks
+			wopts.Continues = x.minute.base
+		} else {
+			if x.runID, err = x.store.StartRun(ctx, load.RunStart{Shard: o.Run.Shard.String(), Source: x.src.Describe(), Settings: o.Settings,
+				Rechecked: rechecks}); err != nil {
+				return err
+			}
+			x.minute = minuteRow{id: x.runID, started: now, base: load.Counts{Rechecked: rechecks}}
 		}
 		x.runAttrs.Set(slog.Int64("run_id", x.runID), slog.String("shard", o.Run.Shard.String()))
-		wopts := o.Writer
 		wopts.Logger, wopts.OutageTimeout = x.log, o.Client.OutageTimeout
 		w, err := x.store.NewWriter(ctx, x.runID, wopts)
 		if err != nil {
@@ -300,6 +314,7 @@ func (x *exportRun) finish(ctx context.Context, counts load.Counts, runErr error
 			counts = stored
 		}
 	}
+	x.prune(ctx, time.Now())
 	x.logRate(counts)
 	r := x.outcome(code, msg, counts, time.Now())
 	r.Status = string(status) // 'partial' within --max-failed too

@@ -97,6 +97,26 @@ func (c *Counts) Observe(o Counts) {
 	c.EventsRead, c.EventsByType = o.EventsRead, maps.Clone(o.EventsByType)
 }
 
+// After returns c with its intake counters (IDs read, duplicate, skipped,
+// events, re-checks) added to base's: the totals of a run row that earlier
+// cycles wrote to. Its outcomes and request counters are c's.
+func (c Counts) After(base Counts) Counts {
+	c.IDsRead += base.IDsRead
+	c.IDsDuplicate += base.IDsDuplicate
+	c.IDsSkipped += base.IDsSkipped
+	c.SkippedErased += base.SkippedErased
+	c.Rechecked += base.Rechecked
+	c.EventsRead += base.EventsRead
+	if len(base.EventsByType) > 0 {
+		byType := maps.Clone(base.EventsByType)
+		for k, n := range c.EventsByType {
+			byType[k] += n
+		}
+		c.EventsByType = byType
+	}
+	return c
+}
+
 // Clone returns a copy of c that shares no map with it.
 func (c Counts) Clone() Counts {
 	c.FailedByCode = maps.Clone(c.FailedByCode)

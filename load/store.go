@@ -288,3 +288,54 @@ func (s *Store) LastSuccess(ctx context.Context, shard string) (time.Time, error
 	}
 	return *at, nil
 }
+
+// Pruned is what PruneRuns removed.
+type Pruned struct {
+	Runs, Failures int64
+}
+
+// pruneBatch is how many runs one pruning transaction removes.
+const pruneBatch = 1000
+
+// PruneRuns deletes the runs that finished before cutoff, with their
+// export_failures rows, in transactions of a thousand runs. It keeps every
+// run an open entry of the failure ledger or a feed cursor names (those
+// entries stay), and the runs still running.
+func (s *Store) PruneRuns(ctx context.Context, cutoff time.Time) (Pruned, error) {
+	var p Pruned
+	for {
+		var runs, failures int64
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			rows, err := tx.Query(ctx, `SELECT id FROM export_runs r
+				WHERE finished_at < $1 AND status <> 'running'
+				  AND NOT EXISTS (SELECT 1 FROM failure_ledger l WHERE l.last_run_id = r.id)
+				  AND NOT EXISTS (SELECT 1 FROM feed_cursors c WHERE c.run_id = r.id)
+				ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`, cutoff, pruneBatch)
+			if err != nil {
+				return err
+			}
+			ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+			if err != nil || len(ids) == 0 {
+				return err
+			}
+			tag, err := tx.Exec(ctx, `DELETE FROM export_failures WHERE run_id = ANY ($1)`, ids)
+			if err != nil {
+				return err
+			}
+			failures = tag.RowsAffected()
+			if tag, err = tx.Exec(ctx, `DELETE FROM export_runs WHERE id = ANY ($1)`, ids); err != nil {
+				return err
+			}
+			runs = tag.RowsAffected()
+			return nil
+		})
+		if err != nil {
+			return p, markUnavailable(fmt.Errorf("prune runs before %s (%d pruned so far): %w", cutoff.UTC().Format(time.RFC3339), p.Runs, err))
+		}
+		p.Runs += runs
+		p.Failures += failures
+		if runs < pruneBatch {
+			return p, nil
+		}
+	}
+}

@@ -44,6 +44,9 @@ type Writer struct {
 	conn  *pgxpool.Conn // nil while the database cannot be reached
 	runID int64
 	opts  WriterOptions
+	// batches numbers the run's batches (export_runs.batches): a batch
+	// tried again keeps its number.
+	batches int64
 }
 
 // Defaults of WriterOptions, also the command line's.
@@ -69,6 +72,9 @@ type WriterOptions struct {
 	OutageTimeout time.Duration
 	// Logger receives what a batch had to leave out. Default: discard.
 	Logger *slog.Logger
+	// Continues, for a run row that earlier cycles of a follower wrote to,
+	// holds the intake totals they stored: this writer's totals add to them.
+	Continues Counts
 }
 
 func (o WriterOptions) withDefaults() WriterOptions {
@@ -126,6 +132,11 @@ func (s *Store) NewWriter(ctx context.Context, runID int64, opts WriterOptions) 
 	w := &Writer{pool: s.pool, runID: runID, opts: opts}
 	if err := w.connect(ctx); err != nil {
 		return nil, err
+	}
+	// A row that earlier cycles wrote to numbers on from their batches.
+	if err := w.conn.QueryRow(ctx, `SELECT batches FROM export_runs WHERE id = $1`, runID).Scan(&w.batches); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("writer: read run %d: %w", runID, err)
 	}
 	return w, nil
 }
@@ -186,11 +197,13 @@ func (w *Writer) Write(ctx context.Context, b *Batch) (Counts, error) {
 // since the first failure. Then the error wraps ErrUnavailable.
 func (w *Writer) writeThroughOutage(ctx context.Context, b *Batch) (Counts, error) {
 	var since time.Time
+	w.batches++
+	seq := w.batches
 	for {
 		var st Counts
 		err := w.ensureConn(ctx)
 		if err == nil {
-			st, err = w.write(ctx, b)
+			st, err = w.write(ctx, seq, b)
 		}
 		if err == nil || !Unavailable(err) {
 			return st, err
@@ -230,15 +243,26 @@ func (w *Writer) dropConn() {
 	w.conn = nil
 }
 
-// write commits b in one transaction, trying again while locks time out.
-func (w *Writer) write(ctx context.Context, b *Batch) (Counts, error) {
+// write commits b, the run's batch number seq, in one transaction, trying
+// again while locks time out. A batch the run has committed already (its
+// COMMIT went through but the answer was lost) is not written again.
+func (w *Writer) write(ctx context.Context, seq int64, b *Batch) (Counts, error) {
 	for try := 1; ; try++ {
 		var st Counts
+		var done bool
 		err := pgx.BeginFunc(ctx, w.conn, func(tx pgx.Tx) error {
 			var err error
+			if done, err = claimBatch(ctx, tx, w.runID, seq); err != nil || done {
+				return err
+			}
 			st, err = writeBatch(ctx, tx, w.runID, b, w.opts)
 			return err
 		})
+		if err == nil && done {
+			w.opts.Logger.Info("a batch whose COMMIT lost its answer had been committed: it is not written again",
+				"batch", seq, "proposals", b.Len())
+			return outcomesOf(b), nil
+		}
 		if err == nil {
 			return st, nil
 		}
@@ -332,6 +356,22 @@ func (w *Writer) lockHolders(ctx context.Context) string {
 	return strings.Join(out, ", ")
 }
 
+// claimBatch records batch seq as the run's latest, under the run row's
+// lock, and reports whether the run had committed it already.
+func claimBatch(ctx context.Context, tx pgx.Tx, runID, seq int64) (done bool, err error) {
+	var committed int64
+	if err := tx.QueryRow(ctx, `SELECT batches FROM export_runs WHERE id = $1 FOR UPDATE`, runID).Scan(&committed); err != nil {
+		return false, fmt.Errorf("number the batch: %w", err)
+	}
+	if committed >= seq {
+		return true, nil
+	}
+	if _, err := tx.Exec(ctx, `UPDATE export_runs SET batches = $2 WHERE id = $1`, runID, seq); err != nil {
+		return false, fmt.Errorf("number the batch: %w", err)
+	}
+	return false, nil
+}
+
 func writeBatch(ctx context.Context, tx pgx.Tx, runID int64, b *Batch, opts WriterOptions) (Counts, error) {
 	st := outcomesOf(b)
 	if len(b.Interviews) > 0 {
@@ -356,7 +396,7 @@ func writeBatch(ctx context.Context, tx pgx.Tx, runID int64, b *Batch, opts Writ
 	if err := writeFacts(ctx, tx, runID, b); err != nil {
 		return st, err
 	}
-	if err := addRunCounts(ctx, tx, runID, b.Observed, st); err != nil {
+	if err := addRunCounts(ctx, tx, runID, b.Observed.After(opts.Continues), st); err != nil {
 		return st, fmt.Errorf("update run counts: %w", err)
 	}
 	return st, nil
