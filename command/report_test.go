@@ -31,8 +31,9 @@ func knownDataset(t *testing.T) string {
 		VALUES (2, 'p-15', 403, 'forbidden', 'This proposal is on another account''s job (proposalId=p-15)', 1, 'r1'),
 		       (2, 'p-16', 403, 'forbidden', 'This proposal is on another account''s job (proposalId=p-16)', 1, 'r2'),
 		       (2, 'bad id', NULL, 'invalid_id', 'line 17: contains whitespace U+0020', 0, NULL);
-		INSERT INTO interviews (proposal_id, status, interview_id, score, summary, message_count, fetched_at, changed_at, run_id)
-		SELECT 'p-' || g, 'available', 'iv-' || g, (ARRAY[12, 35, 47.5, 50, 61, 68, 73, 86, 99, NULL])[g], 's', g * 2,
+		INSERT INTO interviews (proposal_id, status, interview_id, score, score_scale, summary, message_count, fetched_at, changed_at, run_id)
+		SELECT 'p-' || g, 'available', 'iv-' || g, (ARRAY[12, 35, 4.75, 5, 61, 68, 73, 86, 99, NULL])[g],
+		       (ARRAY[100, 100, 10, NULL, 100, 100, 100, 100, 100, NULL])[g], 's', g * 2,
 		       '2026-11-28 02:15:01+00', '2026-11-27 02:15:01+00', 2
 		FROM generate_series(1, 10) AS g;
 		INSERT INTO interviews (proposal_id, status, message_count, fetched_at, changed_at, run_id)

@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"context"
+	"fmt"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -62,4 +65,53 @@ func TestNightsFillJobsStatusesViewsAndExtra(t *testing.T) {
 	assert.Equal(t, msgs, e.count(`SELECT count(*) FROM interview_messages`))
 	assert.Equal(t, xmins, e.count(`SELECT count(DISTINCT xmin::text) FROM interview_messages`), "no message row rewritten, extra included")
 	assert.Zero(t, e.count(`SELECT interviews_changed::int FROM export_runs ORDER BY id DESC LIMIT 1`))
+}
+
+// Each score's scale comes from evidence (a value above 10, or the job
+// listing's metrics.interviewScore ten times apart); the views put the
+// known ones on one scale, and report never mixes scales.
+func TestScoreScalesEndToEnd(t *testing.T) {
+	t.Parallel()
+	e := setup(t, baseConfig())
+	r := e.run("", "export", "--all-jobs", "--rate", "0", "--progress-interval", "0")
+	require.Contains(t, []int{0, 1}, r.code, r.stderr)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, e.db)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT proposal_id, score::text, score_scale, score_100::float8 FROM interview_scores
+		WHERE interview_status = 'available' AND score IS NOT NULL`)
+	require.NoError(t, err)
+	counts := map[string]int{}
+	for rows.Next() {
+		var id, score string
+		var scale *int16
+		var s100 *float64
+		require.NoError(t, rows.Scan(&id, &score, &scale, &s100))
+		tr := e.fake.Transcript(id)
+		var value float64
+		fmt.Sscan(score, &value)
+		switch {
+		case tr.ScoreScale == 10:
+			counts["0–10"]++
+			if assert.NotNil(t, scale, "%s: the listing tells 0–10", id) {
+				assert.Equal(t, int16(10), *scale)
+				assert.InDelta(t, value*10, *s100, 1e-9)
+			}
+		case value > 10:
+			counts["0–100"]++
+			if assert.NotNil(t, scale, id) {
+				assert.Equal(t, int16(100), *scale)
+			}
+		default:
+			counts["0–100 at most 10: unknown"]++
+			assert.Nil(t, scale, "%s: %s on 0–100 with an equal listing says nothing", id, score)
+		}
+	}
+	require.NoError(t, rows.Err())
+	t.Logf("scores by what the evidence told: %v", counts)
+	assert.Positive(t, counts["0–10"])
+	r = e.run("", "report")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, fmt.Sprintf("%d on 0–10 shown ×10, %d of unknown scale left out", counts["0–10"], counts["0–100 at most 10: unknown"]))
 }

@@ -153,6 +153,10 @@ type ProposalFacts struct {
 	// StatusSeq orders status changes: the feed event's id; 0 for a
 	// listing, which tells the status as it is now.
 	StatusSeq int64
+	// ListedScore is the listing's metrics.interviewScore as a decimal
+	// literal ("" when none): beside the transcript's score, it can tell
+	// the score's scale.
+	ListedScore string
 }
 
 // JobFacts are what GET /jobs/mine says of a job.

@@ -38,6 +38,26 @@ type listedProposal struct {
 		Raw string `json:"raw"`
 	} `json:"status"`
 	CreatedAt string `json:"createdAt"`
+	Metrics   struct {
+		// InterviewScore is kept as its literal; anything but a number
+		// (null, a string) says nothing.
+		InterviewScore json.RawMessage `json:"interviewScore"`
+	} `json:"metrics"`
+}
+
+// listedScore is the listing's metrics.interviewScore as a decimal literal,
+// "" unless it is a JSON number.
+func (p listedProposal) listedScore() string {
+	var n json.Number
+	if len(p.Metrics.InterviewScore) == 0 || p.Metrics.InterviewScore[0] == '"' || json.Unmarshal(p.Metrics.InterviewScore, &n) != nil {
+		return ""
+	}
+	return n.String()
+}
+
+// facts are what the listing says of the proposal, on job.
+func (p listedProposal) facts(job string) *ProposalFacts {
+	return &ProposalFacts{JobID: job, Status: p.Status.Raw, ReceivedAt: apiTime(p.CreatedAt), ListedScore: p.listedScore()}
 }
 
 // IDs yields the proposal IDs of the jobs.
@@ -81,8 +101,7 @@ func (s *JobsSource) jobProposals(ctx context.Context, job string, yield func(In
 			if jobID == "" {
 				jobID = job
 			}
-			return yield(Input{ID: p.ID, Where: where,
-				Proposal: &ProposalFacts{JobID: jobID, Status: p.Status.Raw, ReceivedAt: apiTime(p.CreatedAt)}})
+			return yield(Input{ID: p.ID, Where: where, Proposal: p.facts(jobID)})
 		})
 }
 

@@ -157,8 +157,7 @@ func (s *UpdatesSource) enrich(ctx context.Context, received map[string]map[stri
 			var p listedProposal
 			if err := json.Unmarshal(raw, &p); err == nil && want[p.ID] {
 				delete(want, p.ID)
-				err := yield(Input{Kind: Facts, ID: p.ID, Where: "job " + job,
-					Proposal: &ProposalFacts{JobID: job, Status: p.Status.Raw, ReceivedAt: apiTime(p.CreatedAt)}})
+				err := yield(Input{Kind: Facts, ID: p.ID, Where: "job " + job, Proposal: p.facts(job)})
 				if err != nil {
 					return err
 				}

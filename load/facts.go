@@ -26,6 +26,9 @@ type Proposal struct {
 	ReceivedAt, StatusAt      time.Time
 	// StatusEventID is the feed event that set Status; 0 for a listing.
 	StatusEventID int64
+	// ListedScore is the listing's metrics.interviewScore, a decimal
+	// literal ("" unknown).
+	ListedScore string
 }
 
 // Job is one row of jobs, from GET /jobs/mine.
@@ -61,6 +64,9 @@ func mergeProposals(in []Proposal) []Proposal {
 		if m.ReceivedAt.IsZero() {
 			m.ReceivedAt = p.ReceivedAt
 		}
+		if p.ListedScore != "" {
+			m.ListedScore = p.ListedScore
+		}
 		if p.Status != "" && (m.Status == "" || p.StatusEventID > m.StatusEventID) {
 			m.Status, m.StatusAt, m.StatusEventID = p.Status, p.StatusAt, p.StatusEventID
 		}
@@ -95,11 +101,13 @@ func writeFacts(ctx context.Context, tx pgx.Tx, runID int64, b *Batch) error {
 		rows := mergeProposals(b.Proposals)
 		ids, jobs, statuses := make([]string, len(rows)), make([]*string, len(rows)), make([]*string, len(rows))
 		received, changed, events := make([]*time.Time, len(rows)), make([]*time.Time, len(rows)), make([]*int64, len(rows))
+		scores := make([]*string, len(rows))
 		for i, p := range rows {
 			ids[i], jobs[i], statuses[i] = p.ProposalID, nullText(p.JobID), nullText(p.Status)
 			received[i], changed[i], events[i] = nullTime(p.ReceivedAt), nullTime(p.StatusAt), nullID(p.StatusEventID)
+			scores[i] = nullText(p.ListedScore)
 		}
-		if _, err := tx.Exec(ctx, upsertProposalsSQL, ids, jobs, statuses, received, changed, events); err != nil {
+		if _, err := tx.Exec(ctx, upsertProposalsSQL, ids, jobs, statuses, received, changed, events, scores); err != nil {
 			return fmt.Errorf("upsert proposals: %w", err)
 		}
 	}

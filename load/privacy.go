@@ -74,7 +74,7 @@ func (s *Store) Erase(ctx context.Context, ids []string, reason string, dryRun b
 	e.AlreadyErased = e.Requested - e.Erased
 	// The row first: it is locked until the transaction ends, so that a
 	// batch waiting on it cannot write messages after they are deleted.
-	tag, err := tx.Exec(ctx, `UPDATE interviews SET score = NULL, summary = NULL, extra = NULL, message_count = 0,
+	tag, err := tx.Exec(ctx, `UPDATE interviews SET score = NULL, score_scale = NULL, summary = NULL, extra = NULL, message_count = 0,
 			content_digest = NULL, content_removed = $2, content_removed_at = now()
 		WHERE proposal_id = ANY (ARRAY(SELECT unnest($1::text[]))) AND content_removed IS DISTINCT FROM $2`, ids, RemovedErased)
 	if err != nil {

@@ -42,7 +42,8 @@ type Lifecycle struct {
 }
 
 // StatusScores are the scores of the available interviews of proposals in
-// one status (the API's raw value).
+// one status (the API's raw value); AvgScore is on 0–100, of the scores
+// whose scale is known.
 type StatusScores struct {
 	Status     string   `json:"status"`
 	Interviews int64    `json:"interviews"`
@@ -57,18 +58,27 @@ type OutcomeCount struct {
 	Messages  int64  `json:"messages"`
 }
 
-// ScoreStats describes the scores of available interviews.
+// ScoreStats describes the scores of available interviews, on one scale:
+// score_100, the score on 0–100 where its scale is known (docs/data.md).
 type ScoreStats struct {
-	Scored   int64    `json:"scored"`
-	Unscored int64    `json:"unscored"`
-	Min      *float64 `json:"min"`
-	Avg      *float64 `json:"avg"`
-	Max      *float64 `json:"max"`
-	// Buckets split the scale in ten equal ranges, the last one closed: 0–10
-	// or 0–100 when every score fits one (the API docs name both scales),
-	// else [floor(min), ceil(max)].
+	Scored   int64 `json:"scored"`
+	Unscored int64 `json:"unscored"`
+	// Of Scored: on 0–100, on 0–10 (shown times ten), and of a scale that
+	// cannot be told (left out of the statistics and the histogram).
+	On100        int64 `json:"on_100"`
+	On10         int64 `json:"on_10"`
+	UnknownScale int64 `json:"unknown_scale"`
+	// Min, Avg and Max are of score_100.
+	Min *float64 `json:"min"`
+	Avg *float64 `json:"avg"`
+	Max *float64 `json:"max"`
+	// Buckets split 0–100 in ten equal ranges, the last one closed.
 	Buckets []Bucket `json:"buckets"`
 }
+
+// score100 is the SQL of an interviews row's score on 0–100: NULL where its
+// scale is unknown.
+const score100 = `CASE score_scale WHEN 100 THEN score WHEN 10 THEN score * 10 END`
 
 // Bucket is one range of a histogram.
 type Bucket struct {
@@ -171,22 +181,19 @@ func (s *Store) Report(ctx context.Context, runs int) (Report, error) {
 
 	sc := &r.Scores
 	if err := s.pool.QueryRow(ctx, `SELECT count(score), count(*) - count(score),
-		min(score)::float8, avg(score)::float8, max(score)::float8
-		FROM interviews WHERE status = 'available'`).Scan(&sc.Scored, &sc.Unscored, &sc.Min, &sc.Avg, &sc.Max); err != nil {
+		count(score) FILTER (WHERE score_scale = 100), count(score) FILTER (WHERE score_scale = 10),
+		count(score) FILTER (WHERE score_scale IS NULL),
+		min(`+score100+`)::float8, avg(`+score100+`)::float8, max(`+score100+`)::float8
+		FROM interviews WHERE status = 'available'`).Scan(&sc.Scored, &sc.Unscored, &sc.On100, &sc.On10, &sc.UnknownScale,
+		&sc.Min, &sc.Avg, &sc.Max); err != nil {
 		return r, fmt.Errorf("report scores: %w", err)
 	}
-	if sc.Scored > 0 {
-		rows, err := s.pool.Query(ctx, `WITH bounds AS (
-				SELECT CASE WHEN min(score) >= 0 AND max(score) <= 100 THEN 0 ELSE floor(min(score)) END AS lo,
-				       CASE WHEN min(score) >= 0 AND max(score) <= 10 THEN 10
-				            WHEN min(score) >= 0 AND max(score) <= 100 THEN 100
-				            ELSE greatest(ceil(max(score)), floor(min(score)) + 1) END AS hi
-				FROM interviews WHERE status = 'available' AND score IS NOT NULL),
-			counted AS (
-				SELECT least(width_bucket(score, lo, hi, 10), 10) AS b, count(*) AS n
-				FROM interviews, bounds WHERE status = 'available' AND score IS NOT NULL GROUP BY 1)
-			SELECT (lo + (hi - lo) * (g - 1) / 10)::float8, (lo + (hi - lo) * g / 10)::float8, coalesce(n, 0)
-			FROM bounds, generate_series(1, 10) AS g LEFT JOIN counted ON counted.b = g
+	if sc.On100+sc.On10 > 0 {
+		rows, err := s.pool.Query(ctx, `WITH counted AS (
+				SELECT least(width_bucket(`+score100+`, 0, 100, 10), 10) AS b, count(*) AS n
+				FROM interviews WHERE status = 'available' AND score_scale IS NOT NULL GROUP BY 1)
+			SELECT (10 * (g - 1))::float8, (10 * g)::float8, coalesce(n, 0)
+			FROM generate_series(1, 10) AS g LEFT JOIN counted ON counted.b = g
 			ORDER BY g`)
 		if err != nil {
 			return r, fmt.Errorf("report score histogram: %w", err)
@@ -205,7 +212,7 @@ func (s *Store) Report(ctx context.Context, runs int) (Report, error) {
 		return r, fmt.Errorf("report messages: %w", err)
 	}
 
-	rows, err = s.pool.Query(ctx, `SELECT p.status, count(*), count(i.score), avg(i.score)::float8
+	rows, err = s.pool.Query(ctx, `SELECT p.status, count(*), count(i.score), avg(CASE i.score_scale WHEN 100 THEN i.score WHEN 10 THEN i.score * 10 END)::float8
 		FROM interviews i JOIN proposals p USING (proposal_id)
 		WHERE i.status = 'available' AND p.status IS NOT NULL
 		GROUP BY p.status ORDER BY p.status`)

@@ -35,6 +35,8 @@ var (
 	recordFailuresSQL string
 	//go:embed sql/close_failures.sql
 	closeFailuresSQL string
+	//go:embed sql/score_scales.sql
+	scoreScalesSQL string
 )
 
 // Writer writes batches for one run on one dedicated connection. It is not
@@ -396,10 +398,34 @@ func writeBatch(ctx context.Context, tx pgx.Tx, runID int64, b *Batch, opts Writ
 	if err := writeFacts(ctx, tx, runID, b); err != nil {
 		return st, err
 	}
+	if err := setScoreScales(ctx, tx, b); err != nil {
+		return st, err
+	}
 	if err := addRunCounts(ctx, tx, runID, b.Observed.After(opts.Continues), st); err != nil {
 		return st, fmt.Errorf("update run counts: %w", err)
 	}
 	return st, nil
+}
+
+// setScoreScales decides the scale of the scores of the batch's interviews
+// and of the proposals a listing told a score of (score_scales.sql).
+func setScoreScales(ctx context.Context, tx pgx.Tx, b *Batch) error {
+	ids := make([]string, 0, len(b.Interviews)+len(b.Proposals))
+	for i := range b.Interviews {
+		ids = append(ids, b.Interviews[i].ProposalID)
+	}
+	for i := range b.Proposals {
+		if b.Proposals[i].ListedScore != "" {
+			ids = append(ids, b.Proposals[i].ProposalID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, scoreScalesSQL, ids); err != nil {
+		return fmt.Errorf("decide the scores' scales: %w", err)
+	}
+	return nil
 }
 
 // recordFailures enters failures in the ledger, marks the known ones and

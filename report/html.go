@@ -48,16 +48,19 @@ type chart struct {
 
 // htmlReport is what the page shows.
 type htmlReport struct {
-	Generated   string
-	Overall     chart
-	Scale       string
-	Jobs        []chart
-	ByStatus    chart
-	Runs        chart
-	Scored      int64
-	Unscored    int64
-	Outcomes    []load.OutcomeCount
-	StatusTable []load.GroupScores
+	Generated string
+	Overall   chart
+	Scale     string
+	Jobs      []chart
+	ByStatus  chart
+	Runs      chart
+	Scored    int64
+	Unscored  int64
+	// On10 and UnknownScale are, of Scored, the scores on 0–10 (drawn
+	// times ten) and those whose scale is unknown (not drawn).
+	On10, UnknownScale int64
+	Outcomes           []load.OutcomeCount
+	StatusTable        []load.GroupScores
 }
 
 // Store is what the HTML page reads: load.Store is one.
@@ -80,8 +83,8 @@ func HTML(ctx context.Context, w io.Writer, store Store, runs int, now time.Time
 		return err
 	}
 	page := htmlReport{Generated: now.UTC().Format("2006-01-02 15:04 UTC"), Scored: r.Scores.Scored, Unscored: r.Scores.Unscored,
-		Outcomes: r.Outcomes, StatusTable: byStatus}
-	page.Overall = histogram("All scored interviews", r.Scores.Buckets, 640, 220)
+		On10: r.Scores.On10, UnknownScale: r.Scores.UnknownScale, Outcomes: r.Outcomes, StatusTable: byStatus}
+	page.Overall = histogram("All scored interviews of a known scale, on 0–100", r.Scores.Buckets, 640, 220)
 	if b := r.Scores.Buckets; len(b) > 0 {
 		page.Scale = fmt.Sprintf("%s to %s", num(b[0].Lo), num(b[len(b)-1].Hi))
 		jobs, err := store.JobHistograms(ctx, b[0].Lo, b[len(b)-1].Hi, 12)

@@ -20,23 +20,25 @@ func Groups(w io.Writer, format, by string, groups []load.GroupScores) error {
 		return JSON(w, groups)
 	case "csv":
 		cw := csv.NewWriter(w)
-		cw.Write([]string{by, "label", "proposals", "interviews", "avg_score", "median_score", "p90_score", "min_score", "max_score"})
+		cw.Write([]string{by, "label", "proposals", "interviews", "avg_score_100", "median_score_100", "p90_score_100", "min_score_100",
+			"max_score_100", "scores_of_unknown_scale"})
 		for _, g := range groups {
 			cw.Write([]string{g.Key, g.Label, fmt.Sprint(g.Proposals), fmt.Sprint(g.Interviews), csvNum(g.AvgScore),
-				csvNum(g.MedianScore), csvNum(g.P90Score), csvNum(g.MinScore), csvNum(g.MaxScore)})
+				csvNum(g.MedianScore), csvNum(g.P90Score), csvNum(g.MinScore), csvNum(g.MaxScore), fmt.Sprint(g.UnknownScale)})
 		}
 		cw.Flush()
 		return cw.Error()
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "%s\t\tPROPOSALS\tINTERVIEWS\tAVG SCORE\tMEDIAN\tP90\tMIN\tMAX\t\n", strings.ToUpper(by))
+	fmt.Fprintf(w, "scores on 0–100 (a 0–10 score times ten); a score of unknown scale is counted apart, never averaged in\n")
+	fmt.Fprintf(tw, "%s\t\tPROPOSALS\tINTERVIEWS\tAVG SCORE\tMEDIAN\tP90\tMIN\tMAX\tUNKNOWN SCALE\t\n", strings.ToUpper(by))
 	for _, g := range groups {
 		label := ""
 		if g.Label != g.Key {
 			label = truncate(g.Label, 40)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t\n", g.Key, label, g.Proposals, g.Interviews,
-			dash(g.AvgScore), dash(g.MedianScore), dash(g.P90Score), dash(g.MinScore), dash(g.MaxScore))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t\n", g.Key, label, g.Proposals, g.Interviews,
+			dash(g.AvgScore), dash(g.MedianScore), dash(g.P90Score), dash(g.MinScore), dash(g.MaxScore), g.UnknownScale)
 	}
 	return tw.Flush()
 }

@@ -24,8 +24,9 @@ func Text(w io.Writer, r load.Report, now time.Time) {
 	tw.Flush()
 
 	sc := r.Scores
-	fmt.Fprintf(w, "\nScores of available interviews (%d scored, %d without a score)\n", sc.Scored, sc.Unscored)
-	if sc.Scored > 0 {
+	fmt.Fprintf(w, "\nScores of available interviews on 0–100 (%d scored: %d on 0–100, %d on 0–10 shown ×10, %d of unknown scale left out; %d without a score)\n",
+		sc.Scored, sc.On100, sc.On10, sc.UnknownScale, sc.Unscored)
+	if len(sc.Buckets) > 0 {
 		var most int64
 		for _, b := range sc.Buckets {
 			most = max(most, b.Count)
@@ -47,7 +48,7 @@ func Text(w io.Writer, r load.Report, now time.Time) {
 	if len(r.ScoresByStatus) > 0 {
 		fmt.Fprintln(w, "\nScores by proposal status (hiring outcome)")
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintf(tw, "  STATUS\tINTERVIEWS\tSCORED\tAVG SCORE\t\n")
+		fmt.Fprintf(tw, "  STATUS\tINTERVIEWS\tSCORED\tAVG SCORE (0–100)\t\n")
 		for _, s := range r.ScoresByStatus {
 			avg := "-"
 			if s.AvgScore != nil {

@@ -107,7 +107,19 @@ func FailureCode(reason extract.Reason) string {
 // row of proposals: raw values as the API gave them, text made storable.
 func Proposal(id string, f extract.ProposalFacts) load.Proposal {
 	return load.Proposal{ProposalID: id, JobID: sanitize.Text(f.JobID), Status: sanitize.Text(f.Status),
-		ReceivedAt: f.ReceivedAt, StatusAt: f.StatusAt, StatusEventID: f.StatusSeq}
+		ReceivedAt: f.ReceivedAt, StatusAt: f.StatusAt, StatusEventID: f.StatusSeq, ListedScore: listedScore(f.ListedScore)}
+}
+
+// listedScore is a listing's score if PostgreSQL's numeric holds it, ""
+// otherwise: a fact learned in passing never fails a batch.
+func listedScore(literal string) string {
+	if literal == "" {
+		return ""
+	}
+	if intDigits, scale := numericDigits(literal); intDigits > maxNumericIntDigits || scale > maxNumericScale {
+		return ""
+	}
+	return literal
 }
 
 // Job turns a job listed by GET /jobs/mine into its row of jobs.

@@ -67,10 +67,13 @@ func (s *Server) KindOf(proposalID string) Kind {
 type Transcript struct {
 	ProposalID  string
 	InterviewID string
-	// Score is the JSON literal sent, "" for null.
-	Score    string
-	Summary  *string
-	Messages []Message
+	// Score is the JSON literal sent, "" for null; ScoreScale is the scale
+	// it is on (10 or 100; 0 for null): the fake sends most on 0–100, as the
+	// reference pages do, and some on the 0–10 of the evaluation guide.
+	Score      string
+	ScoreScale int
+	Summary    *string
+	Messages   []Message
 	// Extra are members the documented schema does not name, as JSON
 	// object members ("" for none; see Config.ExtraMembers).
 	Extra string
@@ -123,11 +126,11 @@ func (s *Server) Transcript(proposalID string) Transcript {
 	case x == 0:
 		t.Score = "" // null
 	case x == 1:
-		t.Score = fmt.Sprintf("%d.%d", r.IntN(100), 1+r.IntN(9))
+		t.Score, t.ScoreScale = fmt.Sprintf("%d.%d", r.IntN(100), 1+r.IntN(9)), 100
 	case x == 2:
-		t.Score = fmt.Sprintf("%d.%d", r.IntN(10), r.IntN(10)) // the guide's 0-10 scale
+		t.Score, t.ScoreScale = fmt.Sprintf("%d.%d", r.IntN(10), r.IntN(10)), 10 // the guide's 0-10 scale
 	default:
-		t.Score = fmt.Sprint(r.IntN(101))
+		t.Score, t.ScoreScale = fmt.Sprint(r.IntN(101)), 100
 	}
 	switch x := r.IntN(20); {
 	case x == 0:
@@ -204,9 +207,25 @@ func (s *Server) applyEpoch(t *Transcript) {
 				jsonString(m.ID), jsonString(m.Content), m.SentAt.Format(time.RFC3339Nano))
 			t.Messages = append(t.Messages, m)
 		case u < 0.35: // a new score
-			t.Score = fmt.Sprint(int(u*1000) % 101)
+			t.Score, t.ScoreScale = fmt.Sprint(int(u*1000)%101), 100
 		}
 	}
+}
+
+// ListedScore is what a job's listing says of the proposal's interview
+// score (metrics.interviewScore): on 0–100, as the reference pages show it,
+// whatever the scale of the transcript's own score; "" when it has none.
+func (s *Server) ListedScore(proposalID string) string {
+	t := s.Transcript(proposalID)
+	switch {
+	case t.Score == "" || s.KindOf(proposalID) != KindAvailable:
+		return ""
+	case t.ScoreScale == 10:
+		var whole, tenth int
+		fmt.Sscanf(t.Score, "%d.%d", &whole, &tenth)
+		return fmt.Sprint(whole*10 + tenth)
+	}
+	return t.Score
 }
 
 // Delete has the proposal's interview deleted from at on (by the fake's

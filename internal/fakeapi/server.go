@@ -743,8 +743,12 @@ func (s *Server) jobProposals(w http.ResponseWriter, r *http.Request, job string
 		if status == "" {
 			status = s.baseStatus(id)
 		}
+		var score any
+		if listed := s.ListedScore(id); listed != "" {
+			score = json.RawMessage(listed)
+		}
 		props[i] = map[string]any{"id": id, "jobId": job, "status": map[string]any{"raw": status, "label": strings.ToLower(status)},
-			"createdAt": "2026-06-11T15:40:00.000Z"}
+			"createdAt": "2026-06-11T15:40:00.000Z", "metrics": map[string]any{"interviewScore": score, "matchScore": 0.91}}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"proposals": props, "nextCursor": nullable(next)})
 }
