@@ -1,5 +1,5 @@
 # The commands of README.md. Each one does its own set-up. `make help` lists them.
-.PHONY: help demo test bench lint build man image image-smoke fakeapi pg-stop fuzz rules-test
+.PHONY: help demo test bench lint build man image image-smoke release-snapshot fakeapi pg-stop fuzz rules-test
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
@@ -52,6 +52,10 @@ image:
 ## image-smoke: build the image, then run its binary for version and a short export (fake API, test database)
 image-smoke:
 	scripts/image.sh smoke
+
+## release-snapshot: the release files in dist/ (archives for linux and darwin on amd64 and arm64, SBOMs, checksums.txt, the OCI image, the changelog), offline
+release-snapshot:
+	scripts/release.sh snapshot
 
 ## fakeapi: bin/fakeapi, the fake OpenTrain API (go run ./cmd/fakeapi --help)
 fakeapi:

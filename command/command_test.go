@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/interview-export/interview-export/command"
 	"github.com/interview-export/interview-export/exit"
@@ -379,4 +380,36 @@ func TestCompletionAndManPage(t *testing.T) {
 	assert.Contains(t, r.stdout, "erase")
 	// What the scripts ask the binary is tested on the binary (urfave/cli
 	// reads os.Args): e2e TestShellCompletion.
+}
+
+// The kustomization names the image every manifest uses, and its resources
+// exist: a team points newName and newTag at its registry and nothing else.
+func TestKustomizationNamesTheImage(t *testing.T) {
+	raw, err := os.ReadFile("../deploy/kubernetes/kustomization.yaml")
+	require.NoError(t, err)
+	var k struct {
+		Resources []string `yaml:"resources"`
+		Images    []struct {
+			Name    string `yaml:"name"`
+			NewName string `yaml:"newName"`
+			NewTag  string `yaml:"newTag"`
+		} `yaml:"images"`
+	}
+	require.NoError(t, yaml.Unmarshal(raw, &k))
+	require.Len(t, k.Images, 1)
+	assert.Equal(t, "interview-export", k.Images[0].Name)
+	assert.NotEmpty(t, k.Images[0].NewName)
+	assert.NotEmpty(t, k.Images[0].NewTag)
+	for _, file := range append(k.Resources, "follower.yaml") {
+		manifest, err := os.ReadFile(filepath.Join("../deploy/kubernetes", file))
+		require.NoError(t, err, "resource %s", file)
+		images := 0
+		for _, line := range strings.Split(string(manifest), "\n") {
+			if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "image: "); ok {
+				images++
+				assert.Equal(t, "interview-export", strings.Fields(rest)[0], "%s names the image the kustomization sets", file)
+			}
+		}
+		assert.Positive(t, images, file)
+	}
 }
