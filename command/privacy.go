@@ -52,24 +52,6 @@ func grantsFlags() []cli.Flag {
 	}
 }
 
-// openCurrent opens a database whose schema this binary's migrations have
-// reached: the commands that change candidates' data never migrate.
-func openCurrent(c *cli.Context, e *env) (*load.Store, error) {
-	store, err := export.Connect(c.Context, e.databaseURL(c), 2)
-	if err != nil {
-		return nil, err
-	}
-	cur, latest, err := store.SchemaVersion(c.Context)
-	if err == nil && cur != latest {
-		err = fmt.Errorf("the database schema is at version %d but this binary needs %d: run 'interview-export migrate' first", cur, latest)
-	}
-	if err != nil {
-		store.Close()
-		return nil, exit.UsageError{Err: err}
-	}
-	return store, nil
-}
-
 // eraseIDs are the IDs erase was given: arguments, --ids-file or --job
 // (exactly one way). An invalid ID refuses the whole command, with its line.
 func eraseIDs(c *cli.Context, e *env, store *load.Store) ([]string, error) {
@@ -132,7 +114,7 @@ func runErase(c *cli.Context, e *env) error {
 	if reason == "" && !undo {
 		return exit.UsageError{Err: errors.New("erase needs --reason: why, for the record (a ticket number or \"erasure request\"; never the person's name)")}
 	}
-	store, err := openCurrent(c, e)
+	store, err := export.ConnectCurrent(c.Context, e.databaseURL(c))
 	if err != nil {
 		return err
 	}
@@ -185,7 +167,7 @@ func runRetention(c *cli.Context, e *env) error {
 	if p.IsZero() {
 		return exit.UsageError{Err: errors.New("retention needs --retain PERIOD (18mo, 400d, 52w, 2y)")}
 	}
-	store, err := openCurrent(c, e)
+	store, err := export.ConnectCurrent(c.Context, e.databaseURL(c))
 	if err != nil {
 		return err
 	}

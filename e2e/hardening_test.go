@@ -16,7 +16,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/interview-export/interview-export/internal/fakeapi"
-	"github.com/interview-export/interview-export/internal/pgtest"
 )
 
 // A redirect is refused: never followed, the token never leaves the
@@ -81,32 +80,15 @@ func TestRestrictedRoleExportsWithNoMigrate(t *testing.T) {
 	conn, err := pgx.Connect(ctx, e.db)
 	require.NoError(t, err)
 	defer conn.Close(ctx)
-	var schema string
-	require.NoError(t, conn.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema))
-	role := "ie_" + strings.TrimPrefix(schema, "t_")
-	if len(role) > 60 {
-		role = role[:60]
-	}
-	q := pgx.Identifier{role}.Sanitize()
-	s := pgx.Identifier{schema}.Sanitize()
-	_, err = conn.Exec(ctx, `CREATE ROLE `+q+` LOGIN;
-		GRANT USAGE ON SCHEMA `+s+` TO `+q+`;
+	role := e.loginRole("ie_")
+	q, s := role.quoted, pgx.Identifier{role.schema}.Sanitize()
+	_, err = conn.Exec(ctx, `GRANT USAGE ON SCHEMA `+s+` TO `+q+`;
 		GRANT SELECT, INSERT, UPDATE, DELETE ON interviews, export_runs, export_failures, failure_ledger,
 			proposals, jobs, feed_cursors, pace_board, erasures, recheck_state TO `+q+`;
 		GRANT SELECT, INSERT, UPDATE ON interview_messages TO `+q+`;
 		GRANT SELECT ON interview_export_schema_version TO `+q)
 	require.NoError(t, err)
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), e.db)
-		if err == nil {
-			c.Exec(context.Background(), `DROP OWNED BY `+q+`; DROP ROLE `+q)
-			c.Close(context.Background())
-		}
-	})
-	cfg, err := pgx.ParseConfig(e.db)
-	require.NoError(t, err)
-	restricted := fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", role, cfg.Host, cfg.Port, cfg.Database)
-	restricted = pgtest.WithSearchPath(t, restricted, schema)
+	restricted := role.url
 
 	ids := e.fake.ProposalIDs()[:50]
 	// One grant short: exit 2 (a person must fix it) before any request.

@@ -236,3 +236,36 @@ func within(t testing.TB, d time.Duration) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// loginRole is a role of its own for the test, named prefix and the test's
+// schema, that may log in (dropped with what it owns at the end), and the
+// URL that connects as it to the test's schema.
+type loginRole struct {
+	name, quoted, schema, url string
+}
+
+func (e *env) loginRole(prefix string) loginRole {
+	e.t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, e.db)
+	require.NoError(e.t, err)
+	defer conn.Close(ctx)
+	var r loginRole
+	require.NoError(e.t, conn.QueryRow(ctx, `SELECT current_schema()`).Scan(&r.schema))
+	r.name = prefix + strings.TrimPrefix(r.schema, "t_")
+	r.name = r.name[:min(len(r.name), 60)]
+	r.quoted = pgx.Identifier{r.name}.Sanitize()
+	_, err = conn.Exec(ctx, `CREATE ROLE `+r.quoted+` LOGIN`)
+	require.NoError(e.t, err)
+	e.t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), e.db)
+		if err == nil {
+			c.Exec(context.Background(), `DROP OWNED BY `+r.quoted+`; DROP ROLE `+r.quoted)
+			c.Close(context.Background())
+		}
+	})
+	cfg, err := pgx.ParseConfig(e.db)
+	require.NoError(e.t, err)
+	r.url = pgtest.WithSearchPath(e.t, fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", r.name, cfg.Host, cfg.Port, cfg.Database), r.schema)
+	return r
+}

@@ -17,7 +17,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/interview-export/interview-export/internal/fakeapi"
-	"github.com/interview-export/interview-export/internal/pgtest"
 )
 
 // lifecycleOf reads the candidates' data counts of a --summary-file.
@@ -247,31 +246,15 @@ func TestReaderRoles(t *testing.T) {
 	conn, err := pgx.Connect(ctx, e.db)
 	require.NoError(t, err)
 	defer conn.Close(ctx)
-	var schema string
-	require.NoError(t, conn.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema))
-	cfg, err := pgx.ParseConfig(e.db)
-	require.NoError(t, err)
 	urls := map[string]string{}
 	roles := map[string]string{}
 	for _, kind := range []string{"scores", "transcripts"} {
-		role := kind[:1] + "_" + strings.TrimPrefix(schema, "t_")
-		role = role[:min(len(role), 60)]
-		roles[kind] = role
-		q := pgx.Identifier{role}.Sanitize()
-		_, err = conn.Exec(ctx, `CREATE ROLE `+q+` LOGIN`)
-		require.NoError(t, err)
-		t.Cleanup(func() {
-			c, err := pgx.Connect(context.Background(), e.db)
-			if err == nil {
-				c.Exec(context.Background(), `DROP OWNED BY `+q+`; DROP ROLE `+q)
-				c.Close(context.Background())
-			}
-		})
-		r := e.run("", "grants", "--role", role, "--kind", kind, "--schema", schema)
+		role := e.loginRole(kind[:1] + "_")
+		roles[kind], urls[kind] = role.name, role.url
+		r := e.run("", "grants", "--role", role.name, "--kind", kind, "--schema", role.schema)
 		require.Equal(t, 0, r.code, r.stderr)
 		_, err = conn.Exec(ctx, r.stdout)
 		require.NoError(t, err, "the printed SQL runs:\n%s", r.stdout)
-		urls[kind] = pgtest.WithSearchPath(t, fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", role, cfg.Host, cfg.Port, cfg.Database), schema)
 	}
 	as := func(kind, sql string) error {
 		c, err := pgx.Connect(ctx, urls[kind])

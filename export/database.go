@@ -36,13 +36,9 @@ func openStore(ctx context.Context, url string, noMigrate bool, log *slog.Logger
 		return nil, err
 	}
 	if noMigrate {
-		cur, latest, err := store.SchemaVersion(ctx)
-		if err == nil && cur != latest {
-			err = fmt.Errorf("the database schema is at version %d but this binary needs %d: run 'interview-export migrate' or drop --no-migrate", cur, latest)
-		}
-		if err != nil {
+		if err := schemaCurrent(ctx, store, "run 'interview-export migrate' or drop --no-migrate"); err != nil {
 			store.Close()
-			return nil, exit.UsageError{Err: err}
+			return nil, err
 		}
 		return store, nil
 	}
@@ -55,4 +51,32 @@ func openStore(ctx context.Context, url string, noMigrate bool, log *slog.Logger
 		log.Info("applied migrations", "count", n)
 	}
 	return store, nil
+}
+
+// ConnectCurrent opens a database whose schema this binary's migrations
+// have reached, without migrating it: the commands that change candidates'
+// data (erase, retention) never migrate.
+func ConnectCurrent(ctx context.Context, url string) (*load.Store, error) {
+	store, err := Connect(ctx, url, 2)
+	if err != nil {
+		return nil, err
+	}
+	if err := schemaCurrent(ctx, store, "run 'interview-export migrate' first"); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return store, nil
+}
+
+// schemaCurrent is a usage error, saying fix, unless the schema is at the
+// binary's version.
+func schemaCurrent(ctx context.Context, store *load.Store, fix string) error {
+	cur, latest, err := store.SchemaVersion(ctx)
+	if err == nil && cur != latest {
+		err = fmt.Errorf("the database schema is at version %d but this binary needs %d: %s", cur, latest, fix)
+	}
+	if err != nil {
+		return exit.UsageError{Err: err}
+	}
+	return nil
 }
