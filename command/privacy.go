@@ -10,8 +10,8 @@ import (
 
 	"github.com/interview-export/interview-export/exit"
 	"github.com/interview-export/interview-export/export"
-	"github.com/interview-export/interview-export/extract"
 	"github.com/interview-export/interview-export/load"
+	"github.com/interview-export/interview-export/privacy"
 )
 
 // The commands of candidates' data (docs/privacy.md): erase, retention and
@@ -52,138 +52,16 @@ func grantsFlags() []cli.Flag {
 	}
 }
 
-// eraseIDs are the IDs erase was given: arguments, --ids-file or --job
-// (exactly one way). An invalid ID refuses the whole command, with its line.
-func eraseIDs(c *cli.Context, e *env, store *load.Store) ([]string, error) {
-	args, file, jobs := c.Args().Slice(), c.String("ids-file"), c.StringSlice("job")
-	given := 0
-	for _, set := range []bool{len(args) > 0, file != "", len(jobs) > 0} {
-		if set {
-			given++
-		}
-	}
-	if given != 1 {
-		return nil, exit.UsageError{Err: errors.New("give the proposals to erase one way: as arguments, with --ids-file PATH, or with --job ID")}
-	}
-	switch {
-	case len(jobs) > 0:
-		ids, err := store.ProposalsOfJobs(c.Context, jobs)
-		if err != nil {
-			return nil, err
-		}
-		if len(ids) == 0 {
-			return nil, exit.UsageError{Err: fmt.Errorf("no proposal is stored for job %s: the proposals table is filled by export --updates and --job runs; "+
-				"give the proposal IDs instead", strings.Join(jobs, ", "))}
-		}
-		return ids, nil
-	case file != "":
-		src, err := extract.OpenFileSource(file, e.stdin)
-		if err != nil {
-			return nil, exit.UsageError{Err: err}
-		}
-		defer src.Close()
-		var ids, bad []string
-		err = src.IDs(c.Context, func(in extract.Input) error {
-			if in.Kind == extract.Invalid {
-				bad = append(bad, fmt.Sprintf("%s: %v", in.Where, in.Err))
-			} else {
-				ids = append(ids, in.ID)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, exit.UsageError{Err: err}
-		}
-		if len(bad) > 0 {
-			return nil, exit.UsageError{Err: fmt.Errorf("%s holds %d line(s) that are not proposal IDs, so nothing was erased: %s",
-				file, len(bad), strings.Join(bad[:min(len(bad), 5)], "; "))}
-		}
-		return ids, nil
-	}
-	for i, id := range args {
-		if err := extract.ValidateID(id); err != nil {
-			return nil, exit.UsageError{Err: fmt.Errorf("argument %d is not a proposal ID (%v), so nothing was erased", i+1, err)}
-		}
-	}
-	return args, nil
-}
-
 func runErase(c *cli.Context, e *env) error {
-	reason := strings.TrimSpace(c.String(flagReason))
-	undo, dry := c.Bool(flagUndo), c.Bool(flagDryRun)
-	if reason == "" && !undo {
-		return exit.UsageError{Err: errors.New("erase needs --reason: why, for the record (a ticket number or \"erasure request\"; never the person's name)")}
-	}
-	store, err := export.ConnectCurrent(c.Context, e.databaseURL(c))
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	ids, err := eraseIDs(c, e, store)
-	if err != nil {
-		return err
-	}
-	if len(ids) == 0 {
-		return exit.UsageError{Err: errors.New("no proposal ID given: nothing to erase")}
-	}
-	if undo {
-		if dry {
-			return exit.UsageError{Err: errors.New("--undo changes nothing but the erasures table: run it without --dry-run")}
-		}
-		n, err := store.Unerase(c.Context, ids)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "lifted %d erasure(s) of %d ID(s) given; later runs may fetch them again\n", n, len(ids))
-		return nil
-	}
-	r, err := store.Erase(c.Context, ids, reason, dry)
-	if err != nil {
-		return err
-	}
-	verb := "erased"
-	if dry {
-		verb = "would erase"
-	}
-	fmt.Fprintf(e.stdout, "%s %d proposal(s): %d interview(s) emptied, %d message(s) deleted", verb, r.Erased, r.Interviews, r.Messages)
-	if r.Unknown > 0 {
-		fmt.Fprintf(e.stdout, "; %d not stored yet (recorded: never fetched)", r.Unknown)
-	}
-	if r.AlreadyErased > 0 {
-		fmt.Fprintf(e.stdout, "; %d erased before", r.AlreadyErased)
-	}
-	fmt.Fprintln(e.stdout)
-	if dry {
-		fmt.Fprintln(e.stdout, "dry run: nothing was changed")
-	}
-	return nil
+	return privacy.Erase(c.Context, privacy.Erasure{DatabaseURL: e.databaseURL(c), IDs: c.Args().Slice(), IDsFile: c.String("ids-file"),
+		Stdin: e.stdin, Jobs: c.StringSlice("job"), Reason: c.String(flagReason), Undo: c.Bool(flagUndo), DryRun: c.Bool(flagDryRun)}, e.stdout)
 }
 
 func runRetention(c *cli.Context, e *env) error {
 	if c.Args().Len() > 0 {
 		return exit.UsageError{Err: fmt.Errorf("unexpected argument %q", c.Args().First())}
 	}
-	p := *c.Generic(flagRetain).(*export.Period)
-	if p.IsZero() {
-		return exit.UsageError{Err: errors.New("retention needs --retain PERIOD (18mo, 400d, 52w, 2y)")}
-	}
-	store, err := export.ConnectCurrent(c.Context, e.databaseURL(c))
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	cutoff := p.Cutoff(time.Now())
-	n, err := store.RemoveExpired(c.Context, cutoff, 0, c.Bool(flagDryRun))
-	if err != nil {
-		return err
-	}
-	verb := "removed"
-	if c.Bool(flagDryRun) {
-		verb = "would remove"
-	}
-	fmt.Fprintf(e.stdout, "retention %s: %s the content of %d interview(s) whose last message is before %s (scores kept)\n",
-		p, verb, n, cutoff.UTC().Format(time.RFC3339))
-	return nil
+	return privacy.Retention(c.Context, e.databaseURL(c), *c.Generic(flagRetain).(*export.Period), c.Bool(flagDryRun), time.Now(), e.stdout)
 }
 
 func runGrants(c *cli.Context, e *env) error {

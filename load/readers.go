@@ -37,7 +37,7 @@ func ParseReaderKind(s string) (ReaderKind, error) {
 var (
 	scoreTables  = []string{"interview_scores", "job_scores", "proposals", "jobs"}
 	scoreColumns = []string{"proposal_id", "status", "interview_id", "score", "message_count", "fetched_at", "changed_at",
-		"run_id", "last_message_at", "content_removed", "content_removed_at"}
+		"run_id", "last_message_at", "content_removed", "content_removed_at", "score_scale"}
 	contentColumns = []string{"summary", "extra", "content_digest"}
 	// readerTables are the tables a reader may be checked on; writing any is
 	// more than a reader's kind allows.
