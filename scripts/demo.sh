@@ -40,7 +40,8 @@ echo
 echo "demo: the tables now hold:"
 psql -X -q "$DATABASE_URL" -c "
 SELECT status, count(*) AS proposals, sum(message_count) AS messages,
-       round(avg(score), 1) AS avg_score
+       round(avg(CASE score_scale WHEN 100 THEN score WHEN 10 THEN score * 10 END), 1) AS avg_score_100,
+       count(score) FILTER (WHERE score_scale IS NULL) AS scores_of_unknown_scale
 FROM interviews GROUP BY status ORDER BY status;" \
 	-c "SELECT id, status, available, no_interview, failed, messages_written, requests,
        finished_at - started_at AS took FROM export_runs ORDER BY id DESC LIMIT 3;"
