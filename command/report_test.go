@@ -84,6 +84,7 @@ func TestReportHTMLIsSelfContained(t *testing.T) {
 	require.Equal(t, 5, strings.Count(page, "<svg"), "overall, two jobs, the statuses and the runs")
 	require.Contains(t, page, "Spanish sentiment, &#34;quoted&#34;", "text is escaped")
 	require.Contains(t, page, "Average score by hiring status")
+	require.Contains(t, page, "Content removed: 0 deleted upstream, 0 erased, 0 past retention; 0 proposal IDs erased in all.")
 }
 
 func TestReportOnAnEmptyDatabase(t *testing.T) {

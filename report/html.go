@@ -59,8 +59,10 @@ type htmlReport struct {
 	// On10 and UnknownScale are, of Scored, the scores on 0–10 (drawn
 	// times ten) and those whose scale is unknown (not drawn).
 	On10, UnknownScale int64
-	Outcomes           []load.OutcomeCount
-	StatusTable        []load.GroupScores
+	// Lifecycle is what happened to candidates' data (docs/privacy.md).
+	Lifecycle   load.Lifecycle
+	Outcomes    []load.OutcomeCount
+	StatusTable []load.GroupScores
 }
 
 // Store is what the HTML page reads: load.Store is one.
@@ -101,6 +103,7 @@ func HTML(ctx context.Context, w io.Writer, store Store, runs int, now time.Time
 	}
 	page.ByStatus = statusBars(byStatus)
 	page.Runs = runBars(r.Runs)
+	page.Lifecycle = r.Lifecycle
 	return reportTemplate.Execute(w, page)
 }
 
