@@ -121,8 +121,8 @@ func (x *exportRun) observed(counts load.Counts, err error) metrics.Cycle {
 	cy := metrics.Cycle{Available: counts.Available, NoInterview: counts.NoInterview, Failed: counts.Failed,
 		FailedKnown: counts.FailedKnown, Requests: st.Requests, RateLimited: st.RateLimited, Rate: st.RatePerSecond,
 		OK: err == nil, End: time.Now(), Lifecycle: countsOf(counts).lifecycle()}
-	if src, ok := withoutRechecks(x.src).(*extract.UpdatesSource); ok {
-		cy.Newest = src.Newest
+	if x.feed != nil {
+		cy.Newest = x.feed.Newest
 	}
 	return cy
 }

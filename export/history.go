@@ -17,6 +17,20 @@ const followerRowSpan = time.Minute
 // prunePause is the least time between two prunings of a follower.
 const prunePause = time.Hour
 
+// pause lets a piece of a run's work happen at most once a period: a
+// follower's cycles come every few seconds, a batch run has one.
+type pause struct{ last time.Time }
+
+// due reports whether the work may happen at now and, when it may, marks it
+// done.
+func (p *pause) due(now time.Time, period time.Duration) bool {
+	if !p.last.IsZero() && now.Sub(p.last) < period {
+		return false
+	}
+	p.last = now
+	return true
+}
+
 // minuteRow is the export_runs row a follower's cycles of one minute share.
 type minuteRow struct {
 	id      int64
@@ -47,10 +61,9 @@ func worse(a, b load.RunStatus) load.RunStatus {
 // history waits for the next run.
 func (x *exportRun) prune(ctx context.Context, now time.Time) {
 	keep := x.o.KeepRuns
-	if keep <= 0 || x.o.DryRun || x.store == nil || (!x.pruned.IsZero() && now.Sub(x.pruned) < prunePause) {
+	if keep <= 0 || x.o.DryRun || x.store == nil || !x.pruning.due(now, prunePause) {
 		return
 	}
-	x.pruned = now
 	p, err := x.store.PruneRuns(context.WithoutCancel(ctx), now.Add(-keep))
 	if err != nil {
 		x.log.Warn("could not prune the run history; the next run tries again", "error", err.Error())

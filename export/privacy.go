@@ -127,17 +127,6 @@ func (s countedWithRechecks) Total() int64 {
 	return s.Source.(pipeline.Counted).Total() + int64(len(s.ids))
 }
 
-// withoutRechecks is the source that rechecks were appended to.
-func withoutRechecks(src pipeline.Source) pipeline.Source {
-	switch s := src.(type) {
-	case withRechecks:
-		return s.Source
-	case countedWithRechecks:
-		return s.Source
-	}
-	return src
-}
-
 // addRechecks plans the run's re-checks and appends them to its source; a
 // dry run re-checks nothing.
 func (x *exportRun) addRechecks(ctx context.Context, now time.Time) (int64, error) {
@@ -145,12 +134,11 @@ func (x *exportRun) addRechecks(ctx context.Context, now time.Time) (int64, erro
 	if window <= 0 || x.o.DryRun || x.store == nil {
 		return 0, nil
 	}
-	// A follower's cycles come every few seconds: it plans its share once
-	// in a while, which earns the same re-checks for less counting.
-	if x.o.Follow != nil && !x.rechecksPlanned.IsZero() && now.Sub(x.rechecksPlanned) < followerRecheckEvery {
+	// A follower plans its share once in a while, which earns the same
+	// re-checks for less counting.
+	if !x.rechecks.due(now, followerRecheckEvery) {
 		return 0, nil
 	}
-	x.rechecksPlanned = now
 	shard := x.o.Run.Shard
 	plan, err := x.store.RecheckDue(ctx, load.RecheckPlan{Now: now, Window: window, Shard: shard.String(),
 		Holds: shard.Holds, Shards: int(max(shard.Count, 1))})
@@ -182,10 +170,9 @@ func (x *exportRun) applyRetention(ctx context.Context, now time.Time) error {
 	if p.IsZero() || x.store == nil {
 		return nil
 	}
-	if x.o.Follow != nil && !x.retentionApplied.IsZero() && now.Sub(x.retentionApplied) < followerRecheckEvery {
+	if !x.retention.due(now, followerRecheckEvery) {
 		return nil
 	}
-	x.retentionApplied = now
 	cutoff := p.Cutoff(now)
 	n, err := x.store.RemoveExpired(ctx, cutoff, x.runID, x.o.DryRun)
 	if err != nil {

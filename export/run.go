@@ -91,13 +91,13 @@ type exportRun struct {
 	runID  int64 // 0 for a dry run
 	run    *pipeline.Run
 	budget *pipeline.Budget
-	// rechecksPlanned and retentionApplied are when the re-checks were last
-	// planned and retention last applied.
-	rechecksPlanned, retentionApplied time.Time
-	// pruned is when the history was last pruned; minute is a follower's
-	// row of the current minute.
-	pruned time.Time
-	minute minuteRow
+	// feed is the source when it is the change feed (rechecks may follow
+	// it in src).
+	feed *extract.UpdatesSource
+	// How often the re-checks are planned, retention applied and the
+	// history pruned; minute is a follower's row of the current minute.
+	rechecks, retention, pruning pause
+	minute                       minuteRow
 	// closers close what the run opened; cycleClosers what one cycle did.
 	closers, cycleClosers []func()
 }
@@ -210,10 +210,7 @@ func (x *exportRun) openCycle(ctx context.Context, first bool) error {
 	opts := o.Run
 	opts.Logger, opts.Budget = x.log, x.budget
 	if x.store != nil && (!o.DryRun || o.Run.RefreshAfter > 0 || o.Source.Updates) { // a store with the schema
-		opts.Withheld = x.store
-		if opts.RefreshAfter > 0 {
-			opts.Recorded = x.store
-		}
+		opts.Recorded = x.store
 	}
 	x.run = pipeline.New(x.src, x.client, out, opts)
 	return nil
@@ -457,6 +454,7 @@ func (x *exportRun) openSource(ctx context.Context) (pipeline.Source, error) {
 			}
 		}
 		log.Info("reading the change feed", "cursor", src.After, "from_start", src.FromStart, "failed_before", len(src.Retry))
+		x.feed = src
 		return src, nil
 	}
 	if o.IDsColumn != "" {

@@ -19,9 +19,14 @@
 // A Writer owns one connection with two temporary staging tables. Each call to
 // Writer.Write runs one transaction (writeBatch):
 //
+//  0. The batch claims its number in its run's row (export_runs.batches): a
+//     batch tried again after a lost COMMIT is recognized and not written
+//     twice. It takes erasures' lock in SHARE mode, so that no erasure or
+//     retention pass can begin before it commits.
 //  1. Each interview's content digest (a SHA-256 of everything stored of it,
 //     messages included) is compared with the digest stored in its
-//     interviews row, read through the primary key (stored_digests.sql). That
+//     interviews row, read through the primary key (stored_records.sql; a
+//     withheld proposal, erased or past retention, is left out). That
 //     splits the batch three ways:
 //     - unchanged: only fetched_at and run_id move (touch_unchanged.sql); no
 //     message row is read or written;

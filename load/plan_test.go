@@ -61,7 +61,7 @@ func TestWritePlansUseIndexesNotScans(t *testing.T) {
 			"upsert_interviews.sql": {upsertInterviewsSQL, []any{int64(1)}},
 			"upsert_messages.sql":   {upsertMessagesSQL, nil},
 			"touch_unchanged.sql":   {touchUnchangedSQL, []any{ids, at, int64(1)}},
-			"stored_digests.sql":    {storedDigestsSQL, []any{ids}},
+			"stored_records.sql":    {storedRecordsSQL, []any{ids}},
 			"score_scales.sql":      {scoreScalesSQL, []any{ids}},
 		} {
 			rows, err := tx.Query(ctx, "EXPLAIN "+st.sql, st.args...)

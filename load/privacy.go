@@ -12,7 +12,7 @@ import (
 
 // What the warehouse does with candidates' data over time (docs/privacy.md):
 // erasures (Erase, Unerase), retention (RemoveExpired), the IDs no run may
-// fetch (Withheld) and the re-checks that let deletions upstream arrive
+// fetch (Record.Withheld, in Recorded) and the re-checks that let deletions upstream arrive
 // (RecheckDue).
 //
 // Erase and RemoveExpired take erasures' lock in SHARE ROW EXCLUSIVE mode,
@@ -60,7 +60,7 @@ func (s *Store) Erase(ctx context.Context, ids []string, reason string, dryRun b
 	if _, err := tx.Exec(ctx, lockContent); err != nil {
 		return e, fmt.Errorf("erase: wait for the exports' batches in flight: %w", err)
 	}
-	err = tx.QueryRow(ctx, `WITH asked AS (SELECT DISTINCT unnest($1::text[]) AS proposal_id),
+	err = tx.QueryRow(ctx, `WITH asked AS (SELECT unnest($1::text[]) AS proposal_id),
 		added AS (
 			INSERT INTO erasures (proposal_id, reason, was_stored)
 			SELECT a.proposal_id, $2, EXISTS (SELECT 1 FROM interviews i WHERE i.proposal_id = a.proposal_id)
@@ -115,26 +115,6 @@ func (s *Store) ProposalsOfJobs(ctx context.Context, jobs []string) ([]string, e
 		return nil, markUnavailable(fmt.Errorf("read the proposals of jobs: %w", err))
 	}
 	return ids, nil
-}
-
-// Withheld returns which of ids no run may fetch: the erased ones, and
-// those whose content retention removed. --refresh-after aside, every run
-// asks it of every ID.
-func (s *Store) Withheld(ctx context.Context, ids []string) (map[string]bool, error) {
-	rows, err := s.pool.Query(ctx, `SELECT proposal_id FROM erasures WHERE proposal_id = ANY (ARRAY(SELECT unnest($1::text[])))
-		UNION
-		SELECT proposal_id FROM interviews WHERE proposal_id = ANY (ARRAY(SELECT unnest($1::text[]))) AND content_removed = $2`,
-		ids, RemovedRetention)
-	if err != nil {
-		return nil, err
-	}
-	held := map[string]bool{}
-	var id string
-	_, err = pgx.ForEachRow(rows, []any{&id}, func() error {
-		held[id] = true
-		return nil
-	})
-	return held, err
 }
 
 // retentionBatch is how many interviews one retention transaction removes
@@ -264,10 +244,9 @@ func (s *Store) RecheckDue(ctx context.Context, p RecheckPlan) (Recheck, error) 
 	// A shard's first plan earns nothing but what is overdue: the share
 	// accrues from then on.
 	var credited time.Time
-	err := s.pool.QueryRow(ctx, `SELECT
-			(SELECT count(*) FROM interviews WHERE status = 'available' AND content_removed IS NULL),
-			(SELECT count(*) FROM interviews WHERE status = 'available' AND content_removed IS NULL AND fetched_at < $1),
-			coalesce((SELECT credited_until FROM recheck_state WHERE shard = $2), $3)`,
+	err := s.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE fetched_at < $1),
+			coalesce((SELECT credited_until FROM recheck_state WHERE shard = $2), $3)
+		FROM interviews WHERE status = 'available' AND content_removed IS NULL`,
 		oldest, p.Shard, p.Now).Scan(&r.Stored, &r.Overdue, &credited)
 	if err != nil {
 		return r, markUnavailable(fmt.Errorf("plan the re-checks: %w", err))

@@ -212,7 +212,7 @@ func (s *Store) Report(ctx context.Context, runs int) (Report, error) {
 		return r, fmt.Errorf("report messages: %w", err)
 	}
 
-	rows, err = s.pool.Query(ctx, `SELECT p.status, count(*), count(i.score), avg(CASE i.score_scale WHEN 100 THEN i.score WHEN 10 THEN i.score * 10 END)::float8
+	rows, err = s.pool.Query(ctx, `SELECT p.status, count(*), count(score), avg(`+score100+`)::float8
 		FROM interviews i JOIN proposals p USING (proposal_id)
 		WHERE i.status = 'available' AND p.status IS NOT NULL
 		GROUP BY p.status ORDER BY p.status`)

@@ -217,24 +217,49 @@ func (s *Store) FinishRun(ctx context.Context, runID int64, status RunStatus, er
 	return c, nil
 }
 
-// FetchedAt returns when each of ids last reached a recorded outcome (its
-// row in interviews); an ID without one is absent. --refresh-after reads it.
-func (s *Store) FetchedAt(ctx context.Context, ids []string) (map[string]time.Time, error) {
-	// ARRAY(SELECT unnest(…)) hides the list's size from the planner, which
-	// would otherwise scan the whole table for a few hundred IDs.
-	rows, err := s.pool.Query(ctx, `SELECT proposal_id, fetched_at FROM interviews
-		WHERE proposal_id = ANY (ARRAY(SELECT unnest($1::text[])))`, ids)
+// Record is what is stored of a proposal (stored_records.sql).
+type Record struct {
+	// FetchedAt is when it last reached a recorded outcome (its row in
+	// interviews); zero when it has none.
+	FetchedAt time.Time
+	// Digest is its content's digest as last written (nil: unknown).
+	Digest []byte
+	// Withheld: erased, or its content removed by retention; no run may
+	// fetch it, and no answer about it is written.
+	Withheld bool
+}
+
+// Recorded returns what is stored of each of ids; an ID the warehouse
+// knows nothing of is absent. Every run's intake reads it: withheld IDs
+// are never fetched, and --refresh-after skips the fresh ones.
+func (s *Store) Recorded(ctx context.Context, ids []string) (map[string]Record, error) {
+	return storedRecords(ctx, s.pool, ids)
+}
+
+// storedRecords runs stored_records.sql on db (the pool, or a batch's
+// transaction).
+func storedRecords(ctx context.Context, db interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, ids []string) (map[string]Record, error) {
+	rows, err := db.Query(ctx, storedRecordsSQL, ids)
 	if err != nil {
 		return nil, err
 	}
-	at := make(map[string]time.Time, len(ids))
+	out := make(map[string]Record, len(ids))
 	var id string
-	var t time.Time
-	_, err = pgx.ForEachRow(rows, []any{&id, &t}, func() error {
-		at[id] = t
+	var at *time.Time
+	var digest []byte
+	var held bool
+	_, err = pgx.ForEachRow(rows, []any{&id, &at, &digest, &held}, func() error {
+		r := out[id]
+		if at != nil {
+			r.FetchedAt, r.Digest = *at, append([]byte(nil), digest...)
+		}
+		r.Withheld = r.Withheld || held
+		out[id] = r
 		return nil
 	})
-	return at, err
+	return out, err
 }
 
 // QueryReadOnly runs one SQL statement in a READ ONLY transaction whose

@@ -29,8 +29,8 @@ var (
 	addRunCountsSQL string
 	//go:embed sql/touch_unchanged.sql
 	touchUnchangedSQL string
-	//go:embed sql/stored_digests.sql
-	storedDigestsSQL string
+	//go:embed sql/stored_records.sql
+	storedRecordsSQL string
 	//go:embed sql/record_failures.sql
 	recordFailuresSQL string
 	//go:embed sql/close_failures.sql
@@ -511,36 +511,19 @@ func writeInterviews(ctx context.Context, tx pgx.Tx, runID int64, ivs []Intervie
 	if _, err := tx.Exec(ctx, `LOCK TABLE erasures IN SHARE MODE`); err != nil {
 		return fmt.Errorf("hold off erasures: %w", err)
 	}
-	stored := make(map[string][]byte, len(ivs))
-	withheld := map[string]bool{}
-	rows, err := tx.Query(ctx, storedDigestsSQL, ids)
+	stored, err := storedRecords(ctx, tx, ids)
 	if err != nil {
 		return fmt.Errorf("look up stored interviews: %w", err)
 	}
-	var id string
-	var d []byte
-	var held bool
-	if _, err := pgx.ForEachRow(rows, []any{&id, &d, &held}, func() error {
-		if held {
-			withheld[id] = true
-		} else {
-			stored[id] = append([]byte{}, d...)
+	kept := ivs[:0:0]
+	for i := range ivs {
+		if stored[ivs[i].ProposalID].Withheld {
+			st.Withheld++
+			continue
 		}
-		return nil
-	}); err != nil {
-		return fmt.Errorf("look up stored interviews: %w", err)
+		kept = append(kept, ivs[i])
 	}
-	if len(withheld) > 0 {
-		kept := make([]Interview, 0, len(ivs))
-		for i := range ivs {
-			if withheld[ivs[i].ProposalID] {
-				st.Withheld++
-				continue
-			}
-			kept = append(kept, ivs[i])
-		}
-		ivs = kept
-	}
+	ivs = kept
 
 	digests := make([][]byte, len(ivs))
 	fresh := make([]bool, len(ivs))
@@ -553,12 +536,12 @@ func writeInterviews(ctx context.Context, tx pgx.Tx, runID int64, ivs []Intervie
 		var sum [32]byte
 		sum, scratch = ivs[i].digest(scratch)
 		digests[i] = sum[:]
-		old, ok := stored[ivs[i].ProposalID]
+		old, ok := stored[ivs[i].ProposalID] // withheld ones are gone: a record is a stored row
 		switch {
 		case !ok:
 			fresh[i] = true
 			staged, newRows = append(staged, i), append(newRows, ivs[i])
-		case bytes.Equal(old, digests[i]):
+		case bytes.Equal(old.Digest, digests[i]):
 			sameIDs, sameAt = append(sameIDs, ivs[i].ProposalID), append(sameAt, ivs[i].FetchedAt)
 		default:
 			staged, merged = append(staged, i), append(merged, ivs[i])

@@ -94,9 +94,9 @@ func (r *Run) countEvent(typ string) {
 	r.mu.Unlock()
 }
 
-// skip forwards the IDs that no rule skips, asking the database about them
-// in chunks so a million IDs cost a few thousand queries: an ID that
-// Withheld names (erased, or past retention) is never fetched; with
+// skip forwards the IDs that no rule skips, asking the database what it
+// stores of them in chunks, so a million IDs cost a few thousand queries: a
+// withheld ID (erased, or past retention) is never fetched; with
 // RefreshAfter, an ID whose outcome was recorded less than RefreshAfter ago
 // is skipped, and so is a stale one once RefreshLimit stale ones were
 // forwarded (new IDs always go through).
@@ -113,8 +113,7 @@ func (r *Run) skip(ctx context.Context, in <-chan fetchJob, out chan<- fetchJob)
 			return false
 		}
 	}
-	fresh := r.opts.Recorded != nil && r.opts.RefreshAfter > 0
-	if !fresh && r.opts.Withheld == nil {
+	if r.opts.Recorded == nil {
 		for job := range in {
 			if !forward(job) {
 				return nil
@@ -134,30 +133,23 @@ func (r *Run) skip(ctx context.Context, in <-chan fetchJob, out chan<- fetchJob)
 		for _, job := range pending {
 			ids = append(ids, job.id)
 		}
-		var withheld map[string]bool
-		var fetched map[string]time.Time
-		var err error
-		if r.opts.Withheld != nil {
-			withheld, err = r.opts.Withheld.Withheld(ctx, ids)
-		}
-		if err == nil && fresh {
-			fetched, err = r.opts.Recorded.FetchedAt(ctx, ids)
-		}
+		records, err := r.opts.Recorded.Recorded(ctx, ids)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("look up recent outcomes: %w", err)
+			return fmt.Errorf("look up what is stored of the IDs: %w", err)
 		}
 		now := time.Now()
 		for _, job := range pending {
-			at, known := fetched[job.id]
-			skip := known && now.Sub(at) < r.opts.RefreshAfter
+			rec := records[job.id]
+			known := r.opts.RefreshAfter > 0 && !rec.FetchedAt.IsZero()
+			skip := known && now.Sub(rec.FetchedAt) < r.opts.RefreshAfter
 			if known && !skip {
 				stale++
 				skip = r.opts.RefreshLimit > 0 && stale > r.opts.RefreshLimit
 			}
-			if withheld[job.id] {
+			if rec.Withheld {
 				skip = true
 				r.withheld.Add(1)
 			}

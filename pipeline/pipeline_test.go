@@ -241,25 +241,35 @@ func TestParseShard(t *testing.T) {
 	}
 }
 
-// recordedAt answers when IDs were last recorded.
-type recordedAt map[string]time.Time
+// recorded answers what is stored of IDs.
+type recorded map[string]load.Record
 
-func (f recordedAt) FetchedAt(_ context.Context, ids []string) (map[string]time.Time, error) {
-	out := map[string]time.Time{}
+func (f recorded) Recorded(_ context.Context, ids []string) (map[string]load.Record, error) {
+	out := map[string]load.Record{}
 	for _, id := range ids {
-		if at, ok := f[id]; ok {
-			out[id] = at
+		if r, ok := f[id]; ok {
+			out[id] = r
 		}
 	}
 	return out, nil
 }
 
+// recordedAt is what is stored of IDs recorded at the given times.
+func recordedAt(at map[string]time.Time) recorded {
+	out := recorded{}
+	for id, t := range at {
+		out[id] = load.Record{FetchedAt: t}
+	}
+	return out
+}
+
 func TestRefreshAfterSkipsFreshIDs(t *testing.T) {
 	t.Parallel()
-	fresh := recordedAt{}
+	at := map[string]time.Time{}
 	for _, id := range ids("ok-", 700)[:600] {
-		fresh[id] = time.Now().Add(-time.Hour)
+		at[id] = time.Now().Add(-time.Hour)
 	}
+	fresh := recordedAt(at)
 	w := &recorder{}
 	f := &fetcher{}
 	sum, err := pipeline.New(sliceSource(ids("ok-", 700)), f, w, pipeline.Options{Recorded: fresh, RefreshAfter: 20 * time.Hour}).Execute(context.Background())
@@ -274,14 +284,38 @@ func TestRefreshAfterSkipsFreshIDs(t *testing.T) {
 // refetched in a run; new ones always are.
 func TestRefreshLimitBoundsStaleRefetches(t *testing.T) {
 	t.Parallel()
-	recorded := recordedAt{}
+	at := map[string]time.Time{}
 	for _, id := range ids("ok-", 700)[:600] {
-		recorded[id] = time.Now().Add(-48 * time.Hour) // stale
+		at[id] = time.Now().Add(-48 * time.Hour) // stale
 	}
 	f := &fetcher{}
 	sum, err := pipeline.New(sliceSource(ids("ok-", 700)), f, &recorder{},
-		pipeline.Options{Recorded: recorded, RefreshAfter: 20 * time.Hour, RefreshLimit: 250}).Execute(context.Background())
+		pipeline.Options{Recorded: recordedAt(at), RefreshAfter: 20 * time.Hour, RefreshLimit: 250}).Execute(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, int64(100+250), f.calls.Load(), "the 100 new ones and 250 of the 600 stale ones")
 	assert.Equal(t, int64(350), sum.IDsSkipped)
+}
+
+// A withheld ID (erased, or past retention) is never fetched, with or
+// without --refresh-after, and is counted as skipped and as withheld.
+func TestWithheldIDsAreNeverFetched(t *testing.T) {
+	t.Parallel()
+	all := ids("ok-", 300)
+	stored := recorded{}
+	for _, id := range all[:40] {
+		stored[id] = load.Record{Withheld: true} // erased before it was ever stored
+	}
+	for _, id := range all[40:60] {
+		stored[id] = load.Record{FetchedAt: time.Now().Add(-time.Hour), Withheld: true}
+	}
+	for _, opts := range []pipeline.Options{{Recorded: stored}, {Recorded: stored, RefreshAfter: time.Minute}} {
+		f := &fetcher{}
+		w := &recorder{}
+		sum, err := pipeline.New(sliceSource(all), f, w, opts).Execute(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, int64(240), f.calls.Load(), "refresh after %s", opts.RefreshAfter)
+		assert.Equal(t, int64(60), sum.IDsSkipped)
+		assert.Equal(t, int64(60), sum.SkippedErased)
+		assert.Len(t, w.outcomes, 240)
+	}
 }

@@ -84,17 +84,16 @@ type Options struct {
 	Logger *slog.Logger
 	// Shard keeps only the IDs of one shard; the zero value keeps all.
 	Shard Shard
-	// Recorded, with RefreshAfter, skips the IDs whose outcome was recorded
-	// less than RefreshAfter ago (--refresh-after): they are counted as
-	// skipped, never fetched. RefreshLimit, when positive, also skips the
-	// stale ones (recorded longer ago) beyond that many in the run
-	// (--refresh-limit), so a periodic re-check is spread over runs.
+	// Recorded, when set, tells what is stored of each ID: a withheld one
+	// (erased, or past retention) is never fetched, and with RefreshAfter
+	// one whose outcome was recorded less than RefreshAfter ago is skipped
+	// too (--refresh-after); both are counted as skipped. RefreshLimit, when
+	// positive, also skips the stale ones (recorded longer ago) beyond that
+	// many in the run (--refresh-limit), so a periodic re-check is spread
+	// over runs.
 	Recorded     Recorded
 	RefreshAfter time.Duration
 	RefreshLimit int64
-	// Withheld, when set, names the IDs no run may fetch (erased, or past
-	// retention): they are counted as skipped, never fetched.
-	Withheld Withholder
 	// Feed, for a source that reads the change feed, stores the feed's
 	// cursor with the batches, in Shard's name.
 	Feed bool
@@ -108,15 +107,10 @@ type Options struct {
 	Budget *Budget
 }
 
-// Recorded tells when each of ids last reached a recorded outcome; an ID
-// absent from the map has none.
+// Recorded tells what is stored of each of ids (an ID absent from the map:
+// nothing); load.Store is one.
 type Recorded interface {
-	FetchedAt(ctx context.Context, ids []string) (map[string]time.Time, error)
-}
-
-// Withholder tells which of ids may not be fetched; load.Store is one.
-type Withholder interface {
-	Withheld(ctx context.Context, ids []string) (map[string]bool, error)
+	Recorded(ctx context.Context, ids []string) (map[string]load.Record, error)
 }
 
 // MaxBatchSize is the most proposals per batch Options accepts.

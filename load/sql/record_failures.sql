@@ -6,7 +6,7 @@ WITH batch AS (
     SELECT * FROM unnest($2::text[], $3::text[], $4::int[], $5::text[]) AS u (proposal_id, error_code, http_status, class)
 ), prior AS (
     SELECT l.proposal_id, l.error_code, l.class FROM failure_ledger l
-    -- Through the primary key whatever the statistics say (see stored_digests.sql).
+    -- Through the primary key whatever the statistics say (see stored_records.sql).
     WHERE l.proposal_id = ANY (ARRAY(SELECT unnest($2::text[])))
 ), upsert AS (
     INSERT INTO failure_ledger AS l (proposal_id, error_code, http_status, class, recheck_at, last_run_id)
