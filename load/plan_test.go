@@ -97,3 +97,35 @@ var errRollback = assertError("rolled back on purpose")
 type assertError string
 
 func (e assertError) Error() string { return string(e) }
+
+// Pruning the history reads the failure ledger through its index on
+// last_run_id: with a ledger big enough that the planner would otherwise
+// scan it (and sort it) for every batch of runs pruned, no plan scans it.
+func TestPrunePlanUsesTheLedgersIndex(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.Schema(t)
+	store, err := Open(ctx, url, 2)
+	require.NoError(t, err)
+	t.Cleanup(store.Close)
+	_, err = store.Migrate(ctx)
+	require.NoError(t, err)
+	db := pgtest.Pool(t, url)
+	for _, sql := range []string{
+		`INSERT INTO export_runs (source, status, started_at, finished_at)
+			SELECT 'old', 'succeeded', now() - interval '200 days', now() - interval '200 days' FROM generate_series(1, 20000)`,
+		`INSERT INTO failure_ledger (proposal_id, error_code, class, first_failed_at, last_failed_at, last_run_id)
+			SELECT 'L' || g, 'forbidden', 'permanent', now(), now(), 1 + g % 10000 FROM generate_series(1, 100000) g`,
+		`ANALYZE export_runs, failure_ledger`,
+	} {
+		_, err := db.Exec(ctx, sql)
+		require.NoError(t, err)
+	}
+	rows, err := db.Query(ctx, "EXPLAIN "+prunableRunsSQL, time.Now().Add(-90*24*time.Hour), pruneBatch)
+	require.NoError(t, err)
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	plan := strings.Join(lines, "\n")
+	assert.NotContains(t, plan, "Seq Scan on failure_ledger", plan)
+	t.Logf("prunableRunsSQL:\n%s", plan)
+}

@@ -322,6 +322,15 @@ type Pruned struct {
 // pruneBatch is how many runs one pruning transaction removes.
 const pruneBatch = 1000
 
+// prunableRunsSQL picks a batch of the runs PruneRuns may remove; the
+// ledger is read through failure_ledger_last_run_idx, never scanned once
+// per batch.
+const prunableRunsSQL = `SELECT id FROM export_runs r
+	WHERE finished_at < $1 AND status <> 'running'
+	  AND NOT EXISTS (SELECT 1 FROM failure_ledger l WHERE l.last_run_id = r.id)
+	  AND NOT EXISTS (SELECT 1 FROM feed_cursors c WHERE c.run_id = r.id)
+	ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`
+
 // PruneRuns deletes the runs that finished before cutoff, with their
 // export_failures rows, in transactions of a thousand runs. It keeps every
 // run an open entry of the failure ledger or a feed cursor names (those
@@ -331,11 +340,7 @@ func (s *Store) PruneRuns(ctx context.Context, cutoff time.Time) (Pruned, error)
 	for {
 		var runs, failures int64
 		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			rows, err := tx.Query(ctx, `SELECT id FROM export_runs r
-				WHERE finished_at < $1 AND status <> 'running'
-				  AND NOT EXISTS (SELECT 1 FROM failure_ledger l WHERE l.last_run_id = r.id)
-				  AND NOT EXISTS (SELECT 1 FROM feed_cursors c WHERE c.run_id = r.id)
-				ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`, cutoff, pruneBatch)
+			rows, err := tx.Query(ctx, prunableRunsSQL, cutoff, pruneBatch)
 			if err != nil {
 				return err
 			}
